@@ -1,0 +1,1 @@
+"""PySide6 widgets presenting app.core. Holds no business logic."""
