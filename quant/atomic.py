@@ -32,6 +32,7 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
     temp_path = partial_path_for(final_path)
     try:
         yield temp_path
+        _fsync_file(temp_path)
         os.replace(temp_path, final_path)
     except OSError as error:
         temp_path.unlink(missing_ok=True)
@@ -44,3 +45,13 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
+
+
+def _fsync_file(path: Path) -> None:
+    """Make the file's bytes durable before the rename publishes it (a crash then leaves either
+    nothing or the whole file, never a complete-looking name over missing data)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
