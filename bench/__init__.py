@@ -1,0 +1,1 @@
+"""Benchmarks: run on demand, each reporting ratios against a baseline measured in the same run."""

@@ -1,0 +1,94 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tiny_checkpoint import build_tiny_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Builds a tiny HF checkpoint folder (see tests/tiny_checkpoint.py) and returns its path.
+
+    Takes build_tiny_checkpoint's keyword arguments (architecture, dtype, shards,
+    tie_word_embeddings, seed). Identical requests share one folder for the whole session, so
+    treat it as read-only: copy it before changing anything in it.
+    """
+    built: dict[tuple[tuple[str, object], ...], Path] = {}
+
+    def build(**options: object) -> Path:
+        request = inspect.signature(build_tiny_checkpoint).bind(Path(), **options)
+        request.apply_defaults()
+        key = tuple(sorted(request.kwargs.items()))
+        if key not in built:
+            dest = tmp_path_factory.mktemp("tiny_checkpoint") / "checkpoint"
+            built[key] = build_tiny_checkpoint(dest, **options)
+        return built[key]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_checkpoint_factory: Callable[..., Path]) -> Path:
+    """The default tiny checkpoint: Qwen2ForCausalLM, bf16, one safetensors file, untied.
+
+    Read-only, like every folder the factory returns.
+    """
+    return tiny_checkpoint_factory()
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf_factory(tiny_checkpoint_factory: Callable[..., Path],
+                      tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Converts a tiny checkpoint to GGUF with the app's own converter and returns the file.
+
+    ``tiny_gguf_factory(outtype="bf16", **checkpoint_options)``; identical requests share one
+    file for the session, so treat it as read-only.
+    """
+    from quant.convert import convert_checkpoint
+
+    built: dict[tuple[tuple[str, object], ...], Path] = {}
+
+    def build(outtype: str = "bf16", **checkpoint_options: object) -> Path:
+        key = (("outtype", outtype), *sorted(checkpoint_options.items()))
+        if key not in built:
+            checkpoint = tiny_checkpoint_factory(**checkpoint_options)
+            output = tmp_path_factory.mktemp("tiny_gguf") / f"tiny-{outtype}.gguf"
+            built[key] = convert_checkpoint(checkpoint, output, outtype)
+        return built[key]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def tiny_bf16_gguf(tiny_gguf_factory: Callable[..., Path]) -> Path:
+    """The default tiny checkpoint converted to a bf16 GGUF. Read-only."""
+    return tiny_gguf_factory("bf16")
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """Mounts real size-limited tmpfs folders (``small_filesystem(size_bytes) -> Path``) so tests
+    can run a disk out of space; skips where mounting is not permitted (not root)."""
+    mounts: list[Path] = []
+
+    def mount(size_bytes: int) -> Path:
+        mount_point = tmp_path / f"smallfs{len(mounts)}"
+        mount_point.mkdir()
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(mount_point)],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.strip()}")
+        mounts.append(mount_point)
+        return mount_point
+
+    yield mount
+    for mount_point in mounts:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
