@@ -7,6 +7,7 @@ hyperparameters llama.cpp's own converter writes for it.
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import gguf
@@ -64,7 +65,7 @@ class Architecture:
 
     def gguf_tensor_name(self, hf_name: str, layer_count: int) -> str:
         """llama.cpp's name for a HF tensor, from gguf-py's own mapping table."""
-        name_map = gguf.get_tensor_name_map(self.gguf_arch, layer_count)
+        name_map = _tensor_name_map(self.gguf_arch, layer_count)
         gguf_name = name_map.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if gguf_name is None:
             raise ConfigMismatchError(f"tensor {hf_name} has no llama.cpp equivalent.")
@@ -146,6 +147,12 @@ class LlamaArchitecture(Architecture):
         super().write_hyperparameters(writer, shape)
         writer.add_vocab_size(shape.vocab_size)
         writer.add_rope_dimension_count(shape.head_dim)
+
+
+@functools.lru_cache(maxsize=8)
+def _tensor_name_map(arch: gguf.MODEL_ARCH, layer_count: int) -> gguf.TensorNameMap:
+    """gguf-py builds the whole table per call; one per model shape is enough."""
+    return gguf.get_tensor_name_map(arch, layer_count)
 
 
 def _permute_for_rope(weights: np.ndarray, head_count: int) -> np.ndarray:

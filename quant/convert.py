@@ -8,19 +8,23 @@ architecture must reorder whole (Llama's q/k projections, a few tens of MB for a
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import gguf
 import numpy as np
 
 from quant.architectures import IGNORED_TENSOR_SUFFIXES, Architecture, architecture_for
 from quant.atomic import atomic_output
+from quant.byte_copy import copy_range
 from quant.checkpoint_config import ModelShape, read_model_shape
 from quant.errors import ConfigMismatchError, DiskFullError, F16OverflowError, MissingFileError
 from quant.formats import CONVERT_OUTTYPES, quant_type
+from quant.gguf_fast_writer import FastArrayGGUFWriter
 from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 from quant.safetensors_reader import (
     TensorSource,
@@ -165,14 +169,21 @@ def convert_checkpoint(checkpoint_dir: Path, output_path: Path, outtype: str = "
     writer = _writer_with_metadata(plan)
     report = on_progress or ignore_progress
     with atomic_output(output_path) as temp_path:
-        try:
-            writer.write_header_to_file(temp_path)
-            writer.write_kv_data_to_file()
-            writer.write_ti_data_to_file()
-            _write_tensor_data(writer, plan, report, cancel, chunk_bytes)
-        finally:
-            writer.close()
+        _write_header(writer, temp_path)
+        with open(temp_path, "r+b", buffering=0) as output:
+            output.seek(0, os.SEEK_END)
+            _write_tensor_data(output, plan, report, cancel, chunk_bytes)
     return output_path
+
+
+def _write_header(writer: gguf.GGUFWriter, path: Path) -> None:
+    """gguf-py writes header, key/values and tensor infos; the data we append ourselves."""
+    try:
+        writer.write_header_to_file(path)
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+    finally:
+        writer.close()
 
 
 def _check_free_space(output_path: Path, needed_bytes: int) -> None:
@@ -186,7 +197,7 @@ def _check_free_space(output_path: Path, needed_bytes: int) -> None:
 
 
 def _writer_with_metadata(plan: ConversionPlan) -> gguf.GGUFWriter:
-    writer = gguf.GGUFWriter(path=None, arch=plan.architecture.gguf_arch_name)
+    writer = FastArrayGGUFWriter(path=None, arch=plan.architecture.gguf_arch_name)
     writer.add_type(gguf.GGUFType.MODEL)
     model_metadata = gguf.Metadata.load(
         model_path=plan.checkpoint_dir, total_params=plan.parameter_count
@@ -208,39 +219,57 @@ def _writer_with_metadata(plan: ConversionPlan) -> gguf.GGUFWriter:
     return writer
 
 
-def _write_tensor_data(writer: gguf.GGUFWriter, plan: ConversionPlan, report: ProgressCallback,
+def _write_tensor_data(output: BinaryIO, plan: ConversionPlan, report: ProgressCallback,
                        cancel: CancelToken | None, chunk_bytes: int) -> None:
-    """Append each tensor's bytes, aligned as the tensor infos promised."""
-    assert writer.fout is not None
-    output = writer.fout[0]
+    """Append each tensor's bytes, aligned as the tensor infos promised (offsets relative to the
+    aligned start of the data section, each tensor padded to the alignment)."""
     bytes_done, bytes_total = 0, plan.tensor_bytes
     for tensor in plan.tensors:
-        writer.write_padding(output, output.tell())
+        if cancel is not None:
+            cancel.raise_if_cancelled("conversion")
+        _pad_to_alignment(output)
         written = 0
-        for encoded in _encoded_chunks(tensor, plan, chunk_bytes):
+        for piece_bytes in _write_tensor(output, tensor, plan, chunk_bytes):
+            written += piece_bytes
+            bytes_done += piece_bytes
+            report(Progress("convert", bytes_done, bytes_total, "bytes", tensor.gguf_name))
             if cancel is not None:
                 cancel.raise_if_cancelled("conversion")
-            output.write(memoryview(encoded).cast("B"))
-            written += encoded.nbytes
-            bytes_done += encoded.nbytes
-            report(Progress("convert", bytes_done, bytes_total, "bytes", tensor.gguf_name))
         if written != tensor.out_nbytes:
             raise AssertionError(f"{tensor.gguf_name}: wrote {written} of {tensor.out_nbytes} bytes")
-        writer.write_padding(output, written)
+    _pad_to_alignment(output)
 
 
-def _encoded_chunks(tensor: TensorPlan, plan: ConversionPlan,
-                    chunk_bytes: int) -> Iterator[np.ndarray]:
-    architecture = plan.architecture
+def _pad_to_alignment(output: BinaryIO) -> None:
+    position = output.tell()
+    output.write(b"\0" * (-position % gguf.GGUF_DEFAULT_ALIGNMENT))
+
+
+def _write_tensor(output: BinaryIO, tensor: TensorPlan, plan: ConversionPlan,
+                  chunk_bytes: int) -> Iterator[int]:
+    """Write one tensor in pieces, yielding the bytes of each piece as it lands.
+
+    Three paths: a tensor the architecture reorders is converted whole; one whose source bytes
+    already are the output type is copied by the kernel; the rest are converted in row chunks.
+    """
+    source, architecture = tensor.source, plan.architecture
     if architecture.needs_whole_tensor(tensor.hf_name):
-        raw = tensor.source.read_raw_rows(0, tensor.source.row_count).reshape(tensor.source.shape)
-        raw_chunks: Iterator[np.ndarray] = iter(
-            [architecture.transform(tensor.hf_name, raw, plan.shape)]
-        )
+        raw = source.read_raw_rows(0, source.row_count).reshape(source.shape)
+        encoded = encode_rows(architecture.transform(tensor.hf_name, raw, plan.shape),
+                              source.dtype, tensor.out_type, tensor.hf_name)
+        output.write(memoryview(encoded).cast("B"))
+        yield encoded.nbytes
+    elif (source.dtype, tensor.out_type) in _SAME_BITS:
+        with open(source.file_path, "rb", buffering=0) as source_file:
+            for start in range(0, source.nbytes, chunk_bytes):
+                length = min(chunk_bytes, source.nbytes - start)
+                copy_range(source_file, source.offset + start, length, output)
+                yield length
     else:
-        raw_chunks = iter_raw_row_chunks(tensor.source, chunk_bytes)
-    for raw in raw_chunks:
-        yield encode_rows(raw, tensor.source.dtype, tensor.out_type, tensor.hf_name)
+        for raw in iter_raw_row_chunks(source, chunk_bytes):
+            encoded = encode_rows(raw, source.dtype, tensor.out_type, tensor.hf_name)
+            output.write(memoryview(encoded).cast("B"))
+            yield encoded.nbytes
 
 
 def encode_rows(raw: np.ndarray, source_dtype: str, out_type: gguf.GGMLQuantizationType,

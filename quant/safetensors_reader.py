@@ -15,6 +15,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -78,22 +79,25 @@ def to_float32(values: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def read_exact(path: Path, offset: int, nbytes: int) -> np.ndarray:
-    """Read exactly ``nbytes`` at ``offset`` into a uint8 array; SafetensorsError if the file is short."""
+    """Read exactly ``nbytes`` at ``offset`` into a new uint8 array; SafetensorsError if short."""
     buffer = np.empty(nbytes, dtype=np.uint8)
     with open(path, "rb", buffering=0) as handle:
-        handle.seek(offset)
-        got = handle.readinto(memoryview(buffer))
-        while got is not None and got < nbytes:
-            more = handle.readinto(memoryview(buffer)[got:])
-            if not more:
-                break
-            got += more
-    if got != nbytes:
-        raise SafetensorsError(
-            f"{path.name} ended early while reading {nbytes} bytes at offset {offset}: the file is "
-            "truncated; download it again."
-        )
+        _read_into(handle, offset, buffer, path)
     return buffer
+
+
+def _read_into(handle: BinaryIO, offset: int, buffer: np.ndarray, path: Path) -> None:
+    view = memoryview(buffer).cast("B")
+    handle.seek(offset)
+    got = 0
+    while got < len(view):
+        more = handle.readinto(view[got:])
+        if not more:
+            raise SafetensorsError(
+                f"{path.name} ended early while reading {len(view)} bytes at offset {offset}: the "
+                "file is truncated; download it again."
+            )
+        got += more
 
 
 def read_safetensors_header(path: Path) -> dict[str, TensorSource]:
@@ -198,8 +202,19 @@ def checkpoint_tensors(checkpoint_dir: Path) -> dict[str, TensorSource]:
 
 def iter_raw_row_chunks(source: TensorSource, max_chunk_bytes: int) -> Iterator[np.ndarray]:
     """Yield the tensor as blocks of whole rows in its own dtype, each at most about
-    ``max_chunk_bytes`` (at least one row)."""
-    row_bytes = source.nbytes // max(source.row_count, 1)
-    rows_per_chunk = max(1, max_chunk_bytes // max(row_bytes, 1))
-    for first_row in range(0, source.row_count, rows_per_chunk):
-        yield source.read_raw_rows(first_row, min(rows_per_chunk, source.row_count - first_row))
+    ``max_chunk_bytes`` (at least one row).
+
+    Every block is a view of one buffer reused for the next block (fresh buffers cost a page
+    fault per 4 KiB), so use each block before asking for the next.
+    """
+    dtype = SOURCE_DTYPES[source.dtype]
+    row_elements = source.shape[-1] if source.shape else 1
+    row_bytes = row_elements * dtype.itemsize
+    rows_per_chunk = max(1, min(source.row_count, max_chunk_bytes // max(row_bytes, 1)))
+    buffer = np.empty(rows_per_chunk * row_bytes, dtype=np.uint8)
+    with open(source.file_path, "rb", buffering=0) as handle:
+        for first_row in range(0, source.row_count, rows_per_chunk):
+            row_count = min(rows_per_chunk, source.row_count - first_row)
+            block = buffer[: row_count * row_bytes]
+            _read_into(handle, source.offset + first_row * row_bytes, block, source.file_path)
+            yield block.view(dtype).reshape(row_count, row_elements)

@@ -27,6 +27,7 @@ from quant.errors import (
     UnsupportedArchitectureError,
 )
 from quant.formats import CONVERT_OUTTYPES, quant_type
+from quant.gguf_fast_writer import FastArrayGGUFWriter
 from quant.jobs import CancelToken, JobCancelled
 
 PROMPT_TEXTS = [
@@ -342,3 +343,25 @@ def test_disk_filling_up_mid_write_leaves_nothing(tiny_checkpoint, tiny_bf16_ggu
 def test_cli_reports_errors_in_one_line(tmp_path, capsys):
     assert cli_main(["convert", str(tmp_path / "nowhere"), "-o", str(tmp_path / "x.gguf")]) == 2
     assert "finr1: error:" in capsys.readouterr().err
+
+
+def test_fast_array_writer_writes_the_same_bytes_as_gguf_py(tiny_bf16_gguf, tmp_path):
+    reader = read_gguf(tiny_bf16_gguf)
+    arrays = {
+        "tokenizer.ggml.tokens": field_value(reader, "tokenizer.ggml.tokens") * 2,
+        "tokenizer.ggml.token_type": [gguf.TokenType(t) for t in
+                                      field_value(reader, "tokenizer.ggml.token_type")] * 2,
+        "test.mixed_ints": list(range(-1500, 1500)),
+        "test.short": ["a", "é", "金融"],
+    }
+    outputs = []
+    for writer_class in (gguf.GGUFWriter, FastArrayGGUFWriter):
+        path = tmp_path / f"{writer_class.__name__}.gguf"
+        writer = writer_class(path, "qwen2")
+        for key, values in arrays.items():
+            writer.add_array(key, values)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.close()
+        outputs.append(path.read_bytes())
+    assert outputs[0] == outputs[1]
