@@ -50,9 +50,37 @@ class QuantizeError(FinR1Error):
     """llama.cpp's quantizer failed or crashed."""
 
 
+class AlreadyQuantizedError(QuantizeError):
+    """The input GGUF is already quantized below 16 bits; quantize from the bf16/f16/f32 GGUF."""
+
+
 class ImatrixRequiredError(FinR1Error):
     """The chosen quant type is not built without an importance matrix."""
 
 
 class ImatrixError(FinR1Error):
     """An importance-matrix file is unreadable or does not match the model."""
+
+
+class TextInputError(FinR1Error):
+    """A text file handed to a command (a reply to parse, a prompt) cannot be read as UTF-8 text."""
+
+
+class InvalidSettingError(FinR1Error):
+    """An engine or generation setting (context size, GPU layers, temperature…) is out of range."""
+
+
+class ModelLoadError(FinR1Error):
+    """llama.cpp could not load a model file or create its context (memory, unsupported model)."""
+
+
+class ChatTemplateError(FinR1Error):
+    """A model file's chat template is unsafe, broken or cannot render the conversation."""
+
+
+class ContextOverflowError(FinR1Error):
+    """The system prompt, the question and the reply reserve do not fit in the context window."""
+
+
+class GenerationError(FinR1Error):
+    """llama.cpp failed while evaluating the prompt or generating the reply."""
