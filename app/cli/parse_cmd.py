@@ -1,7 +1,101 @@
-"""Placeholder: the module that owns this subcommand replaces this file."""
+"""``finr1 parse [--json] [FILE]``: split a saved Fin-R1 reply into reasoning, answer and final box.
+
+Reads FILE (UTF-8) or standard input and streams it through ``ReasoningParser`` in small chunks,
+as the engine's tokens would arrive, so the command exercises the same path as the chat view.
+"""
+
+from __future__ import annotations
 
 import argparse
+import codecs
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from app.core.reasoning import ParsedReply, ReasoningParser, ReplyAccumulator
+from quant.errors import TextInputError
+
+CHUNK_BYTES = 16  # a few tokens' worth: tags, boxes and characters get split across chunks
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Adds nothing yet."""
+    """Add the ``parse`` subcommand."""
+    parser = subparsers.add_parser(
+        "parse",
+        help="split a Fin-R1 reply into reasoning, answer and final boxed answer",
+        description="Read a Fin-R1 reply from FILE or standard input and print its reasoning "
+                    "(THINK), answer (ANSWER) and final boxed answer (FINAL).",
+    )
+    parser.add_argument("file", nargs="?", type=Path, metavar="FILE",
+                        help="UTF-8 text file holding the reply (default: standard input)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"think", "answer", "boxed", "final", "truncated"} as JSON')
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse the reply and print it; raises ``TextInputError`` when the input cannot be read."""
+    reply = parse_stream(_read_input(args.file))
+    if args.json:
+        print(json.dumps(reply.to_dict(), ensure_ascii=False))
+    else:
+        print(format_reply(reply), end="")
+    return 0
+
+
+def parse_stream(chunks: Iterator[str]) -> ParsedReply:
+    """Feed ``chunks`` to a fresh parser, in order, and return the reply they make."""
+    parser = ReasoningParser()
+    accumulator = ReplyAccumulator()
+    for chunk in chunks:
+        accumulator.add(parser.feed(chunk))
+    accumulator.add(parser.finish())
+    return accumulator.reply()
+
+
+def format_reply(reply: ParsedReply) -> str:
+    """The reply as headed plain-text sections: THINK, ANSWER, FINAL."""
+    think_heading = "THINK"
+    if reply.truncated:
+        think_heading += " (cut off: the reply ended inside the reasoning)"
+    sections = [
+        (think_heading, reply.think or "(none)"),
+        ("ANSWER", reply.answer or "(none)"),
+        ("FINAL", reply.final if reply.final is not None else "(no boxed answer)"),
+    ]
+    return "\n".join(f"{heading}\n{body}\n" for heading, body in sections)
+
+
+def _read_input(path: Path | None) -> Iterator[str]:
+    if path is None:
+        binary_stdin = getattr(sys.stdin, "buffer", None)
+        if binary_stdin is None:  # a text stream stands in for stdin (embedding, tests)
+            return iter(lambda: sys.stdin.read(CHUNK_BYTES), "")
+        return _decoded_chunks(binary_stdin, "standard input")
+    try:
+        stream = path.open("rb")
+    except OSError as error:
+        raise TextInputError(f"cannot open {path}: {error.strerror}; "
+                             "give the path of a text file holding the reply") from error
+    return _decoded_chunks_then_close(stream, str(path))
+
+
+def _decoded_chunks_then_close(stream: BinaryIO, name: str) -> Iterator[str]:
+    with stream:
+        yield from _decoded_chunks(stream, name)
+
+
+def _decoded_chunks(stream: BinaryIO, name: str) -> Iterator[str]:
+    """Strict UTF-8 text of ``stream`` in pieces, whatever the locale says about stdin."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        while data := stream.read(CHUNK_BYTES):
+            if text := decoder.decode(data):
+                yield text
+        if text := decoder.decode(b"", final=True):
+            yield text
+    except UnicodeDecodeError as error:
+        raise TextInputError(f"{name} is not UTF-8 text ({error.reason}); "
+                             "save the reply as UTF-8 and try again") from error
