@@ -1,0 +1,162 @@
+"""Errors of the app layer that a person can cause, each saying what to do next.
+
+They derive from ``quant.errors.FinR1Error`` (re-exported here) so the CLI and GUI catch one type
+and show ``str(error)``.
+"""
+
+from __future__ import annotations
+
+from quant.errors import FinR1Error
+
+__all__ = [
+    "FinR1Error",
+    "InvalidFieldValueError",
+    "MissingFieldsError",
+    "ScenarioError",
+    "ScenarioFileError",
+    "UnknownScenarioError",
+]
+
+
+class ScenarioError(FinR1Error):
+    """Base of the errors about scenarios (their files, or the values filled into their forms)."""
+
+
+class ScenarioFileError(ScenarioError):
+    """A scenario file is missing, unreadable or malformed; the message names the file."""
+
+
+class UnknownScenarioError(ScenarioError):
+    """No scenario has the requested id; the message lists the known ids."""
+
+
+class MissingFieldsError(ScenarioError):
+    """Required form fields are empty.
+
+    ``field_names`` holds the names of ALL missing fields in form order; the message lists their
+    labels in the language the form is shown in.
+    """
+
+    def __init__(self, message: str, field_names: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.field_names = field_names
+
+
+class InvalidFieldValueError(ScenarioError):
+    """A form value does not fit its field (a number field holding text, an unknown choice)."""
+
+    def __init__(self, message: str, field_name: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+
+
+# -- model acquisition and the library (catalog, hub, downloads, library) ------------------------
+
+__all__ += [
+    "CatalogError",
+    "ChecksumMismatchError",
+    "DownloadError",
+    "DownloadInProgressError",
+    "DownloadInterruptedError",
+    "HubAccessError",
+    "HubError",
+    "HubFileNotFoundError",
+    "HubRepoNotFoundError",
+    "HubUnreachableError",
+    "LibraryBusyError",
+    "LibraryError",
+    "LibraryReadOnlyError",
+    "LibraryUnavailableError",
+    "ModelChangedError",
+    "ModelImportError",
+    "NotEnoughDiskSpaceError",
+    "OfflineModeError",
+    "QuantNotAvailableError",
+    "UnknownModelError",
+    "UnverifiableFileError",
+]
+
+
+class CatalogError(FinR1Error):
+    """The shipped hub catalog (resources/catalog.toml) or its cache is malformed."""
+
+
+class OfflineModeError(FinR1Error):
+    """Offline mode is on and the action needs the network."""
+
+
+class HubError(FinR1Error):
+    """Base of the errors talking to the model hub (or a mirror of it)."""
+
+
+class HubUnreachableError(HubError):
+    """The hub (or the configured mirror) cannot be reached: no network, proxy, firewall."""
+
+
+class HubRepoNotFoundError(HubError):
+    """The repository (or the revision) does not exist on the hub."""
+
+
+class HubFileNotFoundError(HubError):
+    """The repository has no such file."""
+
+
+class HubAccessError(HubError):
+    """The hub refused access: a gated or private repository needs a token."""
+
+
+class QuantNotAvailableError(HubError):
+    """The repository offers no file of the requested quant type; the message lists what it has."""
+
+
+class DownloadError(FinR1Error):
+    """Base of the errors of a download."""
+
+
+class DownloadInterruptedError(DownloadError):
+    """The transfer failed after its retries; the partial file is kept and the next attempt
+    resumes from it."""
+
+
+class DownloadInProgressError(DownloadError):
+    """Another process is downloading the same file right now."""
+
+
+class ChecksumMismatchError(DownloadError):
+    """The downloaded bytes do not match the hub's hash; the file was deleted."""
+
+
+class UnverifiableFileError(DownloadError):
+    """The hub gives no hash for a file, so it cannot be verified and is not downloaded."""
+
+
+class NotEnoughDiskSpaceError(FinR1Error):
+    """A disk lacks the space an operation needs, checked before it starts."""
+
+
+class LibraryError(FinR1Error):
+    """Base of the errors of the model library."""
+
+
+class LibraryUnavailableError(LibraryError):
+    """The library folder cannot be reached (an unplugged disk, a missing network share)."""
+
+
+class LibraryReadOnlyError(LibraryError):
+    """The library is on a read-only disk: it can be listed and used but not changed."""
+
+
+class LibraryBusyError(LibraryError):
+    """Another process kept the library's manifest locked for too long."""
+
+
+class UnknownModelError(LibraryError):
+    """No model in the library has the given id; the message lists the ids."""
+
+
+class ModelChangedError(LibraryError):
+    """A model's file is missing or changed since it was verified; it is not used until verified."""
+
+
+class ModelImportError(LibraryError):
+    """A file or folder cannot be imported: not a valid GGUF, or an incomplete checkpoint."""
