@@ -24,6 +24,7 @@ from quant.byte_copy import copy_range
 from quant.checkpoint_config import ModelShape, read_model_shape
 from quant.errors import ConfigMismatchError, DiskFullError, F16OverflowError, MissingFileError
 from quant.formats import CONVERT_OUTTYPES, quant_type
+from quant.gguf_check import validate_gguf
 from quant.gguf_fast_writer import FastArrayGGUFWriter
 from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 from quant.safetensors_reader import (
@@ -173,7 +174,17 @@ def convert_checkpoint(checkpoint_dir: Path, output_path: Path, outtype: str = "
         with open(temp_path, "r+b", buffering=0) as output:
             output.seek(0, os.SEEK_END)
             _write_tensor_data(output, plan, report, cancel, chunk_bytes)
+        _verify_output(temp_path, plan)
     return output_path
+
+
+def _verify_output(path: Path, plan: ConversionPlan) -> None:
+    """Read the written file back through the validator every loader uses before renaming it."""
+    written = validate_gguf(path)
+    if written.tensor_count != len(plan.tensors) or written.file_type != quant_type(
+            plan.outtype).llama_ftype:
+        raise AssertionError(f"converter wrote {written.tensor_count} tensors of file type "
+                             f"{written.file_type}; planned {len(plan.tensors)} of {plan.outtype}")
 
 
 def _write_header(writer: gguf.GGUFWriter, path: Path) -> None:
