@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,8 +16,36 @@ PARTIAL_MARKER = ".partial-"
 
 
 def partial_path_for(final_path: Path) -> Path:
-    """A unique hidden temporary name beside ``final_path`` (same directory, so rename is atomic)."""
-    return final_path.with_name(f".{final_path.name}{PARTIAL_MARKER}{uuid.uuid4().hex[:12]}")
+    """A unique hidden temporary name beside ``final_path`` (same directory, so rename is atomic).
+
+    The writer's process id is part of the name so a later run can tell a partial whose writer
+    was killed from one still being written.
+    """
+    unique = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    return final_path.with_name(f".{final_path.name}{PARTIAL_MARKER}{unique}")
+
+
+def remove_stale_partials(final_path: Path) -> list[Path]:
+    """Delete partials of ``final_path`` left by writers that no longer run (killed, crashed,
+    machine off); returns what was removed. Partials of live processes are kept."""
+    removed = []
+    prefix = f".{final_path.name}{PARTIAL_MARKER}"
+    for candidate in final_path.parent.glob(f"{glob.escape(prefix)}*"):
+        writer_pid = candidate.name[len(prefix):].split("-", 1)[0]
+        if writer_pid.isdigit() and not _process_alive(int(writer_pid)):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @contextlib.contextmanager
@@ -25,10 +54,11 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
 
     On any exception (cancel, crash, disk full) the temporary file is removed and the exception
     re-raised; an ENOSPC/EDQUOT ``OSError`` becomes ``DiskFullError``. ``final_path`` is only ever
-    replaced by a complete file.
+    replaced by a complete file. Partials of earlier writers that were killed are removed first.
     """
     final_path = Path(final_path)
     final_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(final_path)
     temp_path = partial_path_for(final_path)
     try:
         yield temp_path
