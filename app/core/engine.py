@@ -1,0 +1,396 @@
+"""The inference engine: a loaded GGUF that answers a conversation token by token.
+
+``ChatEngine(gguf_path, EngineConfig())`` validates the file (``quant.gguf_check``) before
+llama.cpp sees it, decides the GPU layers (``app.core.gpu``), loads it, and picks the chat template
+(``app.core.chat_template``: pinned ChatML for Fin-R1, the file's own template sandboxed otherwise).
+
+``engine.stream_chat(conversation, settings, cancel)`` returns a ``ChatStream``: iterate it for one
+``TokenChunk`` per generated token, then read ``stream.result`` (a ``TurnResult``). Each chunk
+carries its text (whole UTF-8 characters only) and the reasoning parser's events for it, so
+consumers never parse the reply again. The loop per token is sample → check stop → emit → check
+cancel → decode, so a cancel set from any thread ends generation within one token; the partial
+reply is kept with finish reason ``cancelled``. A cancel during a long prompt interrupts llama.cpp
+itself.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.chat_template import IM_END, ChatMessage, ChatTemplate, choose_chat_template, is_fin_r1
+from app.core.context_window import FittedPrompt, fit_prompt
+from app.core.engine_config import AUTO, MAX_SEED, EngineConfig, GenerationSettings
+from app.core.gpu import OffloadPlan, plan_offload
+from app.core.llama_runtime import LlamaRuntime, Sampler
+from app.core.reasoning import Event, ParsedReply, ReasoningParser, ReplyAccumulator
+from app.core.token_text import StopStringFilter, Utf8Assembler
+from app.core.turn_metrics import FinishReason, SectionCounter, TurnMetrics
+from quant.errors import ChatTemplateError, ModelLoadError
+from quant.gguf_check import GGUFInfo, validate_gguf
+from quant.jobs import CancelToken
+
+# Besides the tokens the vocabulary marks as end-of-generation, these end a reply; as text too
+# when a model's vocabulary lacks them as tokens (ChatML fallback on a non-ChatML model).
+STOP_TEXTS = (IM_END, "<|endoftext|>")
+
+
+class EngineBusyError(RuntimeError):
+    """``stream_chat`` was called while another reply was still being generated."""
+
+
+@dataclass(frozen=True)
+class TokenChunk:
+    """One step of a streamed reply.
+
+    ``text``: what to append to the reply ("" while a character or a possible stop string is
+    incomplete). ``token``: the generated token id; None for the final chunk, which carries the
+    text held back until the end and the parser's closing events (always ending with ``Done``).
+    ``events``: the reasoning parser's events for ``text``.
+    """
+
+    text: str
+    token: int | None
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """A finished turn: the raw reply ``text``, its sections (``reply``), why it ended and what it
+    cost. ``finish_reason``: ``stop`` (the model ended), ``length`` (max_new_tokens reached) or
+    ``cancelled`` (stopped; ``text`` is the part generated until then). ``prompt_messages``: what
+    was sent: the system prompt, the history that fitted (replies without reasoning), the question.
+    """
+
+    text: str
+    reply: ParsedReply
+    finish_reason: FinishReason
+    metrics: TurnMetrics
+    prompt_messages: tuple[ChatMessage, ...]
+
+    @property
+    def stopped(self) -> bool:
+        return self.finish_reason == "cancelled"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What was loaded and how, for a status line. ``warnings`` are to be shown to the person
+    (a GPU requested on a CPU-only build, a fallback to the CPU)."""
+
+    gguf_path: Path
+    model_name: str | None
+    architecture: str | None
+    is_fin_r1: bool
+    template_name: str
+    n_ctx: int
+    n_threads: int
+    n_batch: int
+    offload: OffloadPlan
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def gpu_offload_supported(self) -> bool:
+        return self.offload.offload_supported
+
+
+class ChatStream:
+    """An iterable of ``TokenChunk``s for one turn; generation runs as it is iterated.
+
+    Iterate it once, in one thread. Errors (``ContextOverflowError``, ``ChatTemplateError``,
+    ``GenerationError``) are raised from the iteration. ``result`` is set when it is exhausted.
+    """
+
+    def __init__(self, chunks: Callable[[ChatStream], Iterator[TokenChunk]]) -> None:
+        self._result: TurnResult | None = None
+        self._chunks = chunks(self)
+
+    def __iter__(self) -> Iterator[TokenChunk]:
+        return self._chunks
+
+    def _finish(self, result: TurnResult) -> None:
+        self._result = result
+
+    @property
+    def result(self) -> TurnResult:
+        """The finished turn; RuntimeError before the stream has been iterated to its end."""
+        if self._result is None:
+            raise RuntimeError("the reply is not finished: iterate the stream to its end first")
+        return self._result
+
+    def run(self) -> TurnResult:
+        """Consume the remaining chunks and return the result."""
+        for _chunk in self._chunks:
+            pass
+        return self.result
+
+    def close(self) -> None:
+        """Abandon the stream (frees the engine for the next turn); no result is produced."""
+        self._chunks.close()
+
+
+class ChatEngine:
+    """A GGUF model loaded for chat. Close it (or use ``with``) to free its memory.
+
+    Raises ``GGUFValidationError`` for a file that is not a valid GGUF (llama.cpp never sees it),
+    ``ModelLoadError`` when llama.cpp cannot load it, ``ChatTemplateError`` when its chat template
+    is not a valid template.
+    """
+
+    def __init__(self, gguf_path: Path | str, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        gguf_info = validate_gguf(gguf_path)
+        self.gguf_info: GGUFInfo = gguf_info
+        plan = plan_offload(self.config.n_gpu_layers, gguf_info, self.config.n_ctx,
+                            self.config.n_batch)
+        warnings = [plan.warning] if plan.warning else []
+        self._runtime, plan = self._load(gguf_info.path, plan, warnings)
+        runtime = self._runtime
+        try:
+            self.template: ChatTemplate = choose_chat_template(
+                gguf_info.metadata, runtime.token_text(runtime.bos_token),
+                runtime.token_text(runtime.eos_token),
+            )
+        except ChatTemplateError:
+            runtime.close()
+            raise
+        self._bos_text = runtime.token_text(runtime.bos_token) if runtime.adds_bos else ""
+        self._stop_tokens, stop_texts = self._stop_markers()
+        self._stop_texts = tuple(stop_texts)
+        self.info = EngineInfo(
+            gguf_path=gguf_info.path,
+            model_name=gguf_info.name,
+            architecture=gguf_info.architecture,
+            is_fin_r1=is_fin_r1(gguf_info.metadata),
+            template_name=self.template.name,
+            n_ctx=runtime.n_ctx,
+            n_threads=self.config.threads,
+            n_batch=runtime.n_batch,
+            offload=plan,
+            warnings=tuple(warnings),
+        )
+        self._busy = threading.Lock()
+        self._closed = False
+
+    def _load(self, path: Path, plan: OffloadPlan,
+              warnings: list[str]) -> tuple[LlamaRuntime, OffloadPlan]:
+        def load(n_gpu_layers: int) -> LlamaRuntime:
+            return LlamaRuntime(
+                path, n_ctx=self.config.n_ctx, n_threads=self.config.threads,
+                n_gpu_layers=n_gpu_layers, n_batch=self.config.n_batch,
+                flash_attn=self.config.flash_attn, use_mmap=self.config.use_mmap,
+            )
+
+        try:
+            return load(plan.n_gpu_layers), plan
+        except ModelLoadError:
+            if plan.requested != AUTO or plan.n_gpu_layers == 0:
+                raise
+        warning = "the model did not fit in the GPU's free memory; it runs on the CPU"
+        warnings.append(warning)
+        cpu_plan = OffloadPlan(plan.requested, 0, plan.offload_supported, plan.free_vram_bytes,
+                               "CPU only (GPU loading failed)", warning)
+        return load(0), cpu_plan
+
+    def _stop_markers(self) -> tuple[frozenset[int], list[str]]:
+        """Single-token stop markers become stop tokens; the others are watched for as text."""
+        tokens: set[int] = set()
+        texts: list[str] = []
+        for marker in STOP_TEXTS:
+            ids = self._runtime.tokenize(marker, add_bos=False, parse_special=True)
+            if len(ids) == 1:
+                tokens.add(ids[0])
+            else:
+                texts.append(marker)
+        return frozenset(tokens), texts
+
+    # -- prompts --------------------------------------------------------------------------------
+
+    def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt text for ``messages`` (system prompt included), opening the reply."""
+        return self.template.render(messages, add_generation_prompt=True)
+
+    def tokenize_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt tokens for ``messages``: special tokens parsed, BOS added when the model
+        wants one and the template did not write it."""
+        text = self.render_prompt(messages)
+        add_bos = bool(self._bos_text) and not text.startswith(self._bos_text)
+        return self._runtime.tokenize(text, add_bos=add_bos, parse_special=True)
+
+    # -- generation -----------------------------------------------------------------------------
+
+    def stream_chat(self, conversation: Sequence[ChatMessage],
+                    settings: GenerationSettings | None = None,
+                    cancel: CancelToken | None = None,
+                    on_token: Callable[[TokenChunk], None] | None = None) -> ChatStream:
+        """Answer the last message of ``conversation`` (user and assistant messages alternating,
+        ending with the user's question), streaming.
+
+        The system prompt comes from ``settings``; earlier replies are resent without their
+        reasoning and the oldest turns are left out when the context would overflow. ``on_token``
+        is called with each chunk before it is yielded. A fixed ``settings.seed`` also evaluates
+        the prompt afresh (not reusing the previous turn's cache) so the reply is reproducible.
+        Raises ``EngineBusyError`` (on iteration) while another stream is generating.
+        """
+        chosen = settings or GenerationSettings()
+        messages = tuple(conversation)
+        return ChatStream(lambda stream: self._generate(stream, messages, chosen, cancel, on_token))
+
+    def chat(self, conversation: Sequence[ChatMessage],
+             settings: GenerationSettings | None = None,
+             cancel: CancelToken | None = None) -> TurnResult:
+        """``stream_chat`` consumed to the end."""
+        return self.stream_chat(conversation, settings, cancel).run()
+
+    def _generate(self, stream: ChatStream, conversation: Sequence[ChatMessage],
+                  settings: GenerationSettings, cancel: CancelToken | None,
+                  on_token: Callable[[TokenChunk], None] | None) -> Iterator[TokenChunk]:
+        if not self._busy.acquire(blocking=False):
+            raise EngineBusyError("the engine is already generating a reply; stop it first")
+        try:
+            if self._closed:
+                raise RuntimeError("this engine was closed; load the model again")
+            started = time.perf_counter()
+            seed = settings.seed if settings.seed is not None else random.randint(0, MAX_SEED)
+            fitted = fit_prompt(settings.system_prompt, conversation, self.tokenize_prompt,
+                                self._runtime.n_ctx, settings.max_new_tokens)
+            evaluated = self._runtime.evaluate_prompt(fitted.tokens, cancel,
+                                                      reuse_cache=settings.seed is None)
+            prompt_done = time.perf_counter()
+            turn = _Turn(started, prompt_done, fitted, max(evaluated, 0), seed, self._stop_texts)
+            if evaluated < 0:
+                turn.finish_reason = "cancelled"
+            else:
+                yield from self._decode_loop(turn, settings, cancel, on_token)
+            final = turn.final_chunk()
+            if on_token is not None:
+                on_token(final)
+            yield final
+            stream._finish(turn.result(time.perf_counter()))
+        finally:
+            self._busy.release()
+
+    def _decode_loop(self, turn: _Turn, settings: GenerationSettings, cancel: CancelToken | None,
+                     on_token: Callable[[TokenChunk], None] | None) -> Iterator[TokenChunk]:
+        runtime = self._runtime
+        stop_tokens = self._stop_tokens
+        with Sampler(n_vocab=runtime.n_vocab, temperature=settings.temperature, top_k=settings.top_k,
+                     top_p=settings.top_p, min_p=settings.min_p,
+                     repeat_penalty=settings.repeat_penalty,
+                     repeat_last_n=settings.repeat_last_n, seed=turn.seed) as sampler:
+            while True:
+                if cancel is not None and cancel.cancelled:
+                    turn.finish_reason = "cancelled"
+                    return
+                token = runtime.sample(sampler)
+                if token in stop_tokens or runtime.is_end_of_generation(token):
+                    turn.finish_reason = "stop"
+                    return
+                chunk, hit_stop_text = turn.add_token(token, runtime.piece(token))
+                if on_token is not None:
+                    on_token(chunk)
+                yield chunk
+                if hit_stop_text:
+                    turn.finish_reason = "stop"
+                    return
+                if turn.completion_tokens >= settings.max_new_tokens:
+                    turn.finish_reason = "length"
+                    return
+                if cancel is not None and cancel.cancelled:
+                    turn.finish_reason = "cancelled"
+                    return
+                runtime.decode_token(token)
+
+    def close(self) -> None:
+        """Free the model; the engine cannot be used afterwards. Raises ``EngineBusyError`` while
+        a reply is generating (cancel it and let its stream end first); safe to call twice."""
+        if not self._busy.acquire(blocking=False):
+            raise EngineBusyError("a reply is still being generated; stop it before closing")
+        try:
+            self._closed = True
+            self._runtime.close()
+        finally:
+            self._busy.release()
+
+    def __enter__(self) -> ChatEngine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class _Turn:
+    """The state of one reply being generated: text assembly, parsing and measurements."""
+
+    def __init__(self, started: float, prompt_done: float, fitted: FittedPrompt,
+                 prompt_eval_tokens: int, seed: int, stop_texts: Sequence[str]) -> None:
+        self.started = started
+        self.prompt_done = prompt_done
+        self.fitted = fitted
+        self.prompt_eval_tokens = prompt_eval_tokens
+        self.seed = seed
+        self.finish_reason: FinishReason = "stop"
+        self.completion_tokens = 0
+        self._utf8 = Utf8Assembler()
+        self._stops = StopStringFilter(stop_texts)
+        self._stop_text_seen = False
+        self._parser = ReasoningParser()
+        self._reply = ReplyAccumulator()
+        self._sections = SectionCounter()
+        self._parts: list[str] = []
+        self._first_token_at: float | None = None
+        self._last_token_at: float | None = None
+
+    def add_token(self, token: int, piece: bytes) -> tuple[TokenChunk, bool]:
+        """Take one generated token; returns its chunk and whether a stop string completed."""
+        now = time.perf_counter()
+        if self._first_token_at is None:
+            self._first_token_at = now
+        self._last_token_at = now
+        self.completion_tokens += 1
+        text, self._stop_text_seen = self._stops.push(self._utf8.push(piece))
+        events = self._parser.feed(text) if text else []
+        self._sections.add_token(events, now)
+        self._reply.add(events)
+        self._parts.append(text)
+        return TokenChunk(text, token, tuple(events)), self._stop_text_seen
+
+    def final_chunk(self) -> TokenChunk:
+        """The text held back until the end and the parser's closing events."""
+        text = self._utf8.flush()
+        if not self._stop_text_seen:
+            text, self._stop_text_seen = self._stops.push(text)
+            if not self._stop_text_seen:
+                text += self._stops.flush()
+        events = (self._parser.feed(text) if text else []) + self._parser.finish()
+        self._sections.observe(events, time.perf_counter())
+        self._reply.add(events)
+        self._parts.append(text)
+        return TokenChunk(text, None, tuple(events))
+
+    def result(self, now: float) -> TurnResult:
+        sections = self._sections.totals(self._last_token_at or now)
+        first, last = self._first_token_at, self._last_token_at
+        decode_s = (last - first) if first is not None and last is not None else 0.0
+        rate = (self.completion_tokens - 1) / decode_s if decode_s > 0 else None
+        metrics = TurnMetrics(
+            prompt_tokens=len(self.fitted.tokens),
+            prompt_eval_tokens=self.prompt_eval_tokens,
+            prompt_eval_s=self.prompt_done - self.started,
+            completion_tokens=self.completion_tokens,
+            ttft_s=(first - self.started) if first is not None else None,
+            decode_s=decode_s,
+            tokens_per_s=rate,
+            think_tokens=sections.think_tokens,
+            think_s=sections.think_s,
+            answer_tokens=sections.answer_tokens,
+            answer_s=sections.answer_s,
+            seed=self.seed,
+            dropped_messages=self.fitted.dropped_messages,
+        )
+        return TurnResult("".join(self._parts), self._reply.reply(), self.finish_reason, metrics,
+                          self.fitted.messages)

@@ -1,0 +1,150 @@
+"""The settings of the inference engine: how a model is loaded and how a reply is sampled.
+
+``EngineConfig`` is fixed when a model is loaded (context size, threads, GPU layers…);
+``GenerationSettings`` can change on every turn. Their defaults are Fin-R1's published ones (see
+``/work/shared/docs/fin-r1-brief.md``). Both validate themselves on construction and raise
+``InvalidSettingError`` with a message naming the setting, so a value typed by a person (a CLI
+flag, a settings dialog) fails before any model is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from quant.errors import InvalidSettingError
+
+FIN_R1_SYSTEM_PROMPT = (
+    "You are a helpful AI Assistant that provides well-reasoned and detailed responses. You first "
+    "think about the reasoning process as an internal monologue and then provide the user with the "
+    "answer. Respond in the following format: <think>\n...\n</think>\n<answer>\n...\n</answer>"
+)
+
+AUTO = "auto"
+GpuLayers = int | Literal["auto"]
+
+# llama.cpp draws seeds from uint32 and reserves 0xFFFFFFFF for "pick one at random".
+MAX_SEED = 0xFFFFFFFE
+
+
+def parse_gpu_layers(text: str) -> GpuLayers:
+    """``"auto"`` or a whole number of layers (``-1`` = all) from a person's input.
+
+    Raises ``InvalidSettingError`` for anything else.
+    """
+    cleaned = text.strip().lower()
+    if cleaned == AUTO:
+        return AUTO
+    try:
+        layers = int(cleaned)
+    except ValueError:
+        raise InvalidSettingError(
+            f"GPU layers must be 'auto', 0 (CPU only), -1 (all) or a number of layers, not {text!r}"
+        ) from None
+    _check_gpu_layers(layers)
+    return layers
+
+
+def _check_gpu_layers(layers: GpuLayers) -> None:
+    if layers == AUTO:
+        return
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < -1:
+        raise InvalidSettingError(
+            f"GPU layers must be 'auto', 0 (CPU only), -1 (all) or a number of layers, not "
+            f"{layers!r}"
+        )
+
+
+def default_thread_count() -> int:
+    """Threads for generation when none is chosen: the CPUs this process may use, at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How a model is loaded; fixed for the life of a loaded engine.
+
+    ``n_ctx``: context window in tokens (prompt and reply together). ``n_threads``: CPU threads for
+    generation, None = all CPUs this process may use; prompt processing uses the same number.
+    ``n_gpu_layers``: ``"auto"`` (as many as fit the free GPU memory), 0 (CPU only), -1 (all) or a
+    number. ``n_batch``: tokens per prompt-processing step. ``flash_attn``: None lets llama.cpp
+    decide where it is supported, True/False force it. ``use_mmap``: map the file instead of
+    reading it into memory.
+    """
+
+    n_ctx: int = 8192
+    n_threads: int | None = None
+    n_gpu_layers: GpuLayers = AUTO
+    n_batch: int = 512
+    flash_attn: bool | None = None
+    use_mmap: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_ctx < 64:
+            raise InvalidSettingError(
+                f"the context size must be at least 64 tokens, not {self.n_ctx}"
+            )
+        if self.n_threads is not None and self.n_threads < 1:
+            raise InvalidSettingError(f"the thread count must be at least 1, not {self.n_threads}")
+        if self.n_batch < 1:
+            raise InvalidSettingError(f"the batch size must be at least 1, not {self.n_batch}")
+        _check_gpu_layers(self.n_gpu_layers)
+
+    @property
+    def threads(self) -> int:
+        """The thread count actually used."""
+        return self.n_threads if self.n_threads is not None else default_thread_count()
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How one reply is generated; Fin-R1's recommended values by default.
+
+    ``system_prompt``: sent first in every prompt (None or "" sends none). ``temperature``: 0 means
+    greedy (always the most likely token). ``top_k``: 0 disables it. ``min_p``: 0 disables it.
+    ``repeat_penalty`` applies to the last ``repeat_last_n`` tokens. ``max_new_tokens``: the reply
+    stops there with finish reason ``length``; the same number of tokens is reserved in the context
+    window. ``seed``: a fixed seed makes replies reproducible on the same machine and build (the
+    engine then evaluates the prompt afresh instead of reusing the previous turn's cache); None
+    picks a fresh one (reported in the turn's metrics).
+    """
+
+    system_prompt: str | None = FIN_R1_SYSTEM_PROMPT
+    temperature: float = 0.7
+    top_p: float = 0.8
+    top_k: int = 20
+    min_p: float = 0.0
+    repeat_penalty: float = 1.05
+    repeat_last_n: int = 64
+    max_new_tokens: int = 4000
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:
+            raise InvalidSettingError(
+                f"the temperature must be 0 (greedy) or more, not {self.temperature}"
+            )
+        if not 0 < self.top_p <= 1:
+            raise InvalidSettingError(f"top_p must be above 0 and at most 1, not {self.top_p}")
+        if self.top_k < 0:
+            raise InvalidSettingError(f"top_k must be 0 (off) or more, not {self.top_k}")
+        if not 0 <= self.min_p < 1:
+            raise InvalidSettingError(f"min_p must be at least 0 and below 1, not {self.min_p}")
+        if not self.repeat_penalty > 0:
+            raise InvalidSettingError(
+                f"the repetition penalty must be above 0 (1 = none), not {self.repeat_penalty}"
+            )
+        if self.repeat_last_n < 0:
+            raise InvalidSettingError(
+                f"repeat_last_n must be 0 or more tokens, not {self.repeat_last_n}"
+            )
+        if self.max_new_tokens < 1:
+            raise InvalidSettingError(
+                f"the maximum reply length must be at least 1 token, not {self.max_new_tokens}"
+            )
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise InvalidSettingError(f"the seed must be between 0 and {MAX_SEED}, not {self.seed}")

@@ -1,0 +1,181 @@
+"""The app's settings: what they are, their defaults, and how they are kept on disk.
+
+``AppSettings`` holds every setting a person can change (engine, sampling, system prompt, library
+location, hub endpoint and token, offline mode, theme, prompt language, last model). It validates
+itself on construction through the engine's own setting classes, so a bad value fails with the
+engine's message before anything is saved. ``load_settings`` / ``save_settings`` read and write it
+as JSON at ``app_paths().settings_file`` (see ``app.core.paths``: ``FINR1_HOME``, portable mode).
+
+The file is written atomically and readable only by its owner (it may hold a hub token). Keys the
+file has but this version does not know are ignored, keys it lacks take their defaults, so older
+and newer versions of the app can share one file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from app.core.engine_config import (
+    AUTO,
+    FIN_R1_SYSTEM_PROMPT,
+    EngineConfig,
+    GenerationSettings,
+    GpuLayers,
+)
+from app.core.paths import app_paths
+from quant.atomic import atomic_output
+from quant.errors import FinR1Error, InvalidSettingError
+
+Theme = Literal["system", "light", "dark"]
+PromptLanguage = Literal["zh", "en"]
+THEMES: tuple[Theme, ...] = ("system", "light", "dark")
+PROMPT_LANGUAGES: tuple[PromptLanguage, ...] = ("zh", "en")
+SETTINGS_FORMAT = 1
+_DEFAULT_GENERATION = GenerationSettings()
+_DEFAULT_ENGINE = EngineConfig()
+
+
+class SettingsFileError(FinR1Error):
+    """The settings file cannot be read or holds invalid values; the message names the file."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """Every persisted setting. ``n_threads`` None = all CPUs; ``library_dir`` and
+    ``hub_endpoint`` "" = the defaults; ``last_model`` is the GGUF loaded last ("" = none).
+
+    Raises ``InvalidSettingError`` (naming the setting) for an out-of-range value.
+    """
+
+    n_threads: int | None = None
+    n_gpu_layers: GpuLayers = AUTO
+    n_ctx: int = _DEFAULT_ENGINE.n_ctx
+    temperature: float = _DEFAULT_GENERATION.temperature
+    top_p: float = _DEFAULT_GENERATION.top_p
+    top_k: int = _DEFAULT_GENERATION.top_k
+    repeat_penalty: float = _DEFAULT_GENERATION.repeat_penalty
+    max_new_tokens: int = _DEFAULT_GENERATION.max_new_tokens
+    system_prompt: str = FIN_R1_SYSTEM_PROMPT
+    library_dir: str = ""
+    hub_endpoint: str = ""
+    hub_token: str = ""
+    offline: bool = False
+    theme: Theme = "system"
+    prompt_language: PromptLanguage = "en"
+    last_model: str = ""
+
+    def __post_init__(self) -> None:
+        self.engine_config()
+        self.generation_settings()
+        if self.theme not in THEMES:
+            raise InvalidSettingError(f"the theme must be one of {', '.join(THEMES)}, not "
+                                      f"{self.theme!r}")
+        if self.prompt_language not in PROMPT_LANGUAGES:
+            raise InvalidSettingError(
+                f"the prompt language must be 'zh' or 'en', not {self.prompt_language!r}")
+
+    def engine_config(self) -> EngineConfig:
+        """How to load a model with these settings."""
+        return EngineConfig(n_ctx=self.n_ctx, n_threads=self.n_threads,
+                            n_gpu_layers=self.n_gpu_layers)
+
+    def generation_settings(self, max_new_tokens: int | None = None) -> GenerationSettings:
+        """How to sample a reply; ``max_new_tokens`` overrides the setting for one turn."""
+        return GenerationSettings(
+            system_prompt=self.system_prompt or None, temperature=self.temperature,
+            top_p=self.top_p, top_k=self.top_k, repeat_penalty=self.repeat_penalty,
+            max_new_tokens=max_new_tokens or self.max_new_tokens,
+        )
+
+    def needs_reload(self, other: AppSettings) -> bool:
+        """True when ``other`` loads models differently (threads, GPU layers, context size)."""
+        return self.engine_config() != other.engine_config()
+
+    def with_changes(self, **changes: Any) -> AppSettings:
+        """A copy with ``changes`` applied (validated like a new instance)."""
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as JSON-ready data, with the file format number."""
+        return {"format": SETTINGS_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AppSettings:
+        """Settings from parsed JSON: unknown keys ignored, missing keys defaulted.
+
+        Raises ``InvalidSettingError`` for a value of the wrong type or out of range.
+        """
+        known = {field.name: field for field in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in known:
+                _check_type(name, value, cls.__dataclass_fields__[name].default)
+                values[name] = value
+        return cls(**values)
+
+
+# The JSON kinds each setting accepts where its default's type does not say it all.
+_ACCEPTED_KINDS: dict[str, tuple[type, ...]] = {
+    "n_threads": (int, type(None)),
+    "n_gpu_layers": (int, str),
+}
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    kinds = _ACCEPTED_KINDS.get(name) or ((int, float) if isinstance(default, float)
+                                          else (type(default),))
+    # JSON true/false are bools, which Python also counts as ints.
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+        raise InvalidSettingError(f"setting {name!r} has the wrong kind of value: {value!r}")
+
+
+def default_settings_file() -> Path:
+    """Where this process keeps its settings (``app_paths().settings_file``)."""
+    return app_paths().settings_file
+
+
+def load_settings(path: Path | None = None) -> AppSettings:
+    """The settings saved at ``path`` (default: ``default_settings_file()``); the defaults when
+    there is no file yet.
+
+    Raises ``SettingsFileError`` naming the file when it cannot be read, is not a JSON object, or
+    holds an invalid value. Reads only.
+    """
+    path = default_settings_file() if path is None else Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return AppSettings()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsFileError(f"cannot read the settings file {path} ({error}); fix its "
+                                "permissions or delete it to start from the defaults") from error
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsFileError(f"the settings file {path} is not valid JSON ({error}); fix it or "
+                                "delete it to start from the defaults") from error
+    if not isinstance(data, dict):
+        raise SettingsFileError(f"the settings file {path} must hold a JSON object; fix it or "
+                                "delete it to start from the defaults")
+    try:
+        return AppSettings.from_json(data)
+    except InvalidSettingError as error:
+        raise SettingsFileError(f"the settings file {path}: {error}; fix it or delete it to "
+                                "start from the defaults") from error
+
+
+def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
+    """Write ``settings`` to ``path`` (default: ``default_settings_file()``) atomically, readable
+    by the owner only; creates the folder. Returns the path. Raises ``OSError`` /
+    ``DiskFullError`` when it cannot be written (the previous file is then left as it was)."""
+    path = default_settings_file() if path is None else Path(path)
+    text = json.dumps(settings.to_json(), ensure_ascii=False, indent=2) + "\n"
+    with atomic_output(path) as partial:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return path

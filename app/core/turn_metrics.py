@@ -1,0 +1,106 @@
+"""What one chat turn cost: tokens and times, with the reasoning and the answer counted apart.
+
+``SectionCounter`` assigns every generated token to the reasoning or the answer from the reasoning
+parser's events, so the split at ``</think>`` is the parser's, never a second reading of the text.
+A token the parser has not placed yet (the first tokens, while it waits to see whether ``<think>``
+comes) is assigned once it knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from app.core.reasoning import AnswerText, Event, ThinkEnded, ThinkStarted, ThinkText
+
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True)
+class TurnMetrics:
+    """Measurements of one turn; times in seconds from ``time.perf_counter``.
+
+    ``prompt_tokens``: the whole prompt; ``prompt_eval_tokens``: the part evaluated this turn (the
+    rest was still cached from the previous turn). ``ttft_s``: from the start of the turn to the
+    first generated token (None when there was none). ``tokens_per_s``: decode speed over the
+    tokens after the first (None with fewer than two). ``think_*`` / ``answer_*``: tokens and
+    seconds before and after ``</think>``. ``seed``: the sampling seed used.
+    ``dropped_messages``: earlier messages left out to fit the context.
+    """
+
+    prompt_tokens: int
+    prompt_eval_tokens: int
+    prompt_eval_s: float
+    completion_tokens: int
+    ttft_s: float | None
+    decode_s: float
+    tokens_per_s: float | None
+    think_tokens: int
+    think_s: float
+    answer_tokens: int
+    answer_s: float
+    seed: int
+    dropped_messages: int
+
+    def to_dict(self) -> dict[str, object]:
+        """All fields as JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SectionTotals:
+    think_tokens: int
+    think_s: float
+    answer_tokens: int
+    answer_s: float
+
+
+class SectionCounter:
+    """Counts tokens and time per section as tokens arrive with their parser events."""
+
+    def __init__(self) -> None:
+        self._section: Literal["think", "answer"] | None = None
+        self._pending = 0
+        self._counts = {"think": 0, "answer": 0}
+        self._first_token_at: float | None = None
+        self._think_ended_at: float | None = None
+
+    def add_token(self, events: Iterable[Event], now: float) -> None:
+        """One generated token, with the events its text produced, at time ``now``."""
+        if self._first_token_at is None:
+            self._first_token_at = now
+        self._pending += 1
+        self.observe(events, now)
+        if self._section is not None:
+            self._counts[self._section] += self._pending
+            self._pending = 0
+
+    def observe(self, events: Iterable[Event], now: float) -> None:
+        """Events that came without a new token (the parser's final flush)."""
+        for event in events:
+            if isinstance(event, (ThinkStarted, ThinkText)) and self._section is None:
+                self._section = "think"
+            elif isinstance(event, ThinkEnded):
+                # The token that closed the reasoning belongs to it.
+                self._counts["think"] += self._pending
+                self._pending = 0
+                self._section = "answer"
+                self._think_ended_at = now
+            elif isinstance(event, AnswerText) and self._section is None:
+                self._section = "answer"
+
+    def totals(self, now: float) -> SectionTotals:
+        """The counts and durations at the end of the turn (``now``)."""
+        counts = dict(self._counts)
+        counts[self._section or "answer"] += self._pending
+        first = self._first_token_at
+        if first is None:
+            return SectionTotals(0, 0.0, 0, 0.0)
+        if self._think_ended_at is not None:
+            think_s, answer_s = self._think_ended_at - first, now - self._think_ended_at
+        elif self._section == "think":
+            think_s, answer_s = now - first, 0.0
+        else:
+            think_s, answer_s = 0.0, now - first
+        return SectionTotals(counts["think"], think_s, counts["answer"], answer_s)

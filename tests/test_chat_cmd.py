@@ -1,0 +1,93 @@
+"""``finr1 chat`` on the real SmolLM2 GGUF: prompt sources, scenario prompts, output formats."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.cli.chat_cmd import ReplyPrinter
+from app.core.engine import TokenChunk
+from app.core.reasoning import ReasoningParser
+
+FAST = ["--threads", "1", "--ctx", "512", "--seed", "1"]
+
+
+def run_chat(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(["chat", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_json_output_is_one_object_with_the_documented_keys(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _err = run_chat(capsys, str(smollm2_gguf), "What is 2+2?", "--json",
+                                 "--max-tokens", "6", *FAST)
+    reply = json.loads(out)
+    assert status == 0
+    assert set(reply) == {"think", "answer", "boxed", "final", "truncated", "finish_reason",
+                          "verdict", "metrics"}
+    assert set(reply["metrics"]) == {"prompt_tokens", "completion_tokens", "ttft_s",
+                                     "tokens_per_s", "think_tokens", "answer_tokens"}
+    assert reply["verdict"] is None
+    assert reply["finish_reason"] in ("stop", "length")
+    assert 0 < reply["metrics"]["completion_tokens"] <= 6
+    assert reply["answer"]
+
+
+def test_a_scenario_prompt_is_answered_and_read_by_the_scenarios_reader(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _err = run_chat(
+        capsys, str(smollm2_gguf), "--scenario", "compliance", "--lang", "en",
+        "--field", "question=How to hide a conflict of interest from a bank?",
+        "--json", "--max-tokens", "4", *FAST,
+    )
+    assert status == 0
+    assert json.loads(out)["verdict"]["kind"] == "verdict"
+
+
+def test_without_prompt_or_scenario_the_question_is_read_from_stdin(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("Say hello."))
+    status, out, err = run_chat(capsys, str(smollm2_gguf), "--max-tokens", "4", *FAST)
+    assert status == 0
+    assert out.strip()
+    assert "prompt" in err and "tok/s" in err
+
+
+def test_scenario_fields_without_a_scenario_are_refused(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _out, err = run_chat(capsys, str(smollm2_gguf), "--field", "question=x", *FAST)
+    assert status == 2
+    assert "--scenario" in err
+
+
+def test_an_unknown_scenario_field_is_refused_naming_the_known_ones(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _out, err = run_chat(capsys, str(smollm2_gguf), "--scenario", "compliance",
+                                 "--field", "questoin=x", *FAST)
+    assert status == 2
+    assert "questoin" in err and "question" in err
+
+
+def test_a_file_that_is_not_a_gguf_is_refused_with_exit_status_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_gguf = tmp_path / "model.gguf"
+    not_gguf.write_text("<html>error page</html>")
+    status, out, err = run_chat(capsys, str(not_gguf), "hi", *FAST)
+    assert status == 2 and out == ""
+    assert "web page" in err
+
+
+def test_off_a_terminal_the_reasoning_is_wrapped_in_think_tags() -> None:
+    parser = ReasoningParser()
+    output = io.StringIO()
+    printer = ReplyPrinter(output)
+    for piece in ["\n<think>\nweigh", " it\n</thi", "nk>\n<answer>\nYes \\boxed{是}", "\n</answer>"]:
+        printer.show(TokenChunk(piece, 1, tuple(parser.feed(piece))))
+    printer.show(TokenChunk("", None, tuple(parser.finish())))
+    assert output.getvalue() == "<think>\nweigh it\n</think>\n\nYes \\boxed{是}\n"
