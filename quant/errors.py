@@ -84,3 +84,7 @@ class ContextOverflowError(FinR1Error):
 
 class GenerationError(FinR1Error):
     """llama.cpp failed while evaluating the prompt or generating the reply."""
+
+
+class EvaluationError(FinR1Error):
+    """Models cannot be compared: different vocabularies, a text too short, a failed evaluation."""

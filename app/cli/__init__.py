@@ -12,10 +12,13 @@ import sys
 
 from app import __version__
 from app.cli import (
+    bench_cmd,
     chat_cmd,
     convert_cmd,
     doctor_cmd,
     download_cmd,
+    evaluate_cmd,
+    imatrix_cmd,
     inspect_cmd,
     models_cmd,
     parse_cmd,
@@ -26,7 +29,7 @@ from quant.errors import FinR1Error
 from quant.jobs import JobCancelled
 
 COMMAND_MODULES = (convert_cmd, quantize_cmd, inspect_cmd, chat_cmd, parse_cmd, scenarios_cmd,
-                   download_cmd, doctor_cmd, models_cmd)
+                   download_cmd, doctor_cmd, models_cmd, imatrix_cmd, evaluate_cmd, bench_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
