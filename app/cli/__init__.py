@@ -12,6 +12,7 @@ import sys
 
 from app import __version__
 from app.cli import (
+    about_cmd,
     bench_cmd,
     chat_cmd,
     convert_cmd,
@@ -29,7 +30,8 @@ from quant.errors import FinR1Error
 from quant.jobs import JobCancelled
 
 COMMAND_MODULES = (convert_cmd, quantize_cmd, inspect_cmd, chat_cmd, parse_cmd, scenarios_cmd,
-                   download_cmd, doctor_cmd, models_cmd, imatrix_cmd, evaluate_cmd, bench_cmd)
+                   download_cmd, doctor_cmd, models_cmd, imatrix_cmd, evaluate_cmd, bench_cmd,
+                   about_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

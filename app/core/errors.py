@@ -170,3 +170,20 @@ __all__ += ["AboutDataError"]
 class AboutDataError(FinR1Error):
     """The licence notices shipped in resources/licenses are missing or malformed (a broken
     installation); the message names the file."""
+
+
+# -- conversation history and export (app/core/history.py, app/core/export.py) ------------------
+
+__all__ += ["ExportError", "HistoryError", "UnknownConversationError"]
+
+
+class HistoryError(FinR1Error):
+    """The history database cannot be opened or written (a damaged file, a read-only disk)."""
+
+
+class UnknownConversationError(HistoryError):
+    """No conversation in the history has the given id; the message says how to list them."""
+
+
+class ExportError(FinR1Error):
+    """A conversation cannot be exported (unknown format, an output that cannot be written)."""

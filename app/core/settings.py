@@ -27,7 +27,6 @@ from app.core.engine_config import (
     GpuLayers,
 )
 from app.core.paths import app_paths
-from quant.atomic import atomic_output
 from quant.errors import FinR1Error, InvalidSettingError
 
 Theme = Literal["system", "light", "dark"]
@@ -172,6 +171,8 @@ def save_settings(settings: AppSettings, path: Path | None = None) -> Path:
     """Write ``settings`` to ``path`` (default: ``default_settings_file()``) atomically, readable
     by the owner only; creates the folder. Returns the path. Raises ``OSError`` /
     ``DiskFullError`` when it cannot be written (the previous file is then left as it was)."""
+    from quant.atomic import atomic_output  # only when saving: keeps the app's start light
+
     path = default_settings_file() if path is None else Path(path)
     text = json.dumps(settings.to_json(), ensure_ascii=False, indent=2) + "\n"
     with atomic_output(path) as partial:

@@ -1,30 +1,127 @@
-"""Entry point of the desktop app (``finr1-studio``).
+"""Entry point of the desktop app: ``finr1-studio`` and ``python -m app``.
 
-A placeholder window until the desktop-app issue lands: it states what works today (the
-``finr1`` command line) so a person who starts it is not left guessing.
+    finr1-studio [MODEL.gguf]
+    finr1-studio --self-test --model PATH [--scenario ID] [--screenshot FILE.png]
+                 [--max-tokens N] [--timeout SECONDS]
+
+A normal start opens the window and loads MODEL.gguf (else the model loaded last). The self-test
+(see ``app.ui.self_test``) runs offscreen when there is no display, never writes the settings
+file, and exits 0 only when every step passed. ``--quit-when-shown`` exits as soon as the window
+has been painted (for start-up benchmarks).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.ui.platform_setup import has_display, prepare_qt_environment
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.main_window import MainWindow
+
+EXIT_NO_DISPLAY = 2
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finr1-studio",
+                                     description="Fin-R1 Studio: the Fin-R1 model on your machine.")
+    parser.add_argument("model_file", nargs="?", type=Path, metavar="MODEL.gguf",
+                        help="a GGUF model to load at start (default: the one loaded last)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="load --model, run a scenario's first example through the window, "
+                             "save a screenshot, exit 0 only if all of it worked")
+    parser.add_argument("--model", type=Path, metavar="PATH", help="the GGUF for --self-test")
+    parser.add_argument("--scenario", metavar="ID",
+                        help="the scenario the self-test runs (default: compliance)")
+    parser.add_argument("--screenshot", type=Path, metavar="FILE.png",
+                        help="where the self-test saves its screenshot")
+    parser.add_argument("--max-tokens", type=int, metavar="N",
+                        help="longest reply during the self-test (default: the setting)")
+    parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
+                        help="give up the self-test after this long (default 1800)")
+    parser.add_argument("--quit-when-shown", action="store_true", help=argparse.SUPPRESS)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Show the main window and run the Qt event loop; returns the process exit code."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+    """Run the app with command-line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test and args.model is None:
+        print("finr1-studio: --self-test needs --model PATH", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.self_test and not has_display():
+        print("finr1-studio: no display to show the window on (DISPLAY is not set). Run it on a "
+              "desktop, or check an installation with --self-test --model PATH.", file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    prepare_qt_environment(offscreen=args.self_test and not has_display())
+    return _run(args)
 
-    from app import __version__
 
-    application = QApplication(sys.argv if argv is None else argv)
-    window = QMainWindow()
-    window.setWindowTitle(f"Fin-R1 Studio {__version__}")
-    label = QLabel(
-        "Fin-R1 Studio\n\nThe desktop window is under construction.\n"
-        "Convert, quantize and inspect models today with the `finr1` command line."
-    )
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    window.setCentralWidget(label)
-    window.resize(720, 480)
+def _run(args: argparse.Namespace) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.settings import SettingsFileError, default_settings_file, load_settings
+    from app.ui.main_window import MainWindow
+    from app.ui.theme import ThemeController
+
+    application = QApplication([sys.argv[0]])
+    application.setApplicationName("Fin-R1 Studio")
+    settings_path = default_settings_file()
+    problem = None
+    try:
+        settings = load_settings(settings_path)
+    except SettingsFileError as error:
+        from app.core.settings import AppSettings
+
+        settings, problem = AppSettings(), str(error)
+    theme = ThemeController(application, settings.theme)
+    if args.self_test:
+        from app.core.self_test import DEFAULT_SCENARIO
+        from app.ui.self_test import run_self_test
+
+        if args.max_tokens:
+            settings = settings.with_changes(max_new_tokens=args.max_tokens)
+        window = MainWindow(settings, None, theme)
+        return run_self_test(application, window, args.model, args.scenario or DEFAULT_SCENARIO,
+                             args.screenshot, args.timeout)
+    window = MainWindow(settings, settings_path, theme)
+    if problem:
+        window.statusBar().showMessage(f"{problem}; the defaults are used.", 20000)
+    if args.quit_when_shown:
+        return _quit_when_shown(application, window)
+    window.show()
+    model = args.model_file or (Path(settings.last_model) if settings.last_model else None)
+    if model is not None and model.is_file():
+        window.load_model(model)
+    return application.exec()
+
+
+def _quit_when_shown(application: QApplication, window: MainWindow) -> int:
+    """Show the window; print when it is first painted and when its chat view is ready, then
+    exit (for start-up benchmarks)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    started = time.perf_counter()
+
+    def say(what: str) -> None:
+        print(f"{what} after {time.perf_counter() - started:.3f} s in Qt", flush=True)
+
+    class _FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                say("window painted")
+                watched.removeEventFilter(self)
+            return False
+
+    watcher = _FirstPaint()
+    window.installEventFilter(watcher)
+    window.chat_ready.connect(lambda: (say("chat view ready"), application.quit()))
     window.show()
     return application.exec()

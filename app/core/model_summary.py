@@ -1,0 +1,98 @@
+"""What the window's header says about the loaded model: name, quant, size, where it runs.
+
+``summarize_model(info, gguf)`` turns the engine's ``EngineInfo`` and the file's ``GGUFInfo`` into
+short texts. Kept apart from the engine so the header's wording has one home and a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.core.engine import EngineInfo
+    from quant.gguf_check import GGUFInfo
+
+
+def format_size(size_bytes: int) -> str:
+    """Decimal units, as disks and the hub count: "4.68 GB", "98.3 MB"."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size_bytes >= scale:
+            return f"{size_bytes / scale:.3g} {unit}"
+    return f"{size_bytes} B"
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """``name``: the model's name (the file name when it has none). ``quant``: "Q4_K_M"…
+    ``size``: "4.68 GB". ``device``: "CPU · 8 threads" or "GPU · 29/29 layers". ``note``: how the
+    GPU layers were decided. ``warnings``: to show the person (e.g. no GPU support)."""
+
+    name: str
+    quant: str
+    size: str
+    device: str
+    note: str
+    warnings: tuple[str, ...]
+
+    @property
+    def line(self) -> str:
+        """One line for the header: "Fin-R1 · Q4_K_M · 4.68 GB · CPU · 8 threads"."""
+        return " · ".join(part for part in (self.name, self.quant, self.size, self.device) if part)
+
+
+def summarize_model(info: EngineInfo, gguf: GGUFInfo) -> ModelSummary:
+    """The header's texts for a loaded model."""
+    name = info.model_name or gguf.path.name
+    offload = info.offload
+    if offload.uses_gpu:
+        block_count = gguf.metadata.get(f"{gguf.architecture}.block_count")
+        total = block_count + 1 if isinstance(block_count, int) else None
+        if total is None:
+            device = "GPU · all layers" if offload.n_gpu_layers < 0 else \
+                f"GPU · {offload.n_gpu_layers} layers"
+        else:
+            layers = total if offload.n_gpu_layers < 0 else min(offload.n_gpu_layers, total)
+            device = f"GPU · {layers}/{total} layers"
+    else:
+        device = f"CPU · {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
+    return ModelSummary(
+        name=name,
+        quant=gguf.file_type_label or "",
+        size=format_size(gguf.size_bytes),
+        device=device,
+        note=offload.note,
+        warnings=info.warnings,
+    )
+
+
+def library_choices(location_setting: str = "") -> list[tuple[str, str]]:
+    """The library's GGUF models in good order, as ``(model_id, label)`` for the switcher.
+
+    ``location_setting`` is the library-location setting ("" = the default folder). An empty
+    list when there is no library yet (nothing is created). Raises ``LibraryError`` subclasses
+    when the library exists but cannot be read.
+    """
+    from app.core.library import Library, ModelKind, ModelStatus
+    from app.core.library_manifest import MANIFEST_NAME
+    from app.core.paths import app_paths
+
+    if not (app_paths().library_dir(location_setting) / MANIFEST_NAME).exists():
+        return []
+    with Library.open_default(location_setting) as library:
+        return [
+            (entry.id, " · ".join(part for part in (entry.name, entry.quant_label or "",
+                                                      format_size(entry.size_bytes)) if part))
+            for entry in library.models()
+            if entry.kind is ModelKind.GGUF and entry.status is ModelStatus.OK
+        ]
+
+
+def library_model_path(model_id: str, location_setting: str = "") -> Path:
+    """The file of library model ``model_id``, only when it is as verified (the library raises
+    ``UnknownModelError`` / ``ModelChangedError`` otherwise)."""
+    from app.core.library import Library
+
+    with Library.open_default(location_setting) as library:
+        return library.path_for_use(model_id)

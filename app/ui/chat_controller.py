@@ -1,0 +1,197 @@
+"""Runs replies: from a question to tokens streaming into the chat view, and back to idle.
+
+The controller owns one ``ChatSession`` per panel and shows one of them in the ``ChatView``.
+``ask`` starts a turn: the engine's ``stream_chat`` runs as a ``BackgroundJob``; each token's
+parser events go into the turn's ``ReplyDocument``; a timer at ``FRAME_RATE_HZ`` flushes the
+document's page operations into the view, so a fast model costs one small script call per frame,
+not one per token. ``stop`` cancels within a token; regenerate, continue and edit-and-resend
+replace a turn and what followed it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.core.answer_readers import read_answer
+from app.core.chat_document import ReplyOutcome
+from app.core.chat_session import ChatSession, Turn
+from app.core.rich_text import RichTextRenderer
+from app.core.scenarios import Scenario
+from app.core.settings import AppSettings
+from app.ui.chat_view import ChatView
+from app.ui.job_bridge import BackgroundJob, JobContext
+from app.ui.model_host import ModelHost
+
+if TYPE_CHECKING:
+    from app.core.engine import TokenChunk, TurnResult
+
+FRAME_RATE_HZ = 30
+RATE_UPDATE_MS = 250
+CONTINUE_FACTOR = 2  # "continue" retries a cut-off reply with this many times the token limit
+_CONTEXT_HEADROOM = 1024  # tokens left for the prompt when the token limit is raised
+
+
+class ChatController(QObject):
+    """Generation for every panel (see the module docstring). GUI thread only."""
+
+    busy_changed = Signal(bool)
+    rate_changed = Signal(object)
+    turn_finished = Signal(object, object)  # the Turn, its TurnResult
+    turn_failed = Signal(object, str)
+
+    def __init__(self, view: ChatView, host: ModelHost, settings: Callable[[], AppSettings],
+                 scenarios: Mapping[str, Scenario], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self._host = host
+        self._settings = settings
+        self._scenarios = scenarios
+        self._renderer = RichTextRenderer()
+        self.sessions: dict[str, ChatSession] = {}
+        self.visible_key: str | None = None
+        self._job: BackgroundJob | None = None
+        self._streaming: tuple[str, Turn] | None = None
+        self._token_limits: dict[str, int] = {}
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setInterval(1000 // FRAME_RATE_HZ)
+        self._frame_timer.timeout.connect(self._frame)
+        self._last_rate_update = 0.0
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def session(self, key: str) -> ChatSession:
+        """The session of panel ``key`` (free chat: "chat"; a scenario: its id)."""
+        if key not in self.sessions:
+            self.sessions[key] = ChatSession(self._renderer, standalone=key in self._scenarios)
+        return self.sessions[key]
+
+    def show_session(self, key: str) -> None:
+        """Draw panel ``key``'s conversation in the view (the whole of it, once)."""
+        self.visible_key = key
+        self.view.apply(self.session(key).snapshot())
+
+    @property
+    def busy(self) -> bool:
+        return self._streaming is not None
+
+    @property
+    def streaming_turn(self) -> Turn | None:
+        return self._streaming[1] if self._streaming else None
+
+    # -- asking ----------------------------------------------------------------------------------
+
+    def ask(self, key: str, question: str, scenario_id: str | None = None,
+            values: Mapping[str, str] | None = None, replace: Turn | None = None,
+            max_new_tokens: int | None = None) -> Turn | None:
+        """Start answering ``question`` in panel ``key``'s session; ``replace`` drops that turn
+        and the later ones first. Returns the new turn, or None when no model is loaded or a
+        reply is already streaming (the caller says so to the person)."""
+        engine = self._host.engine
+        if engine is None or self.busy:
+            return None
+        session = self.session(key)
+        if replace is not None and replace in session.turns:
+            session.drop_from(replace)
+            if key == self.visible_key:
+                self.view.apply(session.snapshot())
+        turn = session.start_turn(question, time.perf_counter(), scenario_id, values)
+        settings = self._settings().generation_settings(max_new_tokens)
+        self._token_limits[turn.message_id] = settings.max_new_tokens
+        conversation = session.conversation_for(turn)
+        if key == self.visible_key:
+            self.view.apply([["user", turn.message_id, question]])
+
+        def work(context: JobContext) -> TurnResult:
+            stream = engine.stream_chat(conversation, settings, context.cancel)
+            for chunk in stream:
+                context.emit(chunk)
+            return stream.result
+
+        self._streaming = (key, turn)
+        self._job = BackgroundJob(self, work, "generate")
+        self._job.on_item(self._token).on_success(self._finished).on_failure(self._failed)
+        self._job.start()
+        self._frame_timer.start()
+        self.busy_changed.emit(True)
+        return turn
+
+    def stop(self) -> None:
+        """Stop the streaming reply; it keeps what was generated (finish reason ``cancelled``)."""
+        if self._job is not None:
+            self._job.cancel()
+
+    def regenerate(self, key: str, turn: Turn) -> Turn | None:
+        """Answer ``turn``'s question again, replacing it and what followed."""
+        return self.ask(key, turn.question, turn.scenario_id, turn.values, replace=turn)
+
+    def continue_turn(self, key: str, turn: Turn) -> Turn | None:
+        """Retry a reply cut off at the token limit with ``CONTINUE_FACTOR`` times the limit
+        (bounded by the context size), replacing it."""
+        engine = self._host.engine
+        used = self._token_limits.get(turn.message_id, self._settings().max_new_tokens)
+        limit = used * CONTINUE_FACTOR
+        if engine is not None:
+            limit = max(used, min(limit, engine.info.n_ctx - _CONTEXT_HEADROOM))
+        return self.ask(key, turn.question, turn.scenario_id, turn.values, replace=turn,
+                        max_new_tokens=limit)
+
+    # -- streaming -------------------------------------------------------------------------------
+
+    def _token(self, chunk: TokenChunk) -> None:
+        if self._streaming is not None:
+            self._streaming[1].document.add(chunk.events, time.perf_counter(),
+                                            token=chunk.token is not None)
+
+    def _frame(self) -> None:
+        if self._streaming is None:
+            self._frame_timer.stop()
+            return
+        key, turn = self._streaming
+        now = time.perf_counter()
+        ops = turn.document.flush(now)
+        if key == self.visible_key:
+            self.view.apply(ops)
+        if now - self._last_rate_update >= RATE_UPDATE_MS / 1000:
+            self._last_rate_update = now
+            self.rate_changed.emit(turn.document.tokens_per_s())
+
+    def _finished(self, result: TurnResult) -> None:
+        key, turn = self._end_stream()
+        scenario = self._scenarios.get(turn.scenario_id or "")
+        reading = None
+        if scenario is not None and not result.reply.truncated:
+            reading = read_answer(scenario, result.reply.answer, result.reply.final)
+        outcome = ReplyOutcome(result.reply, result.finish_reason, result.metrics, reading)
+        ops = turn.document.finish(outcome, time.perf_counter())
+        self.sessions[key].record_reply(turn, result.text)
+        if key == self.visible_key:
+            self.view.apply(ops)
+        self.rate_changed.emit(result.metrics.tokens_per_s)
+        self.busy_changed.emit(False)
+        self.turn_finished.emit(turn, result)
+
+    def _failed(self, error: BaseException) -> None:
+        key, turn = self._end_stream()
+        message = str(error) or type(error).__name__
+        ops = turn.document.fail(message, time.perf_counter())
+        if key == self.visible_key:
+            self.view.apply(ops)
+        self.busy_changed.emit(False)
+        self.turn_failed.emit(turn, message)
+
+    def _end_stream(self) -> tuple[str, Turn]:
+        assert self._streaming is not None
+        streaming, self._streaming, self._job = self._streaming, None, None
+        self._frame_timer.stop()
+        return streaming
+
+    def shutdown(self) -> None:
+        """Stop a streaming reply and wait for its thread (on quit)."""
+        job = self._job
+        if job is not None:
+            job.cancel()
+            job.wait()

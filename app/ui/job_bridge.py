@@ -1,0 +1,181 @@
+"""The one bridge between core jobs and Qt: run a job off the GUI thread, get Qt signals back.
+
+Modelled on Anki's ``aqt.operations``: a widget builds a ``BackgroundJob`` around a plain function,
+says what should happen on success, failure, progress and streamed items, and starts it. No widget
+creates threads. The function runs on its own ``QThread`` (a worker object moved onto it, as Qt's
+examples do) and receives a ``JobContext``: ``context.cancel`` (a ``quant.jobs.CancelToken``),
+``context.progress`` (a ``quant.jobs.ProgressCallback``) and ``context.emit`` for items such as
+streamed tokens. Callbacks always run on the GUI thread, in the order the job produced them::
+
+    BackgroundJob(parent, lambda context: ChatEngine(path, config), "load model")
+        .on_success(self._engine_loaded).on_failure(self._show_error).start()
+
+A job's failure is any exception; ``JobCancelled`` reaches ``on_failure`` like the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from quant.jobs import CancelToken, Progress
+
+
+class JobContext:
+    """What a job function gets: the cancel token and the ways to report back (any thread)."""
+
+    def __init__(self, worker: _Worker, cancel: CancelToken) -> None:
+        self._worker = worker
+        self.cancel = cancel
+
+    def progress(self, progress: Progress) -> None:
+        """Report progress; delivered to ``on_progress`` on the GUI thread."""
+        self._worker.progressed.emit(progress)
+
+    def emit(self, item: object) -> None:
+        """Hand an item (a streamed token, a log line) to ``on_item`` on the GUI thread."""
+        self._worker.item.emit(item)
+
+
+class _Worker(QObject):
+    """Runs the job function on the worker thread and reports through queued signals."""
+
+    progressed = Signal(object)
+    item = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, work: Callable[[JobContext], Any], cancel: CancelToken) -> None:
+        super().__init__()
+        self._work = work
+        self._cancel = cancel
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._work(JobContext(self, self._cancel))
+        except BaseException as error:  # a job's failure of any kind goes to on_failure
+            self.failed.emit(error)
+        else:
+            self.succeeded.emit(result)
+
+
+class BackgroundJob(QObject):
+    """One run of a function off the GUI thread (see the module docstring).
+
+    Register callbacks before ``start``; each returns the job for chaining. ``finished`` is
+    emitted after ``on_success``/``on_failure`` ran, when the thread has stopped.
+    """
+
+    finished = Signal()
+    _running_jobs: ClassVar[set[BackgroundJob]] = set()  # keeps jobs alive while their thread runs
+
+    def __init__(self, parent: QObject | None, work: Callable[[JobContext], Any],
+                 name: str = "job") -> None:
+        super().__init__(parent)
+        self.name = name
+        self.cancel_token = CancelToken()
+        self._work = work
+        self._success: list[Callable[[Any], None]] = []
+        self._failure: list[Callable[[BaseException], None]] = []
+        self._progress: list[Callable[[Progress], None]] = []
+        self._items: list[Callable[[Any], None]] = []
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        self._done = False
+
+    def on_success(self, callback: Callable[[Any], None]) -> BackgroundJob:
+        self._success.append(callback)
+        return self
+
+    def on_failure(self, callback: Callable[[BaseException], None]) -> BackgroundJob:
+        self._failure.append(callback)
+        return self
+
+    def on_progress(self, callback: Callable[[Progress], None]) -> BackgroundJob:
+        self._progress.append(callback)
+        return self
+
+    def on_item(self, callback: Callable[[Any], None]) -> BackgroundJob:
+        self._items.append(callback)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._done
+
+    def start(self) -> BackgroundJob:
+        """Start the function on a new worker thread; returns at once. RuntimeError if started
+        twice."""
+        if self._thread is not None:
+            raise RuntimeError(f"the {self.name} job was already started")
+        thread = QThread()
+        thread.setObjectName(f"job: {self.name}")
+        worker = _Worker(self._work, self.cancel_token)
+        worker.moveToThread(thread)
+        worker.progressed.connect(self._deliver_progress)
+        worker.item.connect(self._deliver_item)
+        worker.succeeded.connect(self._deliver_success)
+        worker.failed.connect(self._deliver_failure)
+        # The thread ends as soon as the function returns, even if the GUI never delivers the
+        # result (on quit), so waiting for it cannot hang.
+        worker.succeeded.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.started.connect(worker.run)
+        self._thread, self._worker = thread, worker
+        BackgroundJob._running_jobs.add(self)
+        thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next safe point (its function decides where)."""
+        self.cancel_token.cancel()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until the worker thread has ended (for shutdown); True when it has."""
+        if self._thread is None:
+            return True
+        return self._thread.wait() if timeout_ms < 0 else self._thread.wait(timeout_ms)
+
+    @classmethod
+    def cancel_and_wait_all(cls) -> None:
+        """Cancel every running job and wait for their threads (on quit: Qt aborts the process
+        when a thread object is destroyed while its thread still runs)."""
+        for job in list(cls._running_jobs):
+            job.cancel()
+        for job in list(cls._running_jobs):
+            job.wait()
+            cls._running_jobs.discard(job)
+
+    @Slot(object)
+    def _deliver_progress(self, progress: Progress) -> None:
+        for callback in self._progress:
+            callback(progress)
+
+    @Slot(object)
+    def _deliver_item(self, item: object) -> None:
+        for callback in self._items:
+            callback(item)
+
+    @Slot(object)
+    def _deliver_success(self, result: object) -> None:
+        self._end()
+        for callback in self._success:
+            callback(result)
+        self.finished.emit()
+
+    @Slot(object)
+    def _deliver_failure(self, error: BaseException) -> None:
+        self._end()
+        for callback in self._failure:
+            callback(error)
+        self.finished.emit()
+
+    def _end(self) -> None:
+        self._done = True
+        assert self._thread is not None
+        self._thread.quit()
+        self._thread.wait()
+        BackgroundJob._running_jobs.discard(self)

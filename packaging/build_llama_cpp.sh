@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds llama-cpp-python for redistribution and installs it into a virtual environment.
+#
+#   packaging/build_llama_cpp.sh VENV_PYTHON [cpu|cuda|metal]
+#
+# cpu  (default): GGML_NATIVE=OFF, every CPU backend variant as a loadable module
+#      (libggml-cpu-x64.so … libggml-cpu-sapphirerapids.so); ggml scores them at start-up and
+#      loads the best one this CPU can run, so the app runs on any x86-64 CPU without an
+#      illegal instruction and still uses AVX2/AVX-512 where the CPU has it.
+# cuda: the same CPU variants plus libggml-cuda.so (-DGGML_CUDA=on; needs the CUDA toolkit's nvcc).
+#      Without an NVIDIA driver at run time ggml skips the CUDA module and runs on the CPU.
+# metal (macOS on Apple silicon): GGML_NATIVE=OFF with the Metal back-end, one CPU build (every
+#      Apple-silicon Mac runs the compiler's apple-m1 baseline), no modules.
+#
+# llama-cpp-python's own install rules only copy fixed target names (ggml-cpu, ggml-cuda…), so
+# the per-variant modules are taken from the CMake build folder and copied next to libllama.so.
+# The result (wheel + modules) is cached under build/llama-cpp/<variant>-<hash of the flags>/ so
+# a second build skips the ~30 min compile; FINR1_REBUILD_LLAMA=1 forces a fresh one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv_python="$1"
+variant="${2:-cpu}"
+llama_version="0.3.36"
+
+cmake_args="-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON -DLLAVA_BUILD=OFF"
+case "$variant" in
+    cpu) ;;
+    cuda) cmake_args="$cmake_args -DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES:-61;70;75;80;86;89;90}" ;;
+    metal) cmake_args="-DGGML_NATIVE=OFF -DGGML_METAL=on -DLLAVA_BUILD=OFF" ;;
+    *) echo "unknown llama.cpp variant '$variant' (cpu, cuda or metal)" >&2; exit 2 ;;
+esac
+
+flags_hash=$(echo "$llama_version $cmake_args $(uname -m)" | sha256sum | cut -c1-12)
+cache="build/llama-cpp/$variant-$flags_hash"
+
+if [ "${FINR1_REBUILD_LLAMA:-0}" = 1 ] || [ ! -f "$cache/complete" ]; then
+    rm -rf "$cache"
+    mkdir -p "$cache/wheel" "$cache/backends"
+    echo "compiling llama-cpp-python $llama_version ($variant): $cmake_args"
+    # --no-cache-dir: pip's wheel cache is keyed by the source, not by CMAKE_ARGS, and would
+    # hand back a wheel compiled for this machine's CPU
+    CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+        "$venv_python" -m pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+        --config-settings=build-dir="$PWD/$cache/cmake" \
+        -w "$cache/wheel" "llama-cpp-python==$llama_version"
+    # the modules ggml loads at run time: one per CPU variant, and the CUDA one when built
+    find "$cache/cmake" -name 'libggml-*.so' -type f ! -name 'libggml-base.so*' \
+        -exec cp {} "$cache/backends/" \;
+    find "$cache/cmake" -name 'ggml-*.dll' -type f ! -name 'ggml-base.dll' \
+        -exec cp {} "$cache/backends/" \;
+    if [ "$variant" != metal ] && ! ls "$cache/backends" | grep -q 'ggml-cpu-'; then
+        echo "no CPU variant modules were built; is GGML_CPU_ALL_VARIANTS supported here?" >&2
+        exit 1
+    fi
+    rm -rf "$cache/cmake"
+    touch "$cache/complete"
+fi
+
+"$venv_python" -m pip install --quiet --no-deps --force-reinstall "$cache"/wheel/llama_cpp_python-*.whl
+lib_dir=$("$venv_python" -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("llama_cpp").origin).parent / "lib")')
+find "$cache/backends" -type f -exec cp {} "$lib_dir/" \;
+echo "llama-cpp-python $llama_version ($variant) installed; runtime modules in $lib_dir:"
+ls "$lib_dir" | grep -E 'ggml-(cpu|cuda)' | tr '\n' ' '
+echo
