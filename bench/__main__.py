@@ -32,7 +32,7 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-NOT_BENCHMARKS = {"__init__.py", "__main__.py", "models.py"}
+NOT_BENCHMARKS = {"__init__.py", "__main__.py", "models.py", "ui_screenshots.py"}
 _TAIL_CHARS = 4000
 
 Ratio = dict[str, Any]
@@ -103,6 +103,20 @@ def _startup_ratios(output: str) -> list[Ratio]:
     return [_ratio("GUI start, installed / from source", found[1])] if found else []
 
 
+def _render_ratios(output: str) -> list[Ratio]:
+    ratios = []
+    if found := re.search(r"^\d+ tok/s: \d+ tokens[^\n]*= ([\d.]+) % of one core", output, re.MULTILINE):
+        ratios.append(_ratio("chat view rendering at 100 tok/s (% of one core)", found[1], "<= 5",
+                             float(found[1]) <= 5))
+    if found := re.search(r"CPU ratio \d+ / \d+ tokens: ([\d.]+)", output):
+        ratios.append(_ratio("render cost, 2x tokens / 1x tokens", found[1], "<= 2.2",
+                             float(found[1]) <= 2.2))
+    if found := re.search(r"cold start to first paint.*ratio ([\d.]+)", output):
+        ratios.append(_ratio("GUI cold start / bare PySide6 window", found[1], "<= 1.5",
+                             float(found[1]) <= 1.5))
+    return ratios
+
+
 def _fit_ratios(output: str) -> list[Ratio]:
     found = re.search(r"largest error: ([\d.]+)%", output)
     if not found:
@@ -121,6 +135,7 @@ BENCHMARKS = (
     Benchmark("parser", ("--tokens", "2000", "--repeats", "5", "--no-naive"), _parser_ratios),
     Benchmark("download", ("--mb", "64", "--rounds", "1"), _download_ratios),
     Benchmark("fit_memory", (), _fit_ratios),
+    Benchmark("render", ("--tokens", "1000", "--starts", "3"), _render_ratios),
     Benchmark("installer_startup", ("--runs", "3"), _startup_ratios,
               needs="--installed PATH-TO-finr1-studio"),
 )
