@@ -14,11 +14,14 @@ from app import __version__
 from app.cli import (
     about_cmd,
     bench_cmd,
+    build_cmd,
     chat_cmd,
     convert_cmd,
     doctor_cmd,
     download_cmd,
     evaluate_cmd,
+    export_cmd,
+    history_cmd,
     imatrix_cmd,
     inspect_cmd,
     models_cmd,
@@ -31,7 +34,7 @@ from quant.jobs import JobCancelled
 
 COMMAND_MODULES = (convert_cmd, quantize_cmd, inspect_cmd, chat_cmd, parse_cmd, scenarios_cmd,
                    download_cmd, doctor_cmd, models_cmd, imatrix_cmd, evaluate_cmd, bench_cmd,
-                   about_cmd)
+                   about_cmd, build_cmd, history_cmd, export_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

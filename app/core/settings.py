@@ -1,10 +1,11 @@
 """The app's settings: what they are, their defaults, and how they are kept on disk.
 
 ``AppSettings`` holds every setting a person can change (engine, sampling, system prompt, library
-location, hub endpoint and token, offline mode, theme, prompt language, last model). It validates
-itself on construction through the engine's own setting classes, so a bad value fails with the
-engine's message before anything is saved. ``load_settings`` / ``save_settings`` read and write it
-as JSON at ``app_paths().settings_file`` (see ``app.core.paths``: ``FINR1_HOME``, portable mode).
+location, hub endpoint and token, offline mode, theme, prompt language, window language, last
+model). It validates itself on construction through the engine's own setting classes, so a bad
+value fails with the engine's message before anything is saved. ``load_settings`` /
+``save_settings`` read and write it as JSON at ``app_paths().settings_file`` (see
+``app.core.paths``: ``FINR1_HOME``, portable mode).
 
 The file is written atomically and readable only by its owner (it may hold a hub token). Keys the
 file has but this version does not know are ignored, keys it lacks take their defaults, so older
@@ -33,6 +34,7 @@ Theme = Literal["system", "light", "dark"]
 PromptLanguage = Literal["zh", "en"]
 THEMES: tuple[Theme, ...] = ("system", "light", "dark")
 PROMPT_LANGUAGES: tuple[PromptLanguage, ...] = ("zh", "en")
+UI_LANGUAGE_SETTINGS = ("system", "zh_CN", "en")  # the window's language ("system": follow it)
 SETTINGS_FORMAT = 1
 _DEFAULT_GENERATION = GenerationSettings()
 _DEFAULT_ENGINE = EngineConfig()
@@ -65,6 +67,7 @@ class AppSettings:
     offline: bool = False
     theme: Theme = "system"
     prompt_language: PromptLanguage = "en"
+    ui_language: str = "system"
     last_model: str = ""
 
     def __post_init__(self) -> None:
@@ -76,6 +79,10 @@ class AppSettings:
         if self.prompt_language not in PROMPT_LANGUAGES:
             raise InvalidSettingError(
                 f"the prompt language must be 'zh' or 'en', not {self.prompt_language!r}")
+        if self.ui_language not in UI_LANGUAGE_SETTINGS:
+            raise InvalidSettingError(
+                f"the window language must be one of {', '.join(UI_LANGUAGE_SETTINGS)}, not "
+                f"{self.ui_language!r}")
 
     def engine_config(self) -> EngineConfig:
         """How to load a model with these settings."""

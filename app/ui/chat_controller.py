@@ -5,7 +5,8 @@ The controller owns one ``ChatSession`` per panel and shows one of them in the `
 parser events go into the turn's ``ReplyDocument``; a timer at ``FRAME_RATE_HZ`` flushes the
 document's page operations into the view, so a fast model costs one small script call per frame,
 not one per token. ``stop`` cancels within a token; regenerate, continue and edit-and-resend
-replace a turn and what followed it.
+replace a turn and what followed it. ``turn_started`` and ``text_shown`` (the reply's text as each
+frame draws it) let the history save a reply as it streams.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class ChatController(QObject):
     rate_changed = Signal(object)
     turn_finished = Signal(object, object)  # the Turn, its TurnResult
     turn_failed = Signal(object, str)
+    turn_started = Signal(str, object, object, object)  # key, Turn, replaced Turn, settings
+    text_shown = Signal(str, object, str)  # key, Turn, the reply text the frame just drew
 
     def __init__(self, view: ChatView, host: ModelHost, settings: Callable[[], AppSettings],
                  scenarios: Mapping[str, Scenario], parent: QObject | None = None) -> None:
@@ -56,6 +59,7 @@ class ChatController(QObject):
         self._job: BackgroundJob | None = None
         self._streaming: tuple[str, Turn] | None = None
         self._token_limits: dict[str, int] = {}
+        self._unshown_text: list[str] = []
         self._frame_timer = QTimer(self)
         self._frame_timer.setInterval(1000 // FRAME_RATE_HZ)
         self._frame_timer.timeout.connect(self._frame)
@@ -104,6 +108,8 @@ class ChatController(QObject):
         conversation = session.conversation_for(turn)
         if key == self.visible_key:
             self.view.apply([["user", turn.message_id, question]])
+        self._unshown_text.clear()
+        self.turn_started.emit(key, turn, replace, settings)
 
         def work(context: JobContext) -> TurnResult:
             stream = engine.stream_chat(conversation, settings, context.cancel)
@@ -145,6 +151,7 @@ class ChatController(QObject):
         if self._streaming is not None:
             self._streaming[1].document.add(chunk.events, time.perf_counter(),
                                             token=chunk.token is not None)
+            self._unshown_text.append(chunk.text)
 
     def _frame(self) -> None:
         if self._streaming is None:
@@ -155,12 +162,20 @@ class ChatController(QObject):
         ops = turn.document.flush(now)
         if key == self.visible_key:
             self.view.apply(ops)
+        self._report_shown(key, turn)
         if now - self._last_rate_update >= RATE_UPDATE_MS / 1000:
             self._last_rate_update = now
             self.rate_changed.emit(turn.document.tokens_per_s())
 
+    def _report_shown(self, key: str, turn: Turn) -> None:
+        text = "".join(self._unshown_text)
+        self._unshown_text.clear()
+        if text:
+            self.text_shown.emit(key, turn, text)
+
     def _finished(self, result: TurnResult) -> None:
         key, turn = self._end_stream()
+        self._report_shown(key, turn)
         scenario = self._scenarios.get(turn.scenario_id or "")
         reading = None
         if scenario is not None and not result.reply.truncated:
@@ -176,6 +191,7 @@ class ChatController(QObject):
 
     def _failed(self, error: BaseException) -> None:
         key, turn = self._end_stream()
+        self._report_shown(key, turn)
         message = str(error) or type(error).__name__
         ops = turn.document.fail(message, time.perf_counter())
         if key == self.visible_key:

@@ -6,7 +6,7 @@ earlier question (edit and resend), which the window resolves.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
@@ -32,13 +32,12 @@ class Composer(QWidget):
         row = QHBoxLayout()
         self.text_box = QPlainTextEdit()
         self.text_box.setObjectName("composerText")
-        self.text_box.setPlaceholderText("Ask Fin-R1 anything about finance… (Ctrl+Enter to send)")
         self.text_box.setFixedHeight(72)
         buttons = QVBoxLayout()
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton()
         self.send_button.setObjectName("runButton")
         self.send_button.clicked.connect(self._send_or_stop)
-        self.new_button = QPushButton("New chat")
+        self.new_button = QPushButton()
         self.new_button.clicked.connect(self.new_chat_requested)
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.new_button)
@@ -46,17 +45,30 @@ class Composer(QWidget):
         row.addLayout(buttons)
         layout.addLayout(row)
         QShortcut(QKeySequence("Ctrl+Return"), self.text_box, activated=self._send_or_stop)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """The texts in the window's language (again when it changes)."""
+        self.text_box.setPlaceholderText(
+            self.tr("Ask Fin-R1 anything about finance… (Ctrl+Enter to send)"))
+        self.new_button.setText(self.tr("New chat"))
+        self.edit_note.setText(self.tr("Editing an earlier question: sending replaces it and "
+                                       "the replies after it. Clear the box to cancel."))
+        self.set_busy(self._busy)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
-        self.send_button.setText("Stop" if busy else "Send")
+        self.send_button.setText(self.tr("Stop") if busy else self.tr("Send"))
         self.new_button.setEnabled(not busy)
 
     def begin_edit(self, text: str) -> None:
         """Put an earlier question in the box to edit and resend."""
         self.text_box.setPlainText(text)
-        self.edit_note.setText("Editing an earlier question: sending replaces it and the replies "
-                               "after it. Clear the box to cancel.")
         self.edit_note.show()
         self.text_box.setFocus()
 

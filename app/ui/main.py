@@ -82,16 +82,19 @@ def _run(args: argparse.Namespace) -> int:
 
         settings, problem = AppSettings(), str(error)
     theme = ThemeController(application, settings.theme)
+    from app.ui.i18n import install_translations
+
+    translations = install_translations(application, settings.ui_language)
     if args.self_test:
         from app.core.self_test import DEFAULT_SCENARIO
         from app.ui.self_test import run_self_test
 
         if args.max_tokens:
             settings = settings.with_changes(max_new_tokens=args.max_tokens)
-        window = MainWindow(settings, None, theme)
+        window = MainWindow(settings, None, theme, translations=translations)
         return run_self_test(application, window, args.model, args.scenario or DEFAULT_SCENARIO,
                              args.screenshot, args.timeout)
-    window = MainWindow(settings, settings_path, theme)
+    window = MainWindow(settings, settings_path, theme, translations=translations)
     if problem:
         window.statusBar().showMessage(f"{problem}; the defaults are used.", 20000)
     if args.quit_when_shown:

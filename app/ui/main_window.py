@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.core.model_summary import ModelSummary, library_choices
 from app.core.settings import AppSettings, save_settings
+from app.ui.i18n import Translations, content_language
 from app.ui.job_bridge import BackgroundJob
 from app.ui.model_header import ModelHeader
 from app.ui.model_host import ModelHost
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from app.core.scenarios import Scenario
     from app.ui.composer import Composer
     from app.ui.scenario_panel import ScenarioPanel
+    from app.ui.window_services import WindowServices
 
 # Only what the first paint needs is imported at start; dialogs, the forms and the free-chat box
 # are imported when they are built (Qt types cost time the first time they are touched).
@@ -61,13 +63,24 @@ STYLE_SHEET = """
 
 
 class MainWindow(QMainWindow):
-    """Fin-R1 Studio's window. ``settings_path`` None keeps settings in memory only (self-test)."""
+    """Fin-R1 Studio's window. ``settings_path`` None keeps settings in memory only (self-test).
+
+    ``services`` (``app.ui.window_services``: history, model manager, wizard, downloads,
+    languages) is attached once the chat view is ready; ``translations`` switches the window's
+    language; ``interactive`` False (default: without a settings file) skips what needs a person
+    (the first-run wizard, resuming downloads).
+    """
 
     chat_ready = Signal()
 
     def __init__(self, settings: AppSettings, settings_path: Path | None,
-                 theme: ThemeController, scenarios: list[Scenario] | None = None) -> None:
+                 theme: ThemeController, scenarios: list[Scenario] | None = None,
+                 translations: Translations | None = None,
+                 interactive: bool | None = None) -> None:
         super().__init__()
+        self._translations = translations
+        self._interactive = settings_path is not None if interactive is None else interactive
+        self.services: WindowServices | None = None
         self.settings = settings
         self._settings_path = settings_path
         self._theme = theme
@@ -115,7 +128,7 @@ class MainWindow(QMainWindow):
             return
         from app.core.scenarios import load_scenarios
         from app.ui.composer import Composer
-        from app.ui.scenario_panel import UI_LANGUAGE, ScenarioPanel
+        from app.ui.scenario_panel import ScenarioPanel
 
         self.composer = Composer()
         self.composer.hide()
@@ -127,9 +140,8 @@ class MainWindow(QMainWindow):
         found = self._given_scenarios if self._given_scenarios is not None else load_scenarios()
         self.scenarios = {scenario.id: scenario for scenario in found}
         for scenario in self.scenarios.values():
-            item = QListWidgetItem(scenario.title[UI_LANGUAGE])
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, scenario.id)
-            item.setToolTip(scenario.help[UI_LANGUAGE])
             self.rail.addItem(item)
             panel = ScenarioPanel(scenario, self.settings.prompt_language)
             panel.run_requested.connect(
@@ -137,10 +149,27 @@ class MainWindow(QMainWindow):
             panel.stop_requested.connect(self._stop)
             self.panels[scenario.id] = panel
             self.panel_stack.addWidget(panel)
-        chat_item = QListWidgetItem("Free chat")
+        chat_item = QListWidgetItem()
         chat_item.setData(Qt.ItemDataRole.UserRole, FREE_CHAT)
         self.rail.addItem(chat_item)
+        self._retranslate_rail()
         self.rail.setCurrentRow(0)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self._retranslate_rail()
+            self._prompts_label.setText(self.tr("Prompts in"))
+            self._chat_placeholder.setText(self.tr("Preparing the chat view…"))
+        super().changeEvent(event)
+
+    def _retranslate_rail(self) -> None:
+        """The rail's entries in the window's language (scenario titles from their files)."""
+        language = content_language()
+        for row in range(self.rail.count()):
+            item = self.rail.item(row)
+            scenario = self.scenarios.get(item.data(Qt.ItemDataRole.UserRole))
+            item.setText(scenario.title[language] if scenario else self.tr("Free chat"))
+            item.setToolTip(scenario.help[language] if scenario else "")
 
     def _build_rail(self) -> QWidget:
         box = QWidget()
@@ -154,7 +183,8 @@ class MainWindow(QMainWindow):
             item.data(Qt.ItemDataRole.UserRole)) if item else None)
         column.addWidget(self.rail, 1)
         language_row = QHBoxLayout()
-        language_row.addWidget(QLabel("Prompts in"))
+        self._prompts_label = QLabel(self.tr("Prompts in"))
+        language_row.addWidget(self._prompts_label)
         self.language_box = QComboBox()
         self.language_box.addItem("English", "en")
         self.language_box.addItem("中文", "zh")
@@ -172,7 +202,7 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         self.panel_stack = QStackedWidget()
         self.chat_area = QStackedWidget()
-        self._chat_placeholder = QLabel("Preparing the chat view…")
+        self._chat_placeholder = QLabel(self.tr("Preparing the chat view…"))
         self._chat_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.chat_area.addWidget(self._chat_placeholder)
         self.work_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -198,6 +228,13 @@ class MainWindow(QMainWindow):
         self.populate()
         QTimer.singleShot(0, self._create_chat_view)
 
+    def _attach_services(self) -> None:
+        if self.services is None:
+            from app.ui.window_services import WindowServices
+
+            self.services = WindowServices(self, self._translations,
+                                           interactive=self._interactive)
+
     def _create_chat_view(self) -> None:
         if self.chat_view is not None:
             return
@@ -212,11 +249,13 @@ class MainWindow(QMainWindow):
         self.controller.busy_changed.connect(self._busy_changed)
         self.controller.rate_changed.connect(self.header.set_rate)
         self.controller.turn_failed.connect(lambda _turn, message: self.statusBar().showMessage(
-            f"The reply failed: {message}", 15000))
+            self.tr("The reply failed: {0}").format(message), 15000))
         self.chat_area.addWidget(self.chat_view)
         self.chat_area.setCurrentWidget(self.chat_view)
         self.controller.show_session(self.current_key)
         self.chat_view.ready.connect(self.chat_ready)
+        # once the chat view is ready: importing the services takes a moment
+        self.chat_view.ready.connect(self._attach_services)
         self.chat_view.ready.connect(self._refresh_library)
         self.chat_view.ready.connect(self._probe_gpu_support)
 
@@ -263,12 +302,12 @@ class MainWindow(QMainWindow):
 
     def _can_ask(self) -> bool:
         if self.controller is None:
-            self.statusBar().showMessage("The chat view is still starting; try again in a moment.",
-                                         5000)
+            self.statusBar().showMessage(
+                self.tr("The chat view is still starting; try again in a moment."), 5000)
             return False
         if self.host.engine is None:
-            message = ("The model is still loading." if self.host.busy else
-                       "Load a model first: use the switcher at the top right.")
+            message = (self.tr("The model is still loading.") if self.host.busy else
+                       self.tr("Load a model first: use the switcher at the top right."))
             self.statusBar().showMessage(message, 8000)
             return False
         return True
@@ -310,7 +349,7 @@ class MainWindow(QMainWindow):
     def _page_action(self, name: str, message_id: str, payload: str) -> None:
         if name == "copy_code":
             QGuiApplication.clipboard().setText(payload)
-            self.statusBar().showMessage("Code copied.", 3000)
+            self.statusBar().showMessage(self.tr("Code copied."), 3000)
             return
         if name == "save_code":
             self._save_code(payload)
@@ -327,7 +366,7 @@ class MainWindow(QMainWindow):
             from app.core.reasoning import parse_text
 
             QGuiApplication.clipboard().setText(parse_text(turn.reply_text).answer)
-            self.statusBar().showMessage("Answer copied.", 3000)
+            self.statusBar().showMessage(self.tr("Answer copied."), 3000)
         elif name == "edit":
             self._edit(key, turn)
         elif name in ("regenerate", "continue") and self._can_ask():
@@ -342,18 +381,18 @@ class MainWindow(QMainWindow):
             self.composer.begin_edit(turn.question)
         else:
             self.panels[key].set_values(dict(turn.values))
-            self.statusBar().showMessage(
-                "The form holds that run's values: change them and press Run to replace it.", 8000)
+            self.statusBar().showMessage(self.tr(
+                "The form holds that run's values: change them and press Run to replace it."), 8000)
 
     def _save_code(self, payload: str) -> None:
         block = json.loads(payload)
         suffix = CODE_SUFFIXES.get(str(block.get("language", "")).lower(), ".txt")
         from PySide6.QtWidgets import QFileDialog
 
-        path, _filter = QFileDialog.getSaveFileName(self, "Save code", f"code{suffix}")
+        path, _filter = QFileDialog.getSaveFileName(self, self.tr("Save code"), f"code{suffix}")
         if path:
             Path(path).write_text(block.get("code", ""), encoding="utf-8")
-            self.statusBar().showMessage(f"Saved {path}", 5000)
+            self.statusBar().showMessage(self.tr("Saved {0}").format(path), 5000)
 
     # -- models ----------------------------------------------------------------------------------
 
@@ -371,8 +410,9 @@ class MainWindow(QMainWindow):
     def open_model_file(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        path, _filter = QFileDialog.getOpenFileName(self, "Open a GGUF model", "",
-                                                    "GGUF models (*.gguf);;All files (*)")
+        path, _filter = QFileDialog.getOpenFileName(
+            self, self.tr("Open a GGUF model"), "",
+            self.tr("GGUF models (*.gguf);;All files (*)"))
         if path:
             self.load_model(path)
 
@@ -393,14 +433,20 @@ class MainWindow(QMainWindow):
 
     def _model_failed(self, message: str) -> None:
         # Not a modal box: the window (and a self-test driving it) must go on.
-        self.header.show_no_model(f"Could not load the model: {message}")
-        self.statusBar().showMessage(f"Could not load the model: {message}", 30000)
+        text = self.tr("Could not load the model: {0}").format(message)
+        self.header.show_no_model(text)
+        self.statusBar().showMessage(text, 30000)
+
+    def refresh_library(self) -> None:
+        """Read the library again for the model switcher (after a download, build, import)."""
+        self._refresh_library()
 
     def _refresh_library(self) -> None:
         location = self.settings.library_dir
         job = BackgroundJob(self, lambda _context: library_choices(location), "list library")
         job.on_success(self.header.set_library_models)
-        job.on_failure(lambda error: self.header.set_library_models([], f"Library: {error}"))
+        job.on_failure(lambda error: self.header.set_library_models(
+            [], self.tr("Library: {0}").format(error)))
         job.start()
 
     def _probe_gpu_support(self) -> None:
@@ -432,8 +478,11 @@ class MainWindow(QMainWindow):
         model when its loading settings changed."""
         reload = new.needs_reload(self.settings) and self.host.engine is not None
         library_moved = new.library_dir != self.settings.library_dir
+        language_changed = new.ui_language != self.settings.ui_language
         self._update_settings(new)
         self._theme.set_setting(new.theme)
+        if language_changed and self.services is not None:
+            self.services.language_setting_changed(new.ui_language)
         self.language_box.setCurrentIndex(self.language_box.findData(new.prompt_language))
         if reload:
             self.host.reload(new.engine_config())
@@ -447,11 +496,14 @@ class MainWindow(QMainWindow):
         try:
             save_settings(new, self._settings_path)
         except OSError as error:
-            self.statusBar().showMessage(f"Settings could not be saved: {error}", 10000)
+            self.statusBar().showMessage(
+                self.tr("Settings could not be saved: {0}").format(error), 10000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller is not None:
             self.controller.shutdown()
         self.host.shutdown()
+        if self.services is not None:
+            self.services.shutdown()
         BackgroundJob.cancel_and_wait_all()
         super().closeEvent(event)

@@ -6,7 +6,7 @@ emits ``model_chosen(path)`` or ``library_model_chosen(model_id)``; the window l
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.model_summary import ModelSummary
@@ -26,13 +26,16 @@ class ModelHeader(QWidget):
         super().__init__(parent)
         self.setObjectName("modelHeader")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # draws its bottom border
+        self._library_models: list[tuple[str, str]] = []
+        self._library_note = ""
+        self._no_model_shown, self._no_model_message = True, ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 8)
         texts = QVBoxLayout()
         texts.setSpacing(0)
-        self.model_label = QLabel("No model loaded")
+        self.model_label = QLabel(self.tr("No model loaded"))
         self.model_label.setObjectName("modelName")
-        self.detail_label = QLabel("Choose a model on the right, or open a GGUF file.")
+        self.detail_label = QLabel(self.tr("Choose a model on the right, or open a GGUF file."))
         self.detail_label.setObjectName("modelDetail")
         self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         texts.addWidget(self.model_label)
@@ -48,7 +51,7 @@ class ModelHeader(QWidget):
         self.switcher.setMinimumWidth(220)
         self.switcher.activated.connect(self._switcher_activated)
         layout.addWidget(self.switcher)
-        self.settings_button = QPushButton("Settings")
+        self.settings_button = QPushButton(self.tr("Settings"))
         self.settings_button.clicked.connect(self.settings_requested)
         layout.addWidget(self.settings_button)
         self.set_library_models([])
@@ -56,13 +59,22 @@ class ModelHeader(QWidget):
     def set_library_models(self, models: list[tuple[str, str]], note: str = "") -> None:
         """Fill the switcher with ``(model_id, label)`` pairs; ``note`` replaces the list when
         the library could not be read."""
+        self._library_models, self._library_note = list(models), note
         self.switcher.clear()
-        self.switcher.addItem("Switch model…", _NO_CHOICE)
+        self.switcher.addItem(self.tr("Switch model…"), _NO_CHOICE)
         for model_id, label in models:
             self.switcher.addItem(label, model_id)
         if note:
             self.switcher.addItem(note, _NO_CHOICE)
-        self.switcher.addItem("Open a GGUF file…", OPEN_FILE)
+        self.switcher.addItem(self.tr("Open a GGUF file…"), OPEN_FILE)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.settings_button.setText(self.tr("Settings"))
+            self.set_library_models(self._library_models, self._library_note)
+            if self._no_model_shown:
+                self.show_no_model(self._no_model_message)
+        super().changeEvent(event)
 
     def _switcher_activated(self, index: int) -> None:
         choice = self.switcher.itemData(index)
@@ -73,19 +85,22 @@ class ModelHeader(QWidget):
             self.library_model_chosen.emit(choice)
 
     def show_loading(self, name: str) -> None:
-        self.model_label.setText(f"Loading {name}…")
-        self.detail_label.setText("Reading the model file; the window stays usable.")
+        self._no_model_shown = False
+        self.model_label.setText(self.tr("Loading {0}…").format(name))
+        self.detail_label.setText(self.tr("Reading the model file; the window stays usable."))
         self.rate_label.clear()
 
     def show_model(self, summary: ModelSummary) -> None:
+        self._no_model_shown = False
         self.model_label.setText(summary.name)
         detail = " · ".join(part for part in (summary.quant, summary.size, summary.device) if part)
         self.detail_label.setText(detail)
         self.detail_label.setToolTip("\n".join((summary.note, *summary.warnings)))
 
     def show_no_model(self, message: str = "") -> None:
-        self.model_label.setText("No model loaded")
-        text = message or "Choose a model on the right, or open a GGUF file."
+        self._no_model_shown, self._no_model_message = True, message
+        self.model_label.setText(self.tr("No model loaded"))
+        text = message or self.tr("Choose a model on the right, or open a GGUF file.")
         self.detail_label.setText(text if len(text) <= 140 else text[:139] + "…")
         self.detail_label.setToolTip(text)
         self.rate_label.clear()

@@ -4,14 +4,15 @@ The form is built from ``Scenario.fields`` (text → line edit, multiline → te
 edit checked by the scenario, choice → drop-down); nothing here knows a particular scenario. Run
 asks the scenario to render its prompt (``Scenario.render_prompt`` says which fields are missing
 or wrong, in the form's language) and emits ``run_requested(prompt, values)``. While a reply is
-being generated the Run button is a Stop button.
+being generated the Run button is a Stop button. Titles, help, labels and hints come from the
+scenario's file in the window's language and follow it when it changes (``retranslate``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,11 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import InvalidFieldValueError, MissingFieldsError
+from app.ui.i18n import content_language
 
 if TYPE_CHECKING:
     from app.core.scenarios import Field, Scenario
 
-UI_LANGUAGE = "en"  # the window's language until translations arrive (part 2)
 MULTILINE_HEIGHT = 84
 
 
@@ -48,16 +49,17 @@ class ScenarioPanel(QWidget):
         self.prompt_language = prompt_language
         self._busy = False
         self._inputs: dict[str, QLineEdit | QPlainTextEdit | QComboBox] = {}
+        self._field_labels: dict[str, QLabel] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 8)
         layout.setSpacing(6)
-        title = QLabel(scenario.title[UI_LANGUAGE])
-        title.setObjectName("panelTitle")
-        help_text = QLabel(scenario.help[UI_LANGUAGE])
-        help_text.setWordWrap(True)
-        help_text.setObjectName("panelHelp")
-        layout.addWidget(title)
-        layout.addWidget(help_text)
+        self.title_label = QLabel()
+        self.title_label.setObjectName("panelTitle")
+        self.help_label = QLabel()
+        self.help_label.setWordWrap(True)
+        self.help_label.setObjectName("panelHelp")
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.help_label)
         layout.addLayout(self._examples_row())
         self._form = QFormLayout()
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -67,15 +69,42 @@ class ScenarioPanel(QWidget):
         layout.addLayout(self._run_row())
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._run_or_stop)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Every text in the window's language (called again when the language changes)."""
+        language = content_language()
+        scenario = self.scenario
+        self.title_label.setText(scenario.title[language])
+        self.help_label.setText(scenario.help[language])
+        self.examples_label.setText(self.tr("Worked examples:"))
+        for button, example in zip(self.example_buttons, scenario.examples, strict=True):
+            button.setText(example.title[language])
+        for field in scenario.fields:
+            optional = "" if field.required else self.tr(" (optional)")
+            self._field_labels[field.name].setText(field.label[language] + optional)
+            widget = self._inputs[field.name]
+            if isinstance(widget, QComboBox):
+                for index, option in enumerate(field.options):
+                    widget.setItemText(index, option.label[language])
+            else:
+                widget.setPlaceholderText(field.example.get(language, ""))
+        self.set_busy(self._busy)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     def _examples_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
         row.setSpacing(6)
+        self.examples_label = QLabel()
         if self.scenario.examples:
-            row.addWidget(QLabel("Worked examples:"))
+            row.addWidget(self.examples_label)
         self.example_buttons: list[QPushButton] = []
-        for index, example in enumerate(self.scenario.examples):
-            button = QPushButton(example.title[UI_LANGUAGE])
+        for index, _example in enumerate(self.scenario.examples):
+            button = QPushButton()
             button.setObjectName("exampleButton")
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(lambda _checked=False, n=index: self.load_example(n))
@@ -89,33 +118,30 @@ class ScenarioPanel(QWidget):
         self.error_label = QLabel("")
         self.error_label.setObjectName("formError")
         self.error_label.setWordWrap(True)
-        self.run_button = QPushButton("Run")
+        self.run_button = QPushButton()
         self.run_button.setObjectName("runButton")
-        self.run_button.setToolTip("Ask the model (Ctrl+Enter)")
         self.run_button.clicked.connect(self._run_or_stop)
         row.addWidget(self.error_label, 1)
         row.addWidget(self.run_button)
         return row
 
     def _add_field(self, field: Field) -> None:
-        hint = field.example.get(UI_LANGUAGE, "")
         widget: QLineEdit | QPlainTextEdit | QComboBox
         if field.type == "multiline":
             widget = QPlainTextEdit()
-            widget.setPlaceholderText(hint)
             widget.setFixedHeight(MULTILINE_HEIGHT)
             widget.setTabChangesFocus(True)
         elif field.type == "choice":
             widget = QComboBox()
             for option in field.options:
-                widget.addItem(option.label[UI_LANGUAGE], option.value)
+                widget.addItem("", option.value)
         else:
             widget = QLineEdit()
-            widget.setPlaceholderText(hint)
             widget.returnPressed.connect(self._run_or_stop)
         widget.setObjectName(f"field_{field.name}")
-        label = field.label[UI_LANGUAGE] + ("" if field.required else " (optional)")
+        label = QLabel()
         self._form.addRow(label, widget)
+        self._field_labels[field.name] = label
         self._inputs[field.name] = widget
 
     # -- values ----------------------------------------------------------------------------------
@@ -158,8 +184,9 @@ class ScenarioPanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         """While busy the Run button stops the reply instead."""
         self._busy = busy
-        self.run_button.setText("Stop" if busy else "Run")
-        self.run_button.setToolTip("Stop the reply (Esc)" if busy else "Ask the model (Ctrl+Enter)")
+        self.run_button.setText(self.tr("Stop") if busy else self.tr("Run"))
+        self.run_button.setToolTip(self.tr("Stop the reply (Esc)") if busy else
+                                   self.tr("Ask the model (Ctrl+Enter)"))
 
     def _run_or_stop(self) -> None:
         if self._busy:

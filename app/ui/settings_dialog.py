@@ -6,6 +6,7 @@ the dialog open with the reason shown. Saving is the caller's job (``app.core.se
 
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,10 +31,17 @@ from app.core.paths import app_paths
 from app.core.settings import AppSettings
 from quant.errors import InvalidSettingError
 
-_GPU_MODES = (("Auto (as many layers as fit)", "auto"), ("CPU only", "cpu"),
-              ("All layers", "all"), ("A number of layers", "manual"))
-_THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
+# Labels are marked for translation here and translated where shown (context "SettingsDialog").
+_GPU_MODES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Auto (as many layers as fit)"), "auto"),
+              (QT_TRANSLATE_NOOP("SettingsDialog", "CPU only"), "cpu"),
+              (QT_TRANSLATE_NOOP("SettingsDialog", "All layers"), "all"),
+              (QT_TRANSLATE_NOOP("SettingsDialog", "A number of layers"), "manual"))
+_THEMES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Follow the system"), "system"),
+           (QT_TRANSLATE_NOOP("SettingsDialog", "Light"), "light"),
+           (QT_TRANSLATE_NOOP("SettingsDialog", "Dark"), "dark"))
 _LANGUAGES = (("中文 (Chinese)", "zh"), ("English", "en"))
+_WINDOW_LANGUAGES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Same as the system"), "system"),
+                     ("中文（简体）", "zh_CN"), ("English", "en"))
 
 
 def _spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
@@ -65,7 +73,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: AppSettings, gpu_supported: bool | None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(self.tr("Settings"))
         self.result_settings = settings
         self._original = settings
         layout = QVBoxLayout(self)
@@ -85,14 +93,14 @@ class SettingsDialog(QDialog):
     # -- groups ----------------------------------------------------------------------------------
 
     def _engine_group(self, settings: AppSettings, gpu_supported: bool | None) -> QGroupBox:
-        group = QGroupBox("Model loading (applies when the model is loaded again)")
+        group = QGroupBox(self.tr("Model loading (applies when the model is loaded again)"))
         form = QFormLayout(group)
         self.threads = _spin(0, 512, settings.n_threads or 0)
-        self.threads.setSpecialValueText("All CPUs")
-        form.addRow("CPU threads", self.threads)
+        self.threads.setSpecialValueText(self.tr("All CPUs"))
+        form.addRow(self.tr("CPU threads"), self.threads)
         self.gpu_mode = QComboBox()
         for label, value in _GPU_MODES:
-            self.gpu_mode.addItem(label, value)
+            self.gpu_mode.addItem(self.tr(label), value)
         self.gpu_layers = _spin(1, 999, 1)
         layers = settings.n_gpu_layers
         mode = ("auto" if layers == AUTO else "cpu" if layers == 0 else "all" if layers == -1
@@ -104,82 +112,92 @@ class SettingsDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.gpu_mode, 1)
         row.addWidget(self.gpu_layers)
-        form.addRow("GPU layers", row)
+        form.addRow(self.tr("GPU layers"), row)
         self.gpu_note = QLabel(self._gpu_statement(gpu_supported))
         self.gpu_note.setWordWrap(True)
         self.gpu_note.setObjectName("settingNote")
         form.addRow("", self.gpu_note)
         self.context = _spin(512, 131072, settings.n_ctx, 1024)
-        self.context.setSuffix(" tokens")
-        form.addRow("Context size", self.context)
+        self.context.setSuffix(self.tr(" tokens"))
+        form.addRow(self.tr("Context size"), self.context)
         self._gpu_mode_changed()
         return group
 
     @staticmethod
     def _gpu_statement(gpu_supported: bool | None) -> str:
         if gpu_supported is None:
-            return "Whether this llama.cpp build can use a GPU is checked when a model loads."
+            return QCoreApplication.translate(
+                "SettingsDialog",
+                "Whether this llama.cpp build can use a GPU is checked when a model loads.")
         if gpu_supported:
-            return "This llama.cpp build can offload layers to the GPU."
-        return ("This llama.cpp build cannot use a GPU (it was built for the CPU only): every "
-                "layer runs on the CPU whatever is chosen here.")
+            return QCoreApplication.translate(
+                "SettingsDialog", "This llama.cpp build can offload layers to the GPU.")
+        return QCoreApplication.translate(
+            "SettingsDialog", "This llama.cpp build cannot use a GPU (it was built for the CPU "
+            "only): every layer runs on the CPU whatever is chosen here.")
 
     def _sampling_group(self, settings: AppSettings) -> QGroupBox:
-        group = QGroupBox("Replies")
+        group = QGroupBox(self.tr("Replies"))
         form = QFormLayout(group)
         self.temperature = _double(0, 2, settings.temperature, 0.05)
-        form.addRow("Temperature", self.temperature)
+        form.addRow(self.tr("Temperature"), self.temperature)
         self.top_p = _double(0.01, 1, settings.top_p, 0.05)
-        form.addRow("Top-p", self.top_p)
+        form.addRow(self.tr("Top-p"), self.top_p)
         self.top_k = _spin(0, 1000, settings.top_k)
-        self.top_k.setSpecialValueText("Off")
-        form.addRow("Top-k", self.top_k)
+        self.top_k.setSpecialValueText(self.tr("Off"))
+        form.addRow(self.tr("Top-k"), self.top_k)
         self.repeat_penalty = _double(0.5, 2, settings.repeat_penalty, 0.01)
-        form.addRow("Repetition penalty", self.repeat_penalty)
+        form.addRow(self.tr("Repetition penalty"), self.repeat_penalty)
         self.max_tokens = _spin(16, 131072, settings.max_new_tokens, 256)
-        self.max_tokens.setSuffix(" tokens")
-        form.addRow("Longest reply", self.max_tokens)
+        self.max_tokens.setSuffix(self.tr(" tokens"))
+        form.addRow(self.tr("Longest reply"), self.max_tokens)
         self.system_prompt = QPlainTextEdit(settings.system_prompt)
         self.system_prompt.setFixedHeight(84)
-        reset = QPushButton("Reset to Fin-R1's")
+        reset = QPushButton(self.tr("Reset to Fin-R1's"))
         reset.clicked.connect(lambda: self.system_prompt.setPlainText(FIN_R1_SYSTEM_PROMPT))
         column = QVBoxLayout()
         column.addWidget(self.system_prompt)
         column.addWidget(reset)
-        form.addRow("System prompt", column)
+        form.addRow(self.tr("System prompt"), column)
         self.prompt_language = QComboBox()
         for label, value in _LANGUAGES:
             self.prompt_language.addItem(label, value)
         _choose(self.prompt_language, settings.prompt_language)
-        form.addRow("Scenario prompts in", self.prompt_language)
+        form.addRow(self.tr("Scenario prompts in"), self.prompt_language)
         return group
 
     def _app_group(self, settings: AppSettings) -> QGroupBox:
-        group = QGroupBox("Library, hub and look")
+        group = QGroupBox(self.tr("Library, hub and look"))
         form = QFormLayout(group)
         self.library_dir = QLineEdit(settings.library_dir)
         self.library_dir.setPlaceholderText(str(app_paths().default_library_dir))
-        browse = QPushButton("Browse…")
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse_library)
         row = QHBoxLayout()
         row.addWidget(self.library_dir, 1)
         row.addWidget(browse)
-        form.addRow("Model library", row)
+        form.addRow(self.tr("Model library"), row)
         self.hub_endpoint = QLineEdit(settings.hub_endpoint)
-        self.hub_endpoint.setPlaceholderText("https://huggingface.co (a mirror: https://hf-mirror.com)")
-        form.addRow("Hub endpoint", self.hub_endpoint)
+        self.hub_endpoint.setPlaceholderText(
+            self.tr("https://huggingface.co (a mirror: https://hf-mirror.com)"))
+        form.addRow(self.tr("Hub endpoint"), self.hub_endpoint)
         self.hub_token = QLineEdit(settings.hub_token)
         self.hub_token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.hub_token.setPlaceholderText("only for gated or private repositories")
-        form.addRow("Hub token", self.hub_token)
-        self.offline = QCheckBox("Offline mode: never contact the hub")
+        self.hub_token.setPlaceholderText(self.tr("only for gated or private repositories"))
+        form.addRow(self.tr("Hub token"), self.hub_token)
+        self.offline = QCheckBox(self.tr("Offline mode: never contact the hub"))
         self.offline.setChecked(settings.offline)
         form.addRow("", self.offline)
         self.theme = QComboBox()
         for label, value in _THEMES:
-            self.theme.addItem(label, value)
+            self.theme.addItem(self.tr(label), value)
         _choose(self.theme, settings.theme)
-        form.addRow("Theme", self.theme)
+        form.addRow(self.tr("Theme"), self.theme)
+        self.ui_language = QComboBox()
+        for label, value in _WINDOW_LANGUAGES:
+            self.ui_language.addItem(self.tr(label), value)
+        _choose(self.ui_language, settings.ui_language)
+        form.addRow(self.tr("Window language"), self.ui_language)
         return group
 
     # -- behaviour -------------------------------------------------------------------------------
@@ -188,7 +206,7 @@ class SettingsDialog(QDialog):
         self.gpu_layers.setEnabled(self.gpu_mode.currentData() == "manual")
 
     def _browse_library(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Model library folder",
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Model library folder"),
                                                   self.library_dir.text())
         if folder:
             self.library_dir.setText(folder)
@@ -215,6 +233,7 @@ class SettingsDialog(QDialog):
             hub_token=self.hub_token.text().strip(),
             offline=self.offline.isChecked(),
             theme=self.theme.currentData(),
+            ui_language=self.ui_language.currentData(),
         )
 
     def accept(self) -> None:

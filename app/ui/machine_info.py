@@ -1,0 +1,43 @@
+"""This machine's facts (RAM, GPU, llama.cpp's GPU support), probed once off the GUI thread and
+shared by the wizard and the model manager."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+from app.core.hardware import MachineInfo, detect_machine
+from app.ui.job_bridge import BackgroundJob
+
+_cached: MachineInfo | None = None
+_waiting: list[Callable[[MachineInfo], None]] = []
+
+
+def request_machine(parent: QObject, callback: Callable[[MachineInfo], None]) -> None:
+    """Call ``callback(machine)`` on the GUI thread once the machine is known (at once, through
+    the event loop, when it already is)."""
+    if _cached is not None:
+        QTimer.singleShot(0, lambda: callback(_cached))  # type: ignore[arg-type]
+        return
+    _waiting.append(callback)
+    if len(_waiting) > 1:
+        return
+    job = BackgroundJob(parent, lambda _context: detect_machine(), "detect machine")
+    job.on_success(_known)
+    job.on_failure(lambda _error: _known(detect_machine(probe_gpus=False)))
+    job.start()
+
+
+def _known(machine: MachineInfo) -> None:
+    global _cached
+    _cached = machine
+    callbacks = list(_waiting)
+    _waiting.clear()
+    for callback in callbacks:
+        callback(machine)
+
+
+def known_machine() -> MachineInfo | None:
+    """The machine, when probed already."""
+    return _cached

@@ -1,0 +1,144 @@
+"""The table of quant types shown wherever a person picks one: the wizard, "Get models" and
+"Build". Each row: the type, its file size, whether it fits this machine (a coloured badge), the
+expected quality (the quant table's KLD proxy, or a measured value) and bits per weight; the
+recommended type is marked and pre-selected. Single choice (a download) or several (a build).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from app.core.fit import FitAdvice, FitLevel, QuantFit
+from app.ui.formats import fit_color, fit_text, quality_text, size_text
+from app.ui.retranslate import Retranslating
+from quant.formats import QuantType
+
+_RECOMMENDED_BACKGROUND = QColor(255, 196, 0, 48)
+
+
+class QuantTable(Retranslating, QTableWidget):
+    """Quant types with size, fit and quality (see the module docstring)."""
+
+    choice_changed = Signal()
+
+    def __init__(self, multiple: bool = False, parent: object = None) -> None:
+        super().__init__(0, 5, parent)  # type: ignore[arg-type]
+        self._multiple = multiple
+        self._rows: list[QuantFit] = []
+        self._recommended: QuantType | None = None
+        self._measured: dict[str, float] = {}
+        self._sizes: dict[str, int] = {}
+        self.setObjectName("quantTable")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection if multiple else
+                              QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().hide()
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.itemSelectionChanged.connect(self.choice_changed)
+        self.itemChanged.connect(lambda _item: self.choice_changed.emit())
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setHorizontalHeaderLabels([self.tr("Type"), self.tr("File size"),
+                                        self.tr("On this machine"), self.tr("Expected quality"),
+                                        self.tr("Bits/weight")])
+        self._fill()
+
+    def set_advice(self, advice: FitAdvice, offered: Sequence[QuantType] | None = None,
+                   sizes: Mapping[str, int] | None = None,
+                   measured_kld: Mapping[str, float] | None = None,
+                   recommended: QuantType | None = None) -> None:
+        """Show ``advice``'s rows (only the ``offered`` types when given, in the table's order);
+        ``sizes`` are real file sizes where known; ``recommended`` defaults to the advice's. The
+        recommended type is pre-selected (checked, with ``multiple``)."""
+        names = {quant.name for quant in offered} if offered is not None else None
+        self._rows = [row for row in advice.rows if names is None or row.quant_type.name in names]
+        self._recommended = recommended or advice.recommended
+        self._sizes = dict(sizes or {})
+        self._measured = dict(measured_kld or {})
+        self._fill()
+        if self._recommended is not None:
+            self.choose([self._recommended.name])
+
+    def _fill(self) -> None:
+        previous = {quant.name for quant in self.chosen()} if self.rowCount() else set()
+        self.blockSignals(True)
+        self.setRowCount(len(self._rows))
+        for index, row in enumerate(self._rows):
+            quant = row.quant_type
+            recommended = self._recommended is not None and quant.name == self._recommended.name
+            label = quant.label + ("  ★ " + self.tr("recommended") if recommended else "")
+            size = self._sizes.get(quant.name, row.estimate.weights_bytes)
+            size_label = size_text(size) if quant.name in self._sizes or row.size_known \
+                else "≈ " + size_text(size)
+            cells = [label, size_label, fit_text(row.level),
+                     quality_text(quant, self._measured.get(quant.name)),
+                     f"{quant.bits_per_weight:g}"]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, quant.name)
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                if column == 0 and self._multiple:
+                    flags |= Qt.ItemFlag.ItemIsUserCheckable
+                    item.setCheckState(Qt.CheckState.Checked if quant.name in previous
+                                       else Qt.CheckState.Unchecked)
+                item.setFlags(flags)
+                if recommended:
+                    item.setBackground(QBrush(_RECOMMENDED_BACKGROUND))
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                if column == 2:
+                    item.setForeground(QBrush(QColor(fit_color(row.level))))
+                    if row.level is FitLevel.NONE:
+                        item.setToolTip(self.tr("Needs more memory than this machine has free"))
+                self.setItem(index, column, item)
+        self.blockSignals(False)
+        if not self._multiple and previous:
+            self.choose(sorted(previous))
+
+    def chosen(self) -> list[QuantType]:
+        """The chosen types, in the table's order."""
+        chosen = []
+        for index, row in enumerate(self._rows):
+            item = self.item(index, 0)
+            if item is None:
+                continue
+            if self._multiple:
+                if item.checkState() == Qt.CheckState.Checked:
+                    chosen.append(row.quant_type)
+            elif item.isSelected():
+                chosen.append(row.quant_type)
+        return chosen
+
+    def choose(self, names: Sequence[str]) -> None:
+        """Select (or check) the rows of ``names`` and only those."""
+        wanted = {name.lower() for name in names}
+        self.blockSignals(True)
+        self.clearSelection()
+        for index, row in enumerate(self._rows):
+            item = self.item(index, 0)
+            if item is None:
+                continue
+            if self._multiple:
+                item.setCheckState(Qt.CheckState.Checked if row.quant_type.name in wanted
+                                   else Qt.CheckState.Unchecked)
+            elif row.quant_type.name in wanted:
+                self.selectRow(index)
+        self.blockSignals(False)
+        self.choice_changed.emit()
+
+    def row_names(self) -> list[str]:
+        return [row.quant_type.name for row in self._rows]
+
+    @property
+    def recommended(self) -> QuantType | None:
+        return self._recommended

@@ -1,0 +1,1174 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en_US">
+<context>
+    <name>BuildTab</name>
+    <message>
+        <source>Step {0} of {1}: {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Make your own quants from the original checkpoint: convert it to BF16, compute an importance matrix where it helps, quantize and verify. The results go into the library; the temporary files are removed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checkpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a folder…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Compute an importance matrix on finance text (much better Q4_K_S and IQ3 quality; IQ3_XS needs it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Build</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} (in the library)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a checkpoint folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No checkpoint yet: download the original in “Get models”, import a folder, or choose one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0}: {1}, {2}, {3} layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Needs {0} of free disk space; {1} free on the library&apos;s disk.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Free up {0} first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Building {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Built and added to the library: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelled; the temporary files were removed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <source>Ask Fin-R1 anything about finance… (Ctrl+Enter to send)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Editing an earlier question: sending replaces it and the replies after it. Clear the box to cancel.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DownloadRow</name>
+    <message>
+        <source>waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>finished: in the library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>failed: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>asking the hub…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Formats</name>
+    <message>
+        <source>{0:.2f} billion parameters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:.1f} million parameters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} h {1} min</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>estimating time left…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>about {0} left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fits in GPU memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fits in RAM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>too large</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>lossless</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>near-lossless</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>excellent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>very good</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>good</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>fair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} (measured KLD {1:.4f})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} (KLD ≈ {1})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>verified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>missing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>changed: verify it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>damaged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>incomplete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Converting to BF16</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Computing the importance matrix</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quantizing to {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verifying {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Importing into the library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking the file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>GetModelsTab</name>
+    <message>
+        <source>Ready-made GGUF files of Fin-R1. The badge says whether each fits this machine; the recommended one is pre-selected. Downloads continue in the background and resume after a restart.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Repository</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download the original (to build your own)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloads</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HistoryPanel</name>
+    <message>
+        <source>History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search questions and answers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Markdown…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HTML…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Include the reasoning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Free chat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model SHA-256: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing matches.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Conversations are saved here as they happen.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New title:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete this conversation from the history?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Web page (*.html)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exported to {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The app stopped before this reply finished; this is what had been shown.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>JobProgress</name>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>LibraryTab</name>
+    <message>
+        <source>Every model the app knows, checked against the hash recorded when it was added. Drop .gguf files or checkpoint folders here to import them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import folder…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verify</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show in folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use this model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>downloaded from {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>built here from {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>used where it is: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>imported from {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import a model file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import a checkpoint folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Importing {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verifying {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove {0} and delete its file ({1})?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Forget {0}? Its file stays where it is ({1}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Removing {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>intact</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelled; nothing was added.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MachinePage</name>
+    <message>
+        <source>This machine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What the model has to work with.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memory (RAM)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Processor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Graphics card</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Looking…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} in all, {1} free now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} cores</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>, {0} free</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>llama.cpp on this machine can run the model on the GPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>this build of llama.cpp runs on the CPU only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fin-R1 does not fit in the memory free now, even in its smallest version. Close other programs, or use a machine with at least 8 GB of RAM.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>entirely on the graphics card, which is fast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>on the processor: expect a few words per second</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recommended: {0} ({1}). It runs {2}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A graphics card was found, but this build of llama.cpp cannot use it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Prompts in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Preparing the chat view…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Free chat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The reply failed: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The chat view is still starting; try again in a moment.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The model is still loading.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Load a model first: use the switcher at the top right.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Code copied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Answer copied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The form holds that run&apos;s values: change them and press Run to replace it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open a GGUF model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not load the model: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Library: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings could not be saved: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ModelHeader</name>
+    <message>
+        <source>No model loaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a model on the right, or open a GGUF file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Switch model…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open a GGUF file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the model file; the window stays usable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ModelManager</name>
+    <message>
+        <source>Models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Get models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Build</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ProgressPage</name>
+    <message>
+        <source>Getting the model ready</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You can go back or close this window at any time; nothing half-done is left behind.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading {0} from {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading the original model from {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copying {0} into the model library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Building {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ready: {0} ({1}, {2}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelled; nothing half-done was kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped by an error.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Go back to choose another way, or close and try later.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import into the library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Convert, quantize and verify</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QuantPage</name>
+    <message>
+        <source>Choose the version of the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Smaller files need less memory and run faster; larger ones answer a little better. The recommended one is selected.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sizes marked ≈ are estimates until the hub has been asked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The chosen type is built on this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QuantTable</name>
+    <message>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>File size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On this machine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expected quality</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bits/weight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>recommended</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Needs more memory than this machine has free</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReadyPage</name>
+    <message>
+        <source>Fin-R1 is ready</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>“Load and start” loads the model and opens a first compliance check filled in with an example: press Run to see Fin-R1 reason.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0}: {1}, {2}, verified and kept in the model library.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ScenarioPanel</name>
+    <message>
+        <source>Worked examples:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> (optional)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop the reply (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask the model (Ctrl+Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Auto (as many layers as fit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A number of layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Follow the system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Same as the system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model loading (applies when the model is loaded again)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All CPUs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPU threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Context size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Whether this llama.cpp build can use a GPU is checked when a model loads.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This llama.cpp build can offload layers to the GPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This llama.cpp build cannot use a GPU (it was built for the CPU only): every layer runs on the CPU whatever is chosen here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replies</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Top-p</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Top-k</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Repetition penalty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Longest reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reset to Fin-R1&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>System prompt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Scenario prompts in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Library, hub and look</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>https://huggingface.co (a mirror: https://hf-mirror.com)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hub endpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>only for gated or private repositories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hub token</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offline mode: never contact the hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Window language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model library folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SetupWizard</name>
+    <message>
+        <source>Set up Fin-R1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt; Back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Next &gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Load and start</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SourcePage</name>
+    <message>
+        <source>Where the model comes from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose one way to get Fin-R1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Found on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use {0} (beside the app)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download a ready-made model file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The quickest way: one file of 3 to 8 GB from the model hub.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download the original model and build it here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloads 15 GB, then converts and quantizes on this computer (with an importance matrix for the smallest types). Takes longer; every step is checked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import a model from disk (a .gguf file or a checkpoint folder)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Path of a .gguf file or a checkpoint folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>File…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Folder…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a model file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a checkpoint folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <source>Welcome to Fin-R1 Studio</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fin-R1 answers finance questions on this computer; nothing you ask leaves it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This assistant gets the Fin-R1 model ready: it looks at this machine, helps you choose a version of the model that fits it, fetches or builds it, and opens a first compliance check. It takes a few minutes plus the download.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Same as the system</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WindowServices</name>
+    <message>
+        <source>&amp;Models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model manager…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set up Fin-R1…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Conversation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as HTML…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as PDF…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the history</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The history could not be saved: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wait for the reply to finish (or stop it) before opening another conversation.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This panel has no saved conversation yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} is downloaded and verified.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,240 @@
+"""The whole app, offscreen, with real models: the first start opens the wizard, which ends with
+the compliance check filled in and answered by the tiny Qwen2; every reply is saved as it streams
+with its provenance; a conversation reopened from the history draws exactly as it was; the
+self-test's conversation is saved; a killed app keeps what it had shown; the window's language
+switches live."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from app_setup_support import wait_for
+from ui_support import dispose, inspect
+
+from app.core.history import HistoryStore
+from app.core.settings import AppSettings
+from app.ui.i18n import install_translations
+from app.ui.main_window import FREE_CHAT, MainWindow
+from app.ui.setup_wizard import PROGRESS, READY, Source
+from app.ui.theme import ThemeController
+from app.ui.window_services import WindowServices
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = AppSettings(n_threads=1, n_ctx=2048, max_new_tokens=24, temperature=0.0)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("FINR1_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def window_factory(qapp: Any, qtbot: Any, home: Path) -> Iterator[Callable[..., MainWindow]]:
+    translations = install_translations(qapp, "en")
+    made: list[MainWindow] = []
+
+    def make(interactive: bool = False) -> MainWindow:
+        window = MainWindow(SETTINGS, home / "settings.json", ThemeController(qapp, "light"),
+                            translations=translations, interactive=interactive)
+        window.show()
+        wait_for(qtbot, lambda: window.controller is not None and window.chat_view.is_ready
+                 and window.services is not None, 60)
+        made.append(window)
+        return window
+
+    yield make
+    translations.apply("en")
+    for window in made:
+        window.close()
+        dispose(window)
+
+
+@pytest.fixture
+def app_window(window_factory: Callable[..., MainWindow]) -> MainWindow:
+    return window_factory()
+
+
+def services(window: MainWindow) -> WindowServices:
+    assert window.services is not None
+    return window.services
+
+
+def run_to_end(qtbot: Any, window: MainWindow, start: Callable[[], object]) -> Any:
+    finished: list[Any] = []
+
+    def collect(turn: Any, result: Any) -> None:
+        finished.append((turn, result))
+
+    window.controller.turn_finished.connect(collect)
+    start()
+    wait_for(qtbot, lambda: finished, 120)
+    window.controller.turn_finished.disconnect(collect)  # only this one: the history listens too
+    return finished[0]
+
+
+def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
+        qtbot: Any, window_factory: Callable[..., MainWindow],
+        tiny_gguf_factory: Callable[..., Path], home: Path) -> None:
+    app_window = window_factory(interactive=True)
+    wait_for(qtbot, lambda: services(app_window).wizard is not None, 10)  # opened by itself
+    wizard = services(app_window).wizard
+    assert wizard.isVisible()
+    wizard.next()
+    wait_for(qtbot, wizard.machine_page.isComplete)
+    wizard.next()
+    wizard.source_page.choose(Source.IMPORT, tiny_gguf_factory("q8_0"))
+    wizard.next()
+    assert wizard.currentId() == PROGRESS
+    wait_for(qtbot, lambda: wizard.currentId() == READY, 60)
+    wizard.accept()
+    wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
+    assert app_window.current_key == "compliance"
+    panel = app_window.panels["compliance"]
+    example = panel.scenario.example_values(0, panel.prompt_language)
+    assert panel.values() == {**panel.values(), **example} and any(example.values())
+    turn, result = run_to_end(qtbot, app_window, panel.run_button.click)
+    assert result.text
+    store = services(app_window).store
+    wait_for(qtbot, lambda: store.conversations() and store.conversation(
+        store.conversations()[0].id).turns[0].status in ("done", "length"), 10)
+    (summary,) = store.conversations()
+    stored = store.conversation(summary.id).turns[0]
+    assert summary.scenario_id == "compliance"
+    assert stored.reply_text == result.text and stored.question == turn.question
+    assert stored.provenance["model_sha256"] == app_window_model_sha(app_window)
+    assert stored.provenance["sampling"]["max_new_tokens"] == SETTINGS.max_new_tokens
+    assert stored.metrics["completion_tokens"] == result.metrics.completion_tokens
+    panel_list = services(app_window).history_panel
+    wait_for(qtbot, lambda: panel_list.list.count() == 1)
+
+
+def app_window_model_sha(window: MainWindow) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(window.host.path).read_bytes()).hexdigest()
+
+
+def without_ids(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the page shows, less the message ids (a reopened session numbers its turns anew)."""
+    return [{key: value for key, value in reply.items() if key != "id"} for reply in page]
+
+
+def test_a_reopened_conversation_draws_as_it_was_and_continues(
+        qtbot: Any, app_window: MainWindow, tiny_bf16_gguf: Path, home: Path) -> None:
+    assert app_window.load_model(tiny_bf16_gguf)
+    wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
+    app_window.select_panel(FREE_CHAT)
+    run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "First question"))
+    run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "Second one"))
+    before = inspect(app_window.chat_view)
+    app_window.composer.new_chat_requested.emit()
+    app_window.controller.show_session(FREE_CHAT)
+    assert inspect(app_window.chat_view) == []
+    store = services(app_window).store
+    (summary,) = store.conversations()
+    assert summary.turn_count == 2
+    assert services(app_window).show_conversation(summary.id)
+    wait_for(qtbot, lambda: len(inspect(app_window.chat_view)) == 2)
+    assert without_ids(inspect(app_window.chat_view)) == without_ids(before)
+    run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "Third"))
+    assert store.conversations()[0].turn_count == 3 and len(store.conversations()) == 1
+
+
+def test_switching_the_language_changes_the_window_texts(
+        qtbot: Any, app_window: MainWindow) -> None:
+    assert services(app_window).models_menu.title() == "&Models"
+    services(app_window).set_ui_language("zh_CN")
+    wait_for(qtbot, lambda: services(app_window).models_menu.title() == "模型(&M)", 5)
+    assert app_window.settings.ui_language == "zh_CN"
+    free_chat = app_window.rail.item(app_window.rail.count() - 1).text()
+    assert free_chat == "自由对话"
+    assert app_window.panels["compliance"].run_button.text() == "运行"
+    services(app_window).set_ui_language("en")
+    wait_for(qtbot, lambda: app_window.panels["compliance"].run_button.text() == "Run", 5)
+
+
+def test_the_self_test_saves_its_conversation(tmp_path: Path, tiny_bf16_gguf: Path) -> None:
+    environment = {**os.environ, "FINR1_HOME": str(tmp_path / "home"),
+                   "QT_QPA_PLATFORM": "offscreen"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test", "--model", str(tiny_bf16_gguf),
+         "--max-tokens", "16", "--screenshot", str(tmp_path / "shot.png")],
+        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    with HistoryStore(tmp_path / "home" / "history.sqlite3") as store:
+        (summary,) = store.conversations()
+        (turn,) = store.conversation(summary.id).turns
+    assert summary.scenario_id == "compliance" and turn.status in ("done", "length")
+    assert turn.provenance["model_file"] == tiny_bf16_gguf.name
+
+
+_APP_DRIVER = """
+import sys
+from pathlib import Path
+from app.ui.platform_setup import prepare_qt_environment
+prepare_qt_environment(offscreen=True)
+from PySide6.QtWidgets import QApplication
+application = QApplication([])
+from app.core.settings import AppSettings
+from app.ui.main_window import FREE_CHAT, MainWindow
+from app.ui.theme import ThemeController
+settings = AppSettings(n_threads=1, n_ctx=2048, max_new_tokens=1500, temperature=0.7)
+window = MainWindow(settings, None, ThemeController(application, "light"))
+def ask(_summary):
+    window.select_panel(FREE_CHAT)
+    window.controller.ask(FREE_CHAT, "Write a long, detailed essay on the history of banking "
+                                     "in Europe and Asia, with many sections.")
+window.host.loaded.connect(ask)
+window.chat_ready.connect(lambda: window.load_model(Path(sys.argv[1])))
+window.show()
+application.exec()
+"""
+
+
+def latest_turn(database: Path) -> tuple[str, str] | None:
+    """(reply text, status) of the turn being written, read as another process would."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            return connection.execute("SELECT reply_text, status FROM turns").fetchone()
+    except sqlite3.OperationalError:  # not created yet
+        return None
+
+
+def test_an_app_killed_mid_reply_keeps_what_it_had_shown(tmp_path: Path,
+                                                          smollm2_gguf: Path) -> None:
+    environment = {**os.environ, "FINR1_HOME": str(tmp_path / "home"),
+                   "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen([sys.executable, "-c", _APP_DRIVER, str(smollm2_gguf)],
+                               cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    database = tmp_path / "home" / "history.sqlite3"
+    written, status = "", None
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and len(written) < 120 and status != "done":
+            time.sleep(0.05)
+            row = latest_turn(database)
+            if row is not None:
+                written, status = row
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert status == "streaming", "the reply ended before the kill"
+    assert len(written) >= 120
+    with HistoryStore(database) as store:
+        (summary,) = store.conversations()
+        (turn,) = store.conversation(summary.id).turns
+    assert turn.status == "interrupted"
+    assert turn.reply_text.startswith(written)

@@ -1,0 +1,107 @@
+"""Chinese and English through Qt's translation system: the .ts sources compile at first start,
+the system language is the default, and switching the language changes the texts already on
+screen (the wizard, its standard buttons, the model manager)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
+from app_setup_support import wait_for
+from PySide6.QtCore import QLocale
+from PySide6.QtWidgets import QWizard
+
+from app.core.hub_client import HubConfig
+from app.ui.download_queue import DownloadQueue
+from app.ui.i18n import (
+    Translations,
+    compiled_translation,
+    install_translations,
+    resolve_ui_language,
+    system_ui_language,
+    ts_path,
+)
+from app.ui.model_manager import ModelManager
+from app.ui.setup_wizard import SetupWizard
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FINR1_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def translations(qapp: object, home: Path) -> Iterator[Translations]:
+    installed = install_translations(qapp, "en")  # type: ignore[arg-type]
+    yield installed
+    installed.apply("en")
+
+
+def test_every_text_of_the_chinese_catalog_is_translated() -> None:
+    messages = list(ElementTree.parse(ts_path("zh_CN")).getroot().iter("message"))
+    assert len(messages) > 150
+    unfinished = [m.findtext("source") for m in messages
+                  if m.find("translation").get("type") == "unfinished"
+                  or not (m.findtext("translation") or "").strip()]
+    assert unfinished == []
+
+
+def test_placeholders_survive_translation() -> None:
+    for message in ElementTree.parse(ts_path("zh_CN")).getroot().iter("message"):
+        source, translation = message.findtext("source"), message.findtext("translation")
+        for index in range(5):
+            assert (f"{{{index}" in source) == (f"{{{index}" in translation), source
+
+
+def test_the_catalog_is_compiled_into_the_data_folder_at_first_start(home: Path) -> None:
+    shipped = ts_path("zh_CN").with_suffix(".qm")
+    compiled = compiled_translation("zh_CN")
+    assert compiled is not None and compiled.stat().st_size > 1000
+    assert compiled == shipped or compiled.is_relative_to(home)
+
+
+def test_the_system_language_is_the_default() -> None:
+    assert system_ui_language(QLocale(QLocale.Language.Chinese, QLocale.Country.China)) == "zh_CN"
+    assert system_ui_language(QLocale(QLocale.Language.German)) == "en"
+    assert resolve_ui_language("system") == system_ui_language()
+    assert resolve_ui_language("zh_CN") == "zh_CN"
+
+
+def test_switching_changes_the_wizard_texts_on_screen(qtbot: object,
+                                                      translations: Translations) -> None:
+    wizard = SetupWizard(lambda: "", lambda: HubConfig(offline=True), lambda: 2048, "en",
+                         translations, offline_files=[])
+    qtbot.addWidget(wizard)  # type: ignore[attr-defined]
+    wizard.show()
+    assert wizard.welcome_page.title() == "Welcome to Fin-R1 Studio"
+    chosen: list[str] = []
+    wizard.language_chosen.connect(chosen.append)
+    box = wizard.welcome_page.language_box
+    box.setCurrentIndex(box.findData("zh_CN"))
+    assert chosen == ["zh_CN"] and translations.language == "zh_CN"
+    wait_for(qtbot, lambda: wizard.welcome_page.title() == "欢迎使用 Fin-R1 Studio", 5)
+    assert wizard.windowTitle() == "设置 Fin-R1"
+    assert wizard.buttonText(QWizard.WizardButton.NextButton) == "下一步 >"
+    assert wizard.source_page.download_button.text() == "下载现成的模型文件"
+    box.setCurrentIndex(box.findData("en"))
+    wait_for(qtbot, lambda: wizard.welcome_page.title() == "Welcome to Fin-R1 Studio", 5)
+    assert wizard.buttonText(QWizard.WizardButton.NextButton) == "Next >"
+
+
+def test_switching_changes_the_model_manager_texts(qtbot: object,
+                                                   translations: Translations) -> None:
+    queue = DownloadQueue(lambda: "", lambda: HubConfig(offline=True))
+    manager = ModelManager(queue, lambda: "", lambda: HubConfig(offline=True), lambda: 2048)
+    qtbot.addWidget(manager)  # type: ignore[attr-defined]
+    tabs = [manager.tabs.tabText(index) for index in range(3)]
+    assert tabs == ["Library", "Get models", "Build"]
+    translations.apply("zh_CN")
+    wait_for(qtbot, lambda: manager.tabs.tabText(0) == "模型库", 5)
+    assert [manager.tabs.tabText(index) for index in range(3)] == ["模型库", "获取模型", "构建"]
+    assert manager.library_tab.verify_button.text() == "校验"
+    headers = [manager.library_tab.table.horizontalHeaderItem(i).text() for i in range(6)]
+    assert headers[1] == "量化" and headers[4] == "状态"
