@@ -4,6 +4,8 @@ screen (the wizard, its standard buttons, the model manager)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,8 @@ from app.ui.i18n import (
 from app.ui.model_manager import ModelManager
 from app.ui.setup_wizard import SetupWizard
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -48,6 +52,12 @@ def test_every_text_of_the_chinese_catalog_is_translated() -> None:
                   if m.find("translation").get("type") == "unfinished"
                   or not (m.findtext("translation") or "").strip()]
     assert unfinished == []
+
+
+def test_every_text_in_the_window_code_is_in_the_chinese_catalog() -> None:
+    checked = subprocess.run([sys.executable, str(REPO_ROOT / "packaging" / "translations.py"),
+                              "check"], capture_output=True, text=True, timeout=120, check=False)
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_placeholders_survive_translation() -> None:

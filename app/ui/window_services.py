@@ -21,7 +21,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
 
-from app.core.errors import FinR1Error
+from app.core.about import about_info
+from app.core.errors import AboutDataError, FinR1Error
 from app.core.history import HistoryStore
 from app.core.history_recorder import HistoryRecorder
 from app.core.history_replay import restore_session
@@ -30,6 +31,7 @@ from app.core.library import Library, ModelEntry
 from app.core.model_provenance import ModelProvenance, identify_model, quick_provenance
 from app.core.model_summary import library_choices
 from app.core.pending_downloads import PendingDownloads
+from app.ui.about_dialog import AboutDialog
 from app.ui.download_queue import DownloadQueue
 from app.ui.history_panel import HistoryPanel, translate_interrupted
 from app.ui.i18n import Translations
@@ -113,8 +115,12 @@ class WindowServices(QObject):
         self.history_action = self.conversation_menu.addAction("")
         self.history_action.setCheckable(True)
         self.history_action.setChecked(True)
+        self.help_menu = QMenu(bar)
+        self.about_action = self.help_menu.addAction("", self.open_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         bar.addMenu(self.models_menu)
         bar.addMenu(self.conversation_menu)
+        bar.addMenu(self.help_menu)
 
     def _build_history_dock(self) -> None:
         self.history_dock = QDockWidget(self.window)
@@ -144,6 +150,8 @@ class WindowServices(QObject):
         self.export_actions["pdf"].setText(self.tr("Export as PDF…"))
         self.history_action.setText(self.tr("Show the history"))
         self.history_dock.setWindowTitle(self.tr("History"))
+        self.help_menu.setTitle(self.tr("&Help"))
+        self.about_action.setText(self.tr("About Fin-R1 Studio…"))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
         if watched is self.window and event.type() == QEvent.Type.LanguageChange:
@@ -303,6 +311,18 @@ class WindowServices(QObject):
             _SUFFIXES[export_format])
         if path:
             self.history_panel.export(conversation_id, export_format, Path(path))
+
+    def open_about(self) -> AboutDialog | None:
+        """Show the About box; None (and a message) when the installation's notices are broken."""
+        try:
+            info = about_info()
+        except AboutDataError as error:
+            self._status(str(error))
+            return None
+        dialog = AboutDialog(info, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # -- models -------------------------------------------------------------------------------------
 

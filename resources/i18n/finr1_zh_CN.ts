@@ -1,1174 +1,1229 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
-    <context>
-        <name>BuildTab</name>
-        <message>
-            <source>Step {0} of {1}: {2}</source>
-            <translation>第 {0} 步，共 {1} 步：{2}</translation>
-        </message>
-        <message>
-            <source>Make your own quants from the original checkpoint: convert it to BF16, compute an importance matrix where it helps, quantize and verify. The results go into the library; the temporary files are removed.</source>
-            <translation>用原始检查点自行构建量化模型：先转换为 BF16，在有帮助时计算重要性矩阵，然后量化并校验。结果存入模型库，临时文件会被删除。</translation>
-        </message>
-        <message>
-            <source>Checkpoint</source>
-            <translation>检查点</translation>
-        </message>
-        <message>
-            <source>Choose a folder…</source>
-            <translation>选择文件夹…</translation>
-        </message>
-        <message>
-            <source>Compute an importance matrix on finance text (much better Q4_K_S and IQ3 quality; IQ3_XS needs it)</source>
-            <translation>用金融文本计算重要性矩阵（显著提升 Q4_K_S 和 IQ3 的质量；IQ3_XS 必须使用）</translation>
-        </message>
-        <message>
-            <source>Build</source>
-            <translation>构建</translation>
-        </message>
-        <message>
-            <source>{0} (in the library)</source>
-            <translation>{0}（模型库中）</translation>
-        </message>
-        <message>
-            <source>Choose a checkpoint folder</source>
-            <translation>选择检查点文件夹</translation>
-        </message>
-        <message>
-            <source>No checkpoint yet: download the original in “Get models”, import a folder, or choose one.</source>
-            <translation>还没有检查点：请在“获取模型”中下载原始模型、导入文件夹，或选择一个文件夹。</translation>
-        </message>
-        <message>
-            <source>Reading {0}…</source>
-            <translation>正在读取 {0}…</translation>
-        </message>
-        <message>
-            <source>{0}: {1}, {2}, {3} layers</source>
-            <translation>{0}：{1}，{2}，{3} 层</translation>
-        </message>
-        <message>
-            <source>Needs {0} of free disk space; {1} free on the library's disk.</source>
-            <translation>需要 {0} 可用磁盘空间；模型库所在磁盘剩余 {1}。</translation>
-        </message>
-        <message>
-            <source>Free up {0} first.</source>
-            <translation>请先释放 {0}。</translation>
-        </message>
-        <message>
-            <source>Building {0}</source>
-            <translation>正在构建 {0}</translation>
-        </message>
-        <message>
-            <source>Built and added to the library: {0}</source>
-            <translation>已构建并加入模型库：{0}</translation>
-        </message>
-        <message>
-            <source>Cancelled; the temporary files were removed.</source>
-            <translation>已取消；临时文件已删除。</translation>
-        </message>
-    </context>
-    <context>
-        <name>Composer</name>
-        <message>
-            <source>Ask Fin-R1 anything about finance… (Ctrl+Enter to send)</source>
-            <translation>向 Fin-R1 提问任何金融问题…（Ctrl+Enter 发送）</translation>
-        </message>
-        <message>
-            <source>New chat</source>
-            <translation>新对话</translation>
-        </message>
-        <message>
-            <source>Editing an earlier question: sending replaces it and the replies after it. Clear the box to cancel.</source>
-            <translation>正在编辑之前的问题：发送后将替换它及其后的回答。清空输入框即可取消。</translation>
-        </message>
-        <message>
-            <source>Stop</source>
-            <translation>停止</translation>
-        </message>
-        <message>
-            <source>Send</source>
-            <translation>发送</translation>
-        </message>
-    </context>
-    <context>
-        <name>DownloadRow</name>
-        <message>
-            <source>waiting</source>
-            <translation>等待中</translation>
-        </message>
-        <message>
-            <source>paused</source>
-            <translation>已暂停</translation>
-        </message>
-        <message>
-            <source>finished: in the library</source>
-            <translation>已完成：已在模型库中</translation>
-        </message>
-        <message>
-            <source>cancelled</source>
-            <translation>已取消</translation>
-        </message>
-        <message>
-            <source>failed: {0}</source>
-            <translation>失败：{0}</translation>
-        </message>
-        <message>
-            <source>asking the hub…</source>
-            <translation>正在询问模型仓库…</translation>
-        </message>
-        <message>
-            <source>Pause</source>
-            <translation>暂停</translation>
-        </message>
-        <message>
-            <source>Resume</source>
-            <translation>继续</translation>
-        </message>
-        <message>
-            <source>Cancel</source>
-            <translation>取消</translation>
-        </message>
-    </context>
-    <context>
-        <name>Formats</name>
-        <message>
-            <source>{0:.2f} billion parameters</source>
-            <translation>{0:.2f} 十亿参数</translation>
-        </message>
-        <message>
-            <source>{0:.1f} million parameters</source>
-            <translation>{0:.1f} 百万参数</translation>
-        </message>
-        <message>
-            <source>{0} s</source>
-            <translation>{0} 秒</translation>
-        </message>
-        <message>
-            <source>{0} min</source>
-            <translation>{0} 分钟</translation>
-        </message>
-        <message>
-            <source>{0} h {1} min</source>
-            <translation>{0} 小时 {1} 分钟</translation>
-        </message>
-        <message>
-            <source>estimating time left…</source>
-            <translation>正在估算剩余时间…</translation>
-        </message>
-        <message>
-            <source>about {0} left</source>
-            <translation>约剩 {0}</translation>
-        </message>
-        <message>
-            <source>fits in GPU memory</source>
-            <translation>可放入显存</translation>
-        </message>
-        <message>
-            <source>fits in RAM</source>
-            <translation>可放入内存</translation>
-        </message>
-        <message>
-            <source>too large</source>
-            <translation>太大</translation>
-        </message>
-        <message>
-            <source>lossless</source>
-            <translation>无损</translation>
-        </message>
-        <message>
-            <source>near-lossless</source>
-            <translation>近乎无损</translation>
-        </message>
-        <message>
-            <source>excellent</source>
-            <translation>极好</translation>
-        </message>
-        <message>
-            <source>very good</source>
-            <translation>很好</translation>
-        </message>
-        <message>
-            <source>good</source>
-            <translation>良好</translation>
-        </message>
-        <message>
-            <source>fair</source>
-            <translation>一般</translation>
-        </message>
-        <message>
-            <source>{0} (measured KLD {1:.4f})</source>
-            <translation>{0}（实测 KLD {1:.4f}）</translation>
-        </message>
-        <message>
-            <source>{0} (KLD ≈ {1})</source>
-            <translation>{0}（KLD ≈ {1}）</translation>
-        </message>
-        <message>
-            <source>verified</source>
-            <translation>已校验</translation>
-        </message>
-        <message>
-            <source>missing</source>
-            <translation>缺失</translation>
-        </message>
-        <message>
-            <source>changed: verify it</source>
-            <translation>已变更：请校验</translation>
-        </message>
-        <message>
-            <source>damaged</source>
-            <translation>已损坏</translation>
-        </message>
-        <message>
-            <source>incomplete</source>
-            <translation>不完整</translation>
-        </message>
-        <message>
-            <source>Downloading</source>
-            <translation>正在下载</translation>
-        </message>
-        <message>
-            <source>Converting to BF16</source>
-            <translation>正在转换为 BF16</translation>
-        </message>
-        <message>
-            <source>Computing the importance matrix</source>
-            <translation>正在计算重要性矩阵</translation>
-        </message>
-        <message>
-            <source>Quantizing to {0}</source>
-            <translation>正在量化为 {0}</translation>
-        </message>
-        <message>
-            <source>Verifying {0}</source>
-            <translation>正在校验 {0}</translation>
-        </message>
-        <message>
-            <source>Importing into the library</source>
-            <translation>正在导入模型库</translation>
-        </message>
-        <message>
-            <source>Checking the file</source>
-            <translation>正在检查文件</translation>
-        </message>
-        <message>
-            <source>Loading the model</source>
-            <translation>正在加载模型</translation>
-        </message>
-    </context>
-    <context>
-        <name>GetModelsTab</name>
-        <message>
-            <source>Ready-made GGUF files of Fin-R1. The badge says whether each fits this machine; the recommended one is pre-selected. Downloads continue in the background and resume after a restart.</source>
-            <translation>现成的 Fin-R1 GGUF 文件。标记说明每个文件能否在本机运行，推荐的版本已预先选中。下载会在后台进行，重启后自动续传。</translation>
-        </message>
-        <message>
-            <source>Repository</source>
-            <translation>仓库</translation>
-        </message>
-        <message>
-            <source>Download the original (to build your own)</source>
-            <translation>下载原始模型（自行构建）</translation>
-        </message>
-        <message>
-            <source>Download</source>
-            <translation>下载</translation>
-        </message>
-        <message>
-            <source>Downloads</source>
-            <translation>下载列表</translation>
-        </message>
-    </context>
-    <context>
-        <name>HistoryPanel</name>
-        <message>
-            <source>History</source>
-            <translation>历史记录</translation>
-        </message>
-        <message>
-            <source>Search questions and answers</source>
-            <translation>搜索问题和回答</translation>
-        </message>
-        <message>
-            <source>Open</source>
-            <translation>打开</translation>
-        </message>
-        <message>
-            <source>Rename</source>
-            <translation>重命名</translation>
-        </message>
-        <message>
-            <source>Delete</source>
-            <translation>删除</translation>
-        </message>
-        <message>
-            <source>Export</source>
-            <translation>导出</translation>
-        </message>
-        <message>
-            <source>Markdown…</source>
-            <translation>Markdown…</translation>
-        </message>
-        <message>
-            <source>HTML…</source>
-            <translation>HTML…</translation>
-        </message>
-        <message>
-            <source>PDF…</source>
-            <translation>PDF…</translation>
-        </message>
-        <message>
-            <source>Include the reasoning</source>
-            <translation>包含推理过程</translation>
-        </message>
-        <message>
-            <source>Free chat</source>
-            <translation>自由对话</translation>
-        </message>
-        <message>
-            <source>Model SHA-256: {0}</source>
-            <translation>模型 SHA-256：{0}</translation>
-        </message>
-        <message>
-            <source>Nothing matches.</source>
-            <translation>没有匹配的对话。</translation>
-        </message>
-        <message>
-            <source>Conversations are saved here as they happen.</source>
-            <translation>对话会在进行时自动保存在这里。</translation>
-        </message>
-        <message>
-            <source>Rename…</source>
-            <translation>重命名…</translation>
-        </message>
-        <message>
-            <source>New title:</source>
-            <translation>新标题：</translation>
-        </message>
-        <message>
-            <source>Delete this conversation from the history?</source>
-            <translation>从历史记录中删除此对话？</translation>
-        </message>
-        <message>
-            <source>Markdown (*.md)</source>
-            <translation>Markdown (*.md)</translation>
-        </message>
-        <message>
-            <source>Web page (*.html)</source>
-            <translation>网页 (*.html)</translation>
-        </message>
-        <message>
-            <source>PDF (*.pdf)</source>
-            <translation>PDF (*.pdf)</translation>
-        </message>
-        <message>
-            <source>Export conversation</source>
-            <translation>导出对话</translation>
-        </message>
-        <message>
-            <source>Exported to {0}</source>
-            <translation>已导出到 {0}</translation>
-        </message>
-        <message>
-            <source>The app stopped before this reply finished; this is what had been shown.</source>
-            <translation>应用在此回答完成前退出；以下是当时已显示的内容。</translation>
-        </message>
-    </context>
-    <context>
-        <name>JobProgress</name>
-        <message>
-            <source>Cancel</source>
-            <translation>取消</translation>
-        </message>
-    </context>
-    <context>
-        <name>LibraryTab</name>
-        <message>
-            <source>Every model the app knows, checked against the hash recorded when it was added. Drop .gguf files or checkpoint folders here to import them.</source>
-            <translation>应用已知的所有模型，均按加入时记录的哈希值校验。把 .gguf 文件或检查点文件夹拖到这里即可导入。</translation>
-        </message>
-        <message>
-            <source>Model</source>
-            <translation>模型</translation>
-        </message>
-        <message>
-            <source>Quant</source>
-            <translation>量化</translation>
-        </message>
-        <message>
-            <source>Size</source>
-            <translation>大小</translation>
-        </message>
-        <message>
-            <source>Source</source>
-            <translation>来源</translation>
-        </message>
-        <message>
-            <source>State</source>
-            <translation>状态</translation>
-        </message>
-        <message>
-            <source>Quality</source>
-            <translation>质量</translation>
-        </message>
-        <message>
-            <source>Import file…</source>
-            <translation>导入文件…</translation>
-        </message>
-        <message>
-            <source>Import folder…</source>
-            <translation>导入文件夹…</translation>
-        </message>
-        <message>
-            <source>Verify</source>
-            <translation>校验</translation>
-        </message>
-        <message>
-            <source>Remove</source>
-            <translation>移除</translation>
-        </message>
-        <message>
-            <source>Show in folder</source>
-            <translation>在文件夹中显示</translation>
-        </message>
-        <message>
-            <source>Use this model</source>
-            <translation>使用此模型</translation>
-        </message>
-        <message>
-            <source>downloaded from {0}</source>
-            <translation>从 {0} 下载</translation>
-        </message>
-        <message>
-            <source>built here from {0}</source>
-            <translation>在本机由 {0} 构建</translation>
-        </message>
-        <message>
-            <source>used where it is: {0}</source>
-            <translation>原位使用：{0}</translation>
-        </message>
-        <message>
-            <source>imported from {0}</source>
-            <translation>从 {0} 导入</translation>
-        </message>
-        <message>
-            <source>Import a model file</source>
-            <translation>导入模型文件</translation>
-        </message>
-        <message>
-            <source>GGUF models (*.gguf)</source>
-            <translation>GGUF 模型 (*.gguf)</translation>
-        </message>
-        <message>
-            <source>Import a checkpoint folder</source>
-            <translation>导入检查点文件夹</translation>
-        </message>
-        <message>
-            <source>Importing {0}</source>
-            <translation>正在导入 {0}</translation>
-        </message>
-        <message>
-            <source>Verifying {0}</source>
-            <translation>正在校验 {0}</translation>
-        </message>
-        <message>
-            <source>Remove {0} and delete its file ({1})?</source>
-            <translation>移除 {0} 并删除其文件（{1}）？</translation>
-        </message>
-        <message>
-            <source>Forget {0}? Its file stays where it is ({1}).</source>
-            <translation>忘记 {0}？其文件保留在原处（{1}）。</translation>
-        </message>
-        <message>
-            <source>Remove model</source>
-            <translation>移除模型</translation>
-        </message>
-        <message>
-            <source>Removing {0}</source>
-            <translation>正在移除 {0}</translation>
-        </message>
-        <message>
-            <source>Done.</source>
-            <translation>完成。</translation>
-        </message>
-        <message>
-            <source>intact</source>
-            <translation>完好</translation>
-        </message>
-        <message>
-            <source>Cancelled; nothing was added.</source>
-            <translation>已取消；未添加任何内容。</translation>
-        </message>
-    </context>
-    <context>
-        <name>MachinePage</name>
-        <message>
-            <source>This machine</source>
-            <translation>本机</translation>
-        </message>
-        <message>
-            <source>What the model has to work with.</source>
-            <translation>模型可用的硬件资源。</translation>
-        </message>
-        <message>
-            <source>Memory (RAM)</source>
-            <translation>内存</translation>
-        </message>
-        <message>
-            <source>Processor</source>
-            <translation>处理器</translation>
-        </message>
-        <message>
-            <source>Graphics card</source>
-            <translation>显卡</translation>
-        </message>
-        <message>
-            <source>GPU use</source>
-            <translation>GPU 加速</translation>
-        </message>
-        <message>
-            <source>Looking…</source>
-            <translation>正在检测…</translation>
-        </message>
-        <message>
-            <source>{0} in all, {1} free now</source>
-            <translation>共 {0}，当前可用 {1}</translation>
-        </message>
-        <message>
-            <source>{0} cores</source>
-            <translation>{0} 核</translation>
-        </message>
-        <message>
-            <source>none found</source>
-            <translation>未找到</translation>
-        </message>
-        <message>
-            <source>, {0} free</source>
-            <translation>，可用 {0}</translation>
-        </message>
-        <message>
-            <source>llama.cpp on this machine can run the model on the GPU</source>
-            <translation>本机的 llama.cpp 可以在 GPU 上运行模型</translation>
-        </message>
-        <message>
-            <source>this build of llama.cpp runs on the CPU only</source>
-            <translation>此版本的 llama.cpp 只能在 CPU 上运行</translation>
-        </message>
-        <message>
-            <source>Fin-R1 does not fit in the memory free now, even in its smallest version. Close other programs, or use a machine with at least 8 GB of RAM.</source>
-            <translation>即使是最小的版本，Fin-R1 也放不进当前可用的内存。请关闭其他程序，或使用至少有 8 GB 内存的电脑。</translation>
-        </message>
-        <message>
-            <source>entirely on the graphics card, which is fast</source>
-            <translation>完全在显卡上运行，速度很快</translation>
-        </message>
-        <message>
-            <source>on the processor: expect a few words per second</source>
-            <translation>在处理器上运行：每秒约生成几个字</translation>
-        </message>
-        <message>
-            <source>Recommended: {0} ({1}). It runs {2}.</source>
-            <translation>推荐：{0}（{1}），将{2}。</translation>
-        </message>
-        <message>
-            <source>A graphics card was found, but this build of llama.cpp cannot use it.</source>
-            <translation>检测到显卡，但此版本的 llama.cpp 无法使用它。</translation>
-        </message>
-    </context>
-    <context>
-        <name>MainWindow</name>
-        <message>
-            <source>Prompts in</source>
-            <translation>提示词语言</translation>
-        </message>
-        <message>
-            <source>Preparing the chat view…</source>
-            <translation>正在准备对话视图…</translation>
-        </message>
-        <message>
-            <source>Free chat</source>
-            <translation>自由对话</translation>
-        </message>
-        <message>
-            <source>The reply failed: {0}</source>
-            <translation>回答失败：{0}</translation>
-        </message>
-        <message>
-            <source>The chat view is still starting; try again in a moment.</source>
-            <translation>对话视图仍在启动，请稍后再试。</translation>
-        </message>
-        <message>
-            <source>The model is still loading.</source>
-            <translation>模型仍在加载中。</translation>
-        </message>
-        <message>
-            <source>Load a model first: use the switcher at the top right.</source>
-            <translation>请先加载模型：使用右上角的模型切换器。</translation>
-        </message>
-        <message>
-            <source>Code copied.</source>
-            <translation>代码已复制。</translation>
-        </message>
-        <message>
-            <source>Answer copied.</source>
-            <translation>回答已复制。</translation>
-        </message>
-        <message>
-            <source>The form holds that run's values: change them and press Run to replace it.</source>
-            <translation>表单已填入该次运行的内容：修改后按“运行”即可替换它。</translation>
-        </message>
-        <message>
-            <source>Save code</source>
-            <translation>保存代码</translation>
-        </message>
-        <message>
-            <source>Saved {0}</source>
-            <translation>已保存 {0}</translation>
-        </message>
-        <message>
-            <source>Open a GGUF model</source>
-            <translation>打开 GGUF 模型</translation>
-        </message>
-        <message>
-            <source>GGUF models (*.gguf);;All files (*)</source>
-            <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
-        </message>
-        <message>
-            <source>Could not load the model: {0}</source>
-            <translation>无法加载模型：{0}</translation>
-        </message>
-        <message>
-            <source>Library: {0}</source>
-            <translation>模型库：{0}</translation>
-        </message>
-        <message>
-            <source>Settings could not be saved: {0}</source>
-            <translation>无法保存设置：{0}</translation>
-        </message>
-    </context>
-    <context>
-        <name>ModelHeader</name>
-        <message>
-            <source>No model loaded</source>
-            <translation>未加载模型</translation>
-        </message>
-        <message>
-            <source>Choose a model on the right, or open a GGUF file.</source>
-            <translation>请在右侧选择模型，或打开一个 GGUF 文件。</translation>
-        </message>
-        <message>
-            <source>Settings</source>
-            <translation>设置</translation>
-        </message>
-        <message>
-            <source>Switch model…</source>
-            <translation>切换模型…</translation>
-        </message>
-        <message>
-            <source>Open a GGUF file…</source>
-            <translation>打开 GGUF 文件…</translation>
-        </message>
-        <message>
-            <source>Loading {0}…</source>
-            <translation>正在加载 {0}…</translation>
-        </message>
-        <message>
-            <source>Reading the model file; the window stays usable.</source>
-            <translation>正在读取模型文件；窗口仍可使用。</translation>
-        </message>
-    </context>
-    <context>
-        <name>ModelManager</name>
-        <message>
-            <source>Models</source>
-            <translation>模型</translation>
-        </message>
-        <message>
-            <source>Library</source>
-            <translation>模型库</translation>
-        </message>
-        <message>
-            <source>Get models</source>
-            <translation>获取模型</translation>
-        </message>
-        <message>
-            <source>Build</source>
-            <translation>构建</translation>
-        </message>
-    </context>
-    <context>
-        <name>ProgressPage</name>
-        <message>
-            <source>Getting the model ready</source>
-            <translation>正在准备模型</translation>
-        </message>
-        <message>
-            <source>You can go back or close this window at any time; nothing half-done is left behind.</source>
-            <translation>你可以随时返回或关闭此窗口，不会留下未完成的文件。</translation>
-        </message>
-        <message>
-            <source>Downloading {0} from {1}</source>
-            <translation>正在从 {1} 下载 {0}</translation>
-        </message>
-        <message>
-            <source>Downloading the original model from {0}</source>
-            <translation>正在从 {0} 下载原始模型</translation>
-        </message>
-        <message>
-            <source>Copying {0} into the model library</source>
-            <translation>正在把 {0} 复制到模型库</translation>
-        </message>
-        <message>
-            <source>Building {0}</source>
-            <translation>正在构建 {0}</translation>
-        </message>
-        <message>
-            <source>Ready: {0} ({1}, {2}).</source>
-            <translation>已就绪：{0}（{1}，{2}）。</translation>
-        </message>
-        <message>
-            <source>Cancelled; nothing half-done was kept.</source>
-            <translation>已取消；未保留任何未完成的文件。</translation>
-        </message>
-        <message>
-            <source>Stopped by an error.</source>
-            <translation>因错误而停止。</translation>
-        </message>
-        <message>
-            <source>Go back to choose another way, or close and try later.</source>
-            <translation>请返回选择其他方式，或关闭后稍后再试。</translation>
-        </message>
-        <message>
-            <source>Download</source>
-            <translation>下载</translation>
-        </message>
-        <message>
-            <source>Import into the library</source>
-            <translation>导入模型库</translation>
-        </message>
-        <message>
-            <source>Convert, quantize and verify</source>
-            <translation>转换、量化并校验</translation>
-        </message>
-    </context>
-    <context>
-        <name>QuantPage</name>
-        <message>
-            <source>Choose the version of the model</source>
-            <translation>选择模型版本</translation>
-        </message>
-        <message>
-            <source>Smaller files need less memory and run faster; larger ones answer a little better. The recommended one is selected.</source>
-            <translation>文件越小，占用内存越少、运行越快；文件越大，回答质量略好。已选中推荐的版本。</translation>
-        </message>
-        <message>
-            <source>Sizes marked ≈ are estimates until the hub has been asked.</source>
-            <translation>标有 ≈ 的大小为估计值，询问模型仓库后会更新。</translation>
-        </message>
-        <message>
-            <source>The chosen type is built on this computer.</source>
-            <translation>所选版本将在本机构建。</translation>
-        </message>
-    </context>
-    <context>
-        <name>QuantTable</name>
-        <message>
-            <source>Type</source>
-            <translation>类型</translation>
-        </message>
-        <message>
-            <source>File size</source>
-            <translation>文件大小</translation>
-        </message>
-        <message>
-            <source>On this machine</source>
-            <translation>本机运行</translation>
-        </message>
-        <message>
-            <source>Expected quality</source>
-            <translation>预期质量</translation>
-        </message>
-        <message>
-            <source>Bits/weight</source>
-            <translation>每权重位数</translation>
-        </message>
-        <message>
-            <source>recommended</source>
-            <translation>推荐</translation>
-        </message>
-        <message>
-            <source>Needs more memory than this machine has free</source>
-            <translation>所需内存超过本机当前可用内存</translation>
-        </message>
-    </context>
-    <context>
-        <name>ReadyPage</name>
-        <message>
-            <source>Fin-R1 is ready</source>
-            <translation>Fin-R1 已就绪</translation>
-        </message>
-        <message>
-            <source>“Load and start” loads the model and opens a first compliance check filled in with an example: press Run to see Fin-R1 reason.</source>
-            <translation>“加载并开始”会加载模型，并打开一个已填好示例的合规检查：按“运行”即可看到 Fin-R1 的推理。</translation>
-        </message>
-        <message>
-            <source>{0}: {1}, {2}, verified and kept in the model library.</source>
-            <translation>{0}：{1}，{2}，已校验并保存在模型库中。</translation>
-        </message>
-    </context>
-    <context>
-        <name>ScenarioPanel</name>
-        <message>
-            <source>Worked examples:</source>
-            <translation>示例：</translation>
-        </message>
-        <message>
-            <source> (optional)</source>
-            <translation>（可选）</translation>
-        </message>
-        <message>
-            <source>Stop</source>
-            <translation>停止</translation>
-        </message>
-        <message>
-            <source>Run</source>
-            <translation>运行</translation>
-        </message>
-        <message>
-            <source>Stop the reply (Esc)</source>
-            <translation>停止回答（Esc）</translation>
-        </message>
-        <message>
-            <source>Ask the model (Ctrl+Enter)</source>
-            <translation>向模型提问（Ctrl+Enter）</translation>
-        </message>
-    </context>
-    <context>
-        <name>SettingsDialog</name>
-        <message>
-            <source>Auto (as many layers as fit)</source>
-            <translation>自动（尽可能多的层）</translation>
-        </message>
-        <message>
-            <source>CPU only</source>
-            <translation>仅 CPU</translation>
-        </message>
-        <message>
-            <source>All layers</source>
-            <translation>全部层</translation>
-        </message>
-        <message>
-            <source>A number of layers</source>
-            <translation>指定层数</translation>
-        </message>
-        <message>
-            <source>Follow the system</source>
-            <translation>跟随系统</translation>
-        </message>
-        <message>
-            <source>Light</source>
-            <translation>浅色</translation>
-        </message>
-        <message>
-            <source>Dark</source>
-            <translation>深色</translation>
-        </message>
-        <message>
-            <source>Same as the system</source>
-            <translation>跟随系统</translation>
-        </message>
-        <message>
-            <source>Settings</source>
-            <translation>设置</translation>
-        </message>
-        <message>
-            <source>Model loading (applies when the model is loaded again)</source>
-            <translation>模型加载（重新加载模型后生效）</translation>
-        </message>
-        <message>
-            <source>All CPUs</source>
-            <translation>全部 CPU</translation>
-        </message>
-        <message>
-            <source>CPU threads</source>
-            <translation>CPU 线程数</translation>
-        </message>
-        <message>
-            <source>GPU layers</source>
-            <translation>GPU 层数</translation>
-        </message>
-        <message>
-            <source> tokens</source>
-            <translation> 个词元</translation>
-        </message>
-        <message>
-            <source>Context size</source>
-            <translation>上下文长度</translation>
-        </message>
-        <message>
-            <source>Whether this llama.cpp build can use a GPU is checked when a model loads.</source>
-            <translation>加载模型时会检查此版本的 llama.cpp 能否使用 GPU。</translation>
-        </message>
-        <message>
-            <source>This llama.cpp build can offload layers to the GPU.</source>
-            <translation>此版本的 llama.cpp 可以把层放到 GPU 上运行。</translation>
-        </message>
-        <message>
-            <source>This llama.cpp build cannot use a GPU (it was built for the CPU only): every layer runs on the CPU whatever is chosen here.</source>
-            <translation>此版本的 llama.cpp 无法使用 GPU（仅为 CPU 编译）：无论这里如何选择，所有层都在 CPU 上运行。</translation>
-        </message>
-        <message>
-            <source>Replies</source>
-            <translation>回答</translation>
-        </message>
-        <message>
-            <source>Temperature</source>
-            <translation>温度</translation>
-        </message>
-        <message>
-            <source>Top-p</source>
-            <translation>Top-p</translation>
-        </message>
-        <message>
-            <source>Off</source>
-            <translation>关闭</translation>
-        </message>
-        <message>
-            <source>Top-k</source>
-            <translation>Top-k</translation>
-        </message>
-        <message>
-            <source>Repetition penalty</source>
-            <translation>重复惩罚</translation>
-        </message>
-        <message>
-            <source>Longest reply</source>
-            <translation>最长回答</translation>
-        </message>
-        <message>
-            <source>Reset to Fin-R1's</source>
-            <translation>恢复 Fin-R1 默认值</translation>
-        </message>
-        <message>
-            <source>System prompt</source>
-            <translation>系统提示词</translation>
-        </message>
-        <message>
-            <source>Scenario prompts in</source>
-            <translation>场景提示词语言</translation>
-        </message>
-        <message>
-            <source>Library, hub and look</source>
-            <translation>模型库、仓库与外观</translation>
-        </message>
-        <message>
-            <source>Browse…</source>
-            <translation>浏览…</translation>
-        </message>
-        <message>
-            <source>Model library</source>
-            <translation>模型库</translation>
-        </message>
-        <message>
-            <source>https://huggingface.co (a mirror: https://hf-mirror.com)</source>
-            <translation>https://huggingface.co（镜像：https://hf-mirror.com）</translation>
-        </message>
-        <message>
-            <source>Hub endpoint</source>
-            <translation>模型仓库地址</translation>
-        </message>
-        <message>
-            <source>only for gated or private repositories</source>
-            <translation>仅用于受限或私有仓库</translation>
-        </message>
-        <message>
-            <source>Hub token</source>
-            <translation>仓库令牌</translation>
-        </message>
-        <message>
-            <source>Offline mode: never contact the hub</source>
-            <translation>离线模式：从不连接模型仓库</translation>
-        </message>
-        <message>
-            <source>Theme</source>
-            <translation>主题</translation>
-        </message>
-        <message>
-            <source>Window language</source>
-            <translation>界面语言</translation>
-        </message>
-        <message>
-            <source>Model library folder</source>
-            <translation>模型库文件夹</translation>
-        </message>
-    </context>
-    <context>
-        <name>SetupWizard</name>
-        <message>
-            <source>Set up Fin-R1</source>
-            <translation>设置 Fin-R1</translation>
-        </message>
-        <message>
-            <source>&lt; Back</source>
-            <translation>&lt; 上一步</translation>
-        </message>
-        <message>
-            <source>Next &gt;</source>
-            <translation>下一步 &gt;</translation>
-        </message>
-        <message>
-            <source>Load and start</source>
-            <translation>加载并开始</translation>
-        </message>
-        <message>
-            <source>Cancel</source>
-            <translation>取消</translation>
-        </message>
-    </context>
-    <context>
-        <name>SourcePage</name>
-        <message>
-            <source>Where the model comes from</source>
-            <translation>模型来源</translation>
-        </message>
-        <message>
-            <source>Choose one way to get Fin-R1.</source>
-            <translation>选择一种获取 Fin-R1 的方式。</translation>
-        </message>
-        <message>
-            <source>Found on this computer</source>
-            <translation>在本机找到</translation>
-        </message>
-        <message>
-            <source>Use {0} (beside the app)</source>
-            <translation>使用 {0}（应用旁边的文件）</translation>
-        </message>
-        <message>
-            <source>Download a ready-made model file</source>
-            <translation>下载现成的模型文件</translation>
-        </message>
-        <message>
-            <source>The quickest way: one file of 3 to 8 GB from the model hub.</source>
-            <translation>最快的方式：从模型仓库下载一个 3 到 8 GB 的文件。</translation>
-        </message>
-        <message>
-            <source>Download the original model and build it here</source>
-            <translation>下载原始模型并在本机构建</translation>
-        </message>
-        <message>
-            <source>Downloads 15 GB, then converts and quantizes on this computer (with an importance matrix for the smallest types). Takes longer; every step is checked.</source>
-            <translation>下载 15 GB，然后在本机转换并量化（最小的版本会使用重要性矩阵）。耗时较长，每一步都会校验。</translation>
-        </message>
-        <message>
-            <source>Import a model from disk (a .gguf file or a checkpoint folder)</source>
-            <translation>从磁盘导入模型（.gguf 文件或检查点文件夹）</translation>
-        </message>
-        <message>
-            <source>Path of a .gguf file or a checkpoint folder</source>
-            <translation>.gguf 文件或检查点文件夹的路径</translation>
-        </message>
-        <message>
-            <source>File…</source>
-            <translation>文件…</translation>
-        </message>
-        <message>
-            <source>Folder…</source>
-            <translation>文件夹…</translation>
-        </message>
-        <message>
-            <source>Choose a model file</source>
-            <translation>选择模型文件</translation>
-        </message>
-        <message>
-            <source>GGUF models (*.gguf)</source>
-            <translation>GGUF 模型 (*.gguf)</translation>
-        </message>
-        <message>
-            <source>Choose a checkpoint folder</source>
-            <translation>选择检查点文件夹</translation>
-        </message>
-    </context>
-    <context>
-        <name>WelcomePage</name>
-        <message>
-            <source>Welcome to Fin-R1 Studio</source>
-            <translation>欢迎使用 Fin-R1 Studio</translation>
-        </message>
-        <message>
-            <source>Fin-R1 answers finance questions on this computer; nothing you ask leaves it.</source>
-            <translation>Fin-R1 在本机回答金融问题；你的提问不会离开这台电脑。</translation>
-        </message>
-        <message>
-            <source>This assistant gets the Fin-R1 model ready: it looks at this machine, helps you choose a version of the model that fits it, fetches or builds it, and opens a first compliance check. It takes a few minutes plus the download.</source>
-            <translation>本向导将帮你准备好 Fin-R1 模型：检测本机硬件，帮你选择合适的模型版本，下载或构建模型，并打开第一个合规检查。除下载时间外，只需几分钟。</translation>
-        </message>
-        <message>
-            <source>Language</source>
-            <translation>语言</translation>
-        </message>
-        <message>
-            <source>Same as the system</source>
-            <translation>跟随系统</translation>
-        </message>
-    </context>
-    <context>
-        <name>WindowServices</name>
-        <message>
-            <source>&amp;Models</source>
-            <translation>模型(&amp;M)</translation>
-        </message>
-        <message>
-            <source>Model manager…</source>
-            <translation>模型管理器…</translation>
-        </message>
-        <message>
-            <source>Set up Fin-R1…</source>
-            <translation>设置 Fin-R1…</translation>
-        </message>
-        <message>
-            <source>&amp;Conversation</source>
-            <translation>对话(&amp;C)</translation>
-        </message>
-        <message>
-            <source>Export as Markdown…</source>
-            <translation>导出为 Markdown…</translation>
-        </message>
-        <message>
-            <source>Export as HTML…</source>
-            <translation>导出为 HTML…</translation>
-        </message>
-        <message>
-            <source>Export as PDF…</source>
-            <translation>导出为 PDF…</translation>
-        </message>
-        <message>
-            <source>Show the history</source>
-            <translation>显示历史记录</translation>
-        </message>
-        <message>
-            <source>History</source>
-            <translation>历史记录</translation>
-        </message>
-        <message>
-            <source>The history could not be saved: {0}</source>
-            <translation>无法保存历史记录：{0}</translation>
-        </message>
-        <message>
-            <source>Wait for the reply to finish (or stop it) before opening another conversation.</source>
-            <translation>请等待回答完成（或停止它）后再打开其他对话。</translation>
-        </message>
-        <message>
-            <source>This panel has no saved conversation yet.</source>
-            <translation>此面板还没有已保存的对话。</translation>
-        </message>
-        <message>
-            <source>Export conversation</source>
-            <translation>导出对话</translation>
-        </message>
-        <message>
-            <source>{0} is downloaded and verified.</source>
-            <translation>{0} 已下载并校验。</translation>
-        </message>
-    </context>
+<context>
+    <name>AboutDialog</name>
+    <message>
+        <source>About {0}</source>
+        <translation>关于 {0}</translation>
+    </message>
+    <message>
+        <source>installer build</source>
+        <translation>安装包版本</translation>
+    </message>
+    <message>
+        <source>running from source</source>
+        <translation>从源代码运行</translation>
+    </message>
+    <message>
+        <source>Licensed under {0}.</source>
+        <translation>以 {0} 许可证发布。</translation>
+    </message>
+    <message>
+        <source>llama.cpp is not available: {0}</source>
+        <translation>llama.cpp 不可用：{0}</translation>
+    </message>
+    <message>
+        <source>Component</source>
+        <translation>组件</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>版本</translation>
+    </message>
+    <message>
+        <source>Licence</source>
+        <translation>许可证</translation>
+    </message>
+    <message>
+        <source>Used for</source>
+        <translation>用途</translation>
+    </message>
+    <message>
+        <source>Select a component to read its licence.</source>
+        <translation>选择一个组件以查看其许可证。</translation>
+    </message>
+    <message>
+        <source>Copy details</source>
+        <translation>复制详细信息</translation>
+    </message>
+</context>
+<context>
+    <name>BuildTab</name>
+    <message>
+        <source>Step {0} of {1}: {2}</source>
+        <translation>第 {0} 步，共 {1} 步：{2}</translation>
+    </message>
+    <message>
+        <source>Make your own quants from the original checkpoint: convert it to BF16, compute an importance matrix where it helps, quantize and verify. The results go into the library; the temporary files are removed.</source>
+        <translation>用原始检查点自行构建量化模型：先转换为 BF16，在有帮助时计算重要性矩阵，然后量化并校验。结果存入模型库，临时文件会被删除。</translation>
+    </message>
+    <message>
+        <source>Checkpoint</source>
+        <translation>检查点</translation>
+    </message>
+    <message>
+        <source>Choose a folder…</source>
+        <translation>选择文件夹…</translation>
+    </message>
+    <message>
+        <source>Compute an importance matrix on finance text (much better Q4_K_S and IQ3 quality; IQ3_XS needs it)</source>
+        <translation>用金融文本计算重要性矩阵（显著提升 Q4_K_S 和 IQ3 的质量；IQ3_XS 必须使用）</translation>
+    </message>
+    <message>
+        <source>Build</source>
+        <translation>构建</translation>
+    </message>
+    <message>
+        <source>{0} (in the library)</source>
+        <translation>{0}（模型库中）</translation>
+    </message>
+    <message>
+        <source>Choose a checkpoint folder</source>
+        <translation>选择检查点文件夹</translation>
+    </message>
+    <message>
+        <source>No checkpoint yet: download the original in “Get models”, import a folder, or choose one.</source>
+        <translation>还没有检查点：请在“获取模型”中下载原始模型、导入文件夹，或选择一个文件夹。</translation>
+    </message>
+    <message>
+        <source>Reading {0}…</source>
+        <translation>正在读取 {0}…</translation>
+    </message>
+    <message>
+        <source>{0}: {1}, {2}, {3} layers</source>
+        <translation>{0}：{1}，{2}，{3} 层</translation>
+    </message>
+    <message>
+        <source>Needs {0} of free disk space; {1} free on the library&apos;s disk.</source>
+        <translation>需要 {0} 可用磁盘空间；模型库所在磁盘剩余 {1}。</translation>
+    </message>
+    <message>
+        <source>Free up {0} first.</source>
+        <translation>请先释放 {0}。</translation>
+    </message>
+    <message>
+        <source>Building {0}</source>
+        <translation>正在构建 {0}</translation>
+    </message>
+    <message>
+        <source>Built and added to the library: {0}</source>
+        <translation>已构建并加入模型库：{0}</translation>
+    </message>
+    <message>
+        <source>Cancelled; the temporary files were removed.</source>
+        <translation>已取消；临时文件已删除。</translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <source>Ask Fin-R1 anything about finance… (Ctrl+Enter to send)</source>
+        <translation>向 Fin-R1 提问任何金融问题…（Ctrl+Enter 发送）</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Editing an earlier question: sending replaces it and the replies after it. Clear the box to cancel.</source>
+        <translation>正在编辑之前的问题：发送后将替换它及其后的回答。清空输入框即可取消。</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+</context>
+<context>
+    <name>DownloadRow</name>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>finished: in the library</source>
+        <translation>已完成：已在模型库中</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>failed: {0}</source>
+        <translation>失败：{0}</translation>
+    </message>
+    <message>
+        <source>asking the hub…</source>
+        <translation>正在询问模型仓库…</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>Formats</name>
+    <message>
+        <source>{0:.2f} billion parameters</source>
+        <translation>{0:.2f} 十亿参数</translation>
+    </message>
+    <message>
+        <source>{0:.1f} million parameters</source>
+        <translation>{0:.1f} 百万参数</translation>
+    </message>
+    <message>
+        <source>{0} s</source>
+        <translation>{0} 秒</translation>
+    </message>
+    <message>
+        <source>{0} min</source>
+        <translation>{0} 分钟</translation>
+    </message>
+    <message>
+        <source>{0} h {1} min</source>
+        <translation>{0} 小时 {1} 分钟</translation>
+    </message>
+    <message>
+        <source>estimating time left…</source>
+        <translation>正在估算剩余时间…</translation>
+    </message>
+    <message>
+        <source>about {0} left</source>
+        <translation>约剩 {0}</translation>
+    </message>
+    <message>
+        <source>fits in GPU memory</source>
+        <translation>可放入显存</translation>
+    </message>
+    <message>
+        <source>fits in RAM</source>
+        <translation>可放入内存</translation>
+    </message>
+    <message>
+        <source>too large</source>
+        <translation>太大</translation>
+    </message>
+    <message>
+        <source>lossless</source>
+        <translation>无损</translation>
+    </message>
+    <message>
+        <source>near-lossless</source>
+        <translation>近乎无损</translation>
+    </message>
+    <message>
+        <source>excellent</source>
+        <translation>极好</translation>
+    </message>
+    <message>
+        <source>very good</source>
+        <translation>很好</translation>
+    </message>
+    <message>
+        <source>good</source>
+        <translation>良好</translation>
+    </message>
+    <message>
+        <source>fair</source>
+        <translation>一般</translation>
+    </message>
+    <message>
+        <source>{0} (measured KLD {1:.4f})</source>
+        <translation>{0}（实测 KLD {1:.4f}）</translation>
+    </message>
+    <message>
+        <source>{0} (KLD ≈ {1})</source>
+        <translation>{0}（KLD ≈ {1}）</translation>
+    </message>
+    <message>
+        <source>verified</source>
+        <translation>已校验</translation>
+    </message>
+    <message>
+        <source>missing</source>
+        <translation>缺失</translation>
+    </message>
+    <message>
+        <source>changed: verify it</source>
+        <translation>已变更：请校验</translation>
+    </message>
+    <message>
+        <source>damaged</source>
+        <translation>已损坏</translation>
+    </message>
+    <message>
+        <source>incomplete</source>
+        <translation>不完整</translation>
+    </message>
+    <message>
+        <source>Downloading</source>
+        <translation>正在下载</translation>
+    </message>
+    <message>
+        <source>Converting to BF16</source>
+        <translation>正在转换为 BF16</translation>
+    </message>
+    <message>
+        <source>Computing the importance matrix</source>
+        <translation>正在计算重要性矩阵</translation>
+    </message>
+    <message>
+        <source>Quantizing to {0}</source>
+        <translation>正在量化为 {0}</translation>
+    </message>
+    <message>
+        <source>Verifying {0}</source>
+        <translation>正在校验 {0}</translation>
+    </message>
+    <message>
+        <source>Importing into the library</source>
+        <translation>正在导入模型库</translation>
+    </message>
+    <message>
+        <source>Checking the file</source>
+        <translation>正在检查文件</translation>
+    </message>
+    <message>
+        <source>Loading the model</source>
+        <translation>正在加载模型</translation>
+    </message>
+</context>
+<context>
+    <name>GetModelsTab</name>
+    <message>
+        <source>Ready-made GGUF files of Fin-R1. The badge says whether each fits this machine; the recommended one is pre-selected. Downloads continue in the background and resume after a restart.</source>
+        <translation>现成的 Fin-R1 GGUF 文件。标记说明每个文件能否在本机运行，推荐的版本已预先选中。下载会在后台进行，重启后自动续传。</translation>
+    </message>
+    <message>
+        <source>Repository</source>
+        <translation>仓库</translation>
+    </message>
+    <message>
+        <source>Download the original (to build your own)</source>
+        <translation>下载原始模型（自行构建）</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Downloads</source>
+        <translation>下载列表</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryPanel</name>
+    <message>
+        <source>History</source>
+        <translation>历史记录</translation>
+    </message>
+    <message>
+        <source>Search questions and answers</source>
+        <translation>搜索问题和回答</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Markdown…</source>
+        <translation>Markdown…</translation>
+    </message>
+    <message>
+        <source>HTML…</source>
+        <translation>HTML…</translation>
+    </message>
+    <message>
+        <source>PDF…</source>
+        <translation>PDF…</translation>
+    </message>
+    <message>
+        <source>Include the reasoning</source>
+        <translation>包含推理过程</translation>
+    </message>
+    <message>
+        <source>Free chat</source>
+        <translation>自由对话</translation>
+    </message>
+    <message>
+        <source>Model SHA-256: {0}</source>
+        <translation>模型 SHA-256：{0}</translation>
+    </message>
+    <message>
+        <source>Nothing matches.</source>
+        <translation>没有匹配的对话。</translation>
+    </message>
+    <message>
+        <source>Conversations are saved here as they happen.</source>
+        <translation>对话会在进行时自动保存在这里。</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>New title:</source>
+        <translation>新标题：</translation>
+    </message>
+    <message>
+        <source>Delete this conversation from the history?</source>
+        <translation>从历史记录中删除此对话？</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <source>Web page (*.html)</source>
+        <translation>网页 (*.html)</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation>PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <source>Exported to {0}</source>
+        <translation>已导出到 {0}</translation>
+    </message>
+    <message>
+        <source>The app stopped before this reply finished; this is what had been shown.</source>
+        <translation>应用在此回答完成前退出；以下是当时已显示的内容。</translation>
+    </message>
+</context>
+<context>
+    <name>JobProgress</name>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>LibraryTab</name>
+    <message>
+        <source>Every model the app knows, checked against the hash recorded when it was added. Drop .gguf files or checkpoint folders here to import them.</source>
+        <translation>应用已知的所有模型，均按加入时记录的哈希值校验。把 .gguf 文件或检查点文件夹拖到这里即可导入。</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Quant</source>
+        <translation>量化</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>质量</translation>
+    </message>
+    <message>
+        <source>Import file…</source>
+        <translation>导入文件…</translation>
+    </message>
+    <message>
+        <source>Import folder…</source>
+        <translation>导入文件夹…</translation>
+    </message>
+    <message>
+        <source>Verify</source>
+        <translation>校验</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Show in folder</source>
+        <translation>在文件夹中显示</translation>
+    </message>
+    <message>
+        <source>Use this model</source>
+        <translation>使用此模型</translation>
+    </message>
+    <message>
+        <source>downloaded from {0}</source>
+        <translation>从 {0} 下载</translation>
+    </message>
+    <message>
+        <source>built here from {0}</source>
+        <translation>在本机由 {0} 构建</translation>
+    </message>
+    <message>
+        <source>used where it is: {0}</source>
+        <translation>原位使用：{0}</translation>
+    </message>
+    <message>
+        <source>imported from {0}</source>
+        <translation>从 {0} 导入</translation>
+    </message>
+    <message>
+        <source>Import a model file</source>
+        <translation>导入模型文件</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF 模型 (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Import a checkpoint folder</source>
+        <translation>导入检查点文件夹</translation>
+    </message>
+    <message>
+        <source>Importing {0}</source>
+        <translation>正在导入 {0}</translation>
+    </message>
+    <message>
+        <source>Verifying {0}</source>
+        <translation>正在校验 {0}</translation>
+    </message>
+    <message>
+        <source>Remove {0} and delete its file ({1})?</source>
+        <translation>移除 {0} 并删除其文件（{1}）？</translation>
+    </message>
+    <message>
+        <source>Forget {0}? Its file stays where it is ({1}).</source>
+        <translation>忘记 {0}？其文件保留在原处（{1}）。</translation>
+    </message>
+    <message>
+        <source>Remove model</source>
+        <translation>移除模型</translation>
+    </message>
+    <message>
+        <source>Removing {0}</source>
+        <translation>正在移除 {0}</translation>
+    </message>
+    <message>
+        <source>Done.</source>
+        <translation>完成。</translation>
+    </message>
+    <message>
+        <source>intact</source>
+        <translation>完好</translation>
+    </message>
+    <message>
+        <source>Cancelled; nothing was added.</source>
+        <translation>已取消；未添加任何内容。</translation>
+    </message>
+</context>
+<context>
+    <name>MachinePage</name>
+    <message>
+        <source>This machine</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <source>What the model has to work with.</source>
+        <translation>模型可用的硬件资源。</translation>
+    </message>
+    <message>
+        <source>Memory (RAM)</source>
+        <translation>内存</translation>
+    </message>
+    <message>
+        <source>Processor</source>
+        <translation>处理器</translation>
+    </message>
+    <message>
+        <source>Graphics card</source>
+        <translation>显卡</translation>
+    </message>
+    <message>
+        <source>GPU use</source>
+        <translation>GPU 加速</translation>
+    </message>
+    <message>
+        <source>Looking…</source>
+        <translation>正在检测…</translation>
+    </message>
+    <message>
+        <source>{0} in all, {1} free now</source>
+        <translation>共 {0}，当前可用 {1}</translation>
+    </message>
+    <message>
+        <source>{0} cores</source>
+        <translation>{0} 核</translation>
+    </message>
+    <message>
+        <source>none found</source>
+        <translation>未找到</translation>
+    </message>
+    <message>
+        <source>, {0} free</source>
+        <translation>，可用 {0}</translation>
+    </message>
+    <message>
+        <source>llama.cpp on this machine can run the model on the GPU</source>
+        <translation>本机的 llama.cpp 可以在 GPU 上运行模型</translation>
+    </message>
+    <message>
+        <source>this build of llama.cpp runs on the CPU only</source>
+        <translation>此版本的 llama.cpp 只能在 CPU 上运行</translation>
+    </message>
+    <message>
+        <source>Fin-R1 does not fit in the memory free now, even in its smallest version. Close other programs, or use a machine with at least 8 GB of RAM.</source>
+        <translation>即使是最小的版本，Fin-R1 也放不进当前可用的内存。请关闭其他程序，或使用至少有 8 GB 内存的电脑。</translation>
+    </message>
+    <message>
+        <source>entirely on the graphics card, which is fast</source>
+        <translation>完全在显卡上运行，速度很快</translation>
+    </message>
+    <message>
+        <source>on the processor: expect a few words per second</source>
+        <translation>在处理器上运行：每秒约生成几个字</translation>
+    </message>
+    <message>
+        <source>Recommended: {0} ({1}). It runs {2}.</source>
+        <translation>推荐：{0}（{1}），将{2}。</translation>
+    </message>
+    <message>
+        <source>A graphics card was found, but this build of llama.cpp cannot use it.</source>
+        <translation>检测到显卡，但此版本的 llama.cpp 无法使用它。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Prompts in</source>
+        <translation>提示词语言</translation>
+    </message>
+    <message>
+        <source>Preparing the chat view…</source>
+        <translation>正在准备对话视图…</translation>
+    </message>
+    <message>
+        <source>Free chat</source>
+        <translation>自由对话</translation>
+    </message>
+    <message>
+        <source>The reply failed: {0}</source>
+        <translation>回答失败：{0}</translation>
+    </message>
+    <message>
+        <source>The chat view is still starting; try again in a moment.</source>
+        <translation>对话视图仍在启动，请稍后再试。</translation>
+    </message>
+    <message>
+        <source>The model is still loading.</source>
+        <translation>模型仍在加载中。</translation>
+    </message>
+    <message>
+        <source>Load a model first: use the switcher at the top right.</source>
+        <translation>请先加载模型：使用右上角的模型切换器。</translation>
+    </message>
+    <message>
+        <source>Code copied.</source>
+        <translation>代码已复制。</translation>
+    </message>
+    <message>
+        <source>Answer copied.</source>
+        <translation>回答已复制。</translation>
+    </message>
+    <message>
+        <source>The form holds that run&apos;s values: change them and press Run to replace it.</source>
+        <translation>表单已填入该次运行的内容：修改后按“运行”即可替换它。</translation>
+    </message>
+    <message>
+        <source>Save code</source>
+        <translation>保存代码</translation>
+    </message>
+    <message>
+        <source>Saved {0}</source>
+        <translation>已保存 {0}</translation>
+    </message>
+    <message>
+        <source>Open a GGUF model</source>
+        <translation>打开 GGUF 模型</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Could not load the model: {0}</source>
+        <translation>无法加载模型：{0}</translation>
+    </message>
+    <message>
+        <source>Library: {0}</source>
+        <translation>模型库：{0}</translation>
+    </message>
+    <message>
+        <source>Settings could not be saved: {0}</source>
+        <translation>无法保存设置：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>ModelHeader</name>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source>Choose a model on the right, or open a GGUF file.</source>
+        <translation>请在右侧选择模型，或打开一个 GGUF 文件。</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Switch model…</source>
+        <translation>切换模型…</translation>
+    </message>
+    <message>
+        <source>Open a GGUF file…</source>
+        <translation>打开 GGUF 文件…</translation>
+    </message>
+    <message>
+        <source>Loading {0}…</source>
+        <translation>正在加载 {0}…</translation>
+    </message>
+    <message>
+        <source>Reading the model file; the window stays usable.</source>
+        <translation>正在读取模型文件；窗口仍可使用。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelManager</name>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Library</source>
+        <translation>模型库</translation>
+    </message>
+    <message>
+        <source>Get models</source>
+        <translation>获取模型</translation>
+    </message>
+    <message>
+        <source>Build</source>
+        <translation>构建</translation>
+    </message>
+</context>
+<context>
+    <name>ProgressPage</name>
+    <message>
+        <source>Getting the model ready</source>
+        <translation>正在准备模型</translation>
+    </message>
+    <message>
+        <source>You can go back or close this window at any time; nothing half-done is left behind.</source>
+        <translation>你可以随时返回或关闭此窗口，不会留下未完成的文件。</translation>
+    </message>
+    <message>
+        <source>Downloading {0} from {1}</source>
+        <translation>正在从 {1} 下载 {0}</translation>
+    </message>
+    <message>
+        <source>Downloading the original model from {0}</source>
+        <translation>正在从 {0} 下载原始模型</translation>
+    </message>
+    <message>
+        <source>Copying {0} into the model library</source>
+        <translation>正在把 {0} 复制到模型库</translation>
+    </message>
+    <message>
+        <source>Building {0}</source>
+        <translation>正在构建 {0}</translation>
+    </message>
+    <message>
+        <source>Ready: {0} ({1}, {2}).</source>
+        <translation>已就绪：{0}（{1}，{2}）。</translation>
+    </message>
+    <message>
+        <source>Cancelled; nothing half-done was kept.</source>
+        <translation>已取消；未保留任何未完成的文件。</translation>
+    </message>
+    <message>
+        <source>Stopped by an error.</source>
+        <translation>因错误而停止。</translation>
+    </message>
+    <message>
+        <source>Go back to choose another way, or close and try later.</source>
+        <translation>请返回选择其他方式，或关闭后稍后再试。</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Import into the library</source>
+        <translation>导入模型库</translation>
+    </message>
+    <message>
+        <source>Convert, quantize and verify</source>
+        <translation>转换、量化并校验</translation>
+    </message>
+</context>
+<context>
+    <name>QuantPage</name>
+    <message>
+        <source>Choose the version of the model</source>
+        <translation>选择模型版本</translation>
+    </message>
+    <message>
+        <source>Smaller files need less memory and run faster; larger ones answer a little better. The recommended one is selected.</source>
+        <translation>文件越小，占用内存越少、运行越快；文件越大，回答质量略好。已选中推荐的版本。</translation>
+    </message>
+    <message>
+        <source>Sizes marked ≈ are estimates until the hub has been asked.</source>
+        <translation>标有 ≈ 的大小为估计值，询问模型仓库后会更新。</translation>
+    </message>
+    <message>
+        <source>The chosen type is built on this computer.</source>
+        <translation>所选版本将在本机构建。</translation>
+    </message>
+</context>
+<context>
+    <name>QuantTable</name>
+    <message>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>File size</source>
+        <translation>文件大小</translation>
+    </message>
+    <message>
+        <source>On this machine</source>
+        <translation>本机运行</translation>
+    </message>
+    <message>
+        <source>Expected quality</source>
+        <translation>预期质量</translation>
+    </message>
+    <message>
+        <source>Bits/weight</source>
+        <translation>每权重位数</translation>
+    </message>
+    <message>
+        <source>recommended</source>
+        <translation>推荐</translation>
+    </message>
+    <message>
+        <source>Needs more memory than this machine has free</source>
+        <translation>所需内存超过本机当前可用内存</translation>
+    </message>
+</context>
+<context>
+    <name>ReadyPage</name>
+    <message>
+        <source>Fin-R1 is ready</source>
+        <translation>Fin-R1 已就绪</translation>
+    </message>
+    <message>
+        <source>“Load and start” loads the model and opens a first compliance check filled in with an example: press Run to see Fin-R1 reason.</source>
+        <translation>“加载并开始”会加载模型，并打开一个已填好示例的合规检查：按“运行”即可看到 Fin-R1 的推理。</translation>
+    </message>
+    <message>
+        <source>{0}: {1}, {2}, verified and kept in the model library.</source>
+        <translation>{0}：{1}，{2}，已校验并保存在模型库中。</translation>
+    </message>
+</context>
+<context>
+    <name>ScenarioPanel</name>
+    <message>
+        <source>Worked examples:</source>
+        <translation>示例：</translation>
+    </message>
+    <message>
+        <source> (optional)</source>
+        <translation>（可选）</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Stop the reply (Esc)</source>
+        <translation>停止回答（Esc）</translation>
+    </message>
+    <message>
+        <source>Ask the model (Ctrl+Enter)</source>
+        <translation>向模型提问（Ctrl+Enter）</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Auto (as many layers as fit)</source>
+        <translation>自动（尽可能多的层）</translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation>仅 CPU</translation>
+    </message>
+    <message>
+        <source>All layers</source>
+        <translation>全部层</translation>
+    </message>
+    <message>
+        <source>A number of layers</source>
+        <translation>指定层数</translation>
+    </message>
+    <message>
+        <source>Follow the system</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>浅色</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>深色</translation>
+    </message>
+    <message>
+        <source>Same as the system</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Model loading (applies when the model is loaded again)</source>
+        <translation>模型加载（重新加载模型后生效）</translation>
+    </message>
+    <message>
+        <source>All CPUs</source>
+        <translation>全部 CPU</translation>
+    </message>
+    <message>
+        <source>CPU threads</source>
+        <translation>CPU 线程数</translation>
+    </message>
+    <message>
+        <source>GPU layers</source>
+        <translation>GPU 层数</translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation> 个词元</translation>
+    </message>
+    <message>
+        <source>Context size</source>
+        <translation>上下文长度</translation>
+    </message>
+    <message>
+        <source>Whether this llama.cpp build can use a GPU is checked when a model loads.</source>
+        <translation>加载模型时会检查此版本的 llama.cpp 能否使用 GPU。</translation>
+    </message>
+    <message>
+        <source>This llama.cpp build can offload layers to the GPU.</source>
+        <translation>此版本的 llama.cpp 可以把层放到 GPU 上运行。</translation>
+    </message>
+    <message>
+        <source>This llama.cpp build cannot use a GPU (it was built for the CPU only): every layer runs on the CPU whatever is chosen here.</source>
+        <translation>此版本的 llama.cpp 无法使用 GPU（仅为 CPU 编译）：无论这里如何选择，所有层都在 CPU 上运行。</translation>
+    </message>
+    <message>
+        <source>Replies</source>
+        <translation>回答</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Top-k</source>
+        <translation>Top-k</translation>
+    </message>
+    <message>
+        <source>Repetition penalty</source>
+        <translation>重复惩罚</translation>
+    </message>
+    <message>
+        <source>Longest reply</source>
+        <translation>最长回答</translation>
+    </message>
+    <message>
+        <source>Reset to Fin-R1&apos;s</source>
+        <translation>恢复 Fin-R1 默认值</translation>
+    </message>
+    <message>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <source>Scenario prompts in</source>
+        <translation>场景提示词语言</translation>
+    </message>
+    <message>
+        <source>Library, hub and look</source>
+        <translation>模型库、仓库与外观</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>Model library</source>
+        <translation>模型库</translation>
+    </message>
+    <message>
+        <source>https://huggingface.co (a mirror: https://hf-mirror.com)</source>
+        <translation>https://huggingface.co（镜像：https://hf-mirror.com）</translation>
+    </message>
+    <message>
+        <source>Hub endpoint</source>
+        <translation>模型仓库地址</translation>
+    </message>
+    <message>
+        <source>only for gated or private repositories</source>
+        <translation>仅用于受限或私有仓库</translation>
+    </message>
+    <message>
+        <source>Hub token</source>
+        <translation>仓库令牌</translation>
+    </message>
+    <message>
+        <source>Offline mode: never contact the hub</source>
+        <translation>离线模式：从不连接模型仓库</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>主题</translation>
+    </message>
+    <message>
+        <source>Window language</source>
+        <translation>界面语言</translation>
+    </message>
+    <message>
+        <source>Model library folder</source>
+        <translation>模型库文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>SetupWizard</name>
+    <message>
+        <source>Set up Fin-R1</source>
+        <translation>设置 Fin-R1</translation>
+    </message>
+    <message>
+        <source>&lt; Back</source>
+        <translation>&lt; 上一步</translation>
+    </message>
+    <message>
+        <source>Next &gt;</source>
+        <translation>下一步 &gt;</translation>
+    </message>
+    <message>
+        <source>Load and start</source>
+        <translation>加载并开始</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>SourcePage</name>
+    <message>
+        <source>Where the model comes from</source>
+        <translation>模型来源</translation>
+    </message>
+    <message>
+        <source>Choose one way to get Fin-R1.</source>
+        <translation>选择一种获取 Fin-R1 的方式。</translation>
+    </message>
+    <message>
+        <source>Found on this computer</source>
+        <translation>在本机找到</translation>
+    </message>
+    <message>
+        <source>Use {0} (beside the app)</source>
+        <translation>使用 {0}（应用旁边的文件）</translation>
+    </message>
+    <message>
+        <source>Download a ready-made model file</source>
+        <translation>下载现成的模型文件</translation>
+    </message>
+    <message>
+        <source>The quickest way: one file of 3 to 8 GB from the model hub.</source>
+        <translation>最快的方式：从模型仓库下载一个 3 到 8 GB 的文件。</translation>
+    </message>
+    <message>
+        <source>Download the original model and build it here</source>
+        <translation>下载原始模型并在本机构建</translation>
+    </message>
+    <message>
+        <source>Downloads 15 GB, then converts and quantizes on this computer (with an importance matrix for the smallest types). Takes longer; every step is checked.</source>
+        <translation>下载 15 GB，然后在本机转换并量化（最小的版本会使用重要性矩阵）。耗时较长，每一步都会校验。</translation>
+    </message>
+    <message>
+        <source>Import a model from disk (a .gguf file or a checkpoint folder)</source>
+        <translation>从磁盘导入模型（.gguf 文件或检查点文件夹）</translation>
+    </message>
+    <message>
+        <source>Path of a .gguf file or a checkpoint folder</source>
+        <translation>.gguf 文件或检查点文件夹的路径</translation>
+    </message>
+    <message>
+        <source>File…</source>
+        <translation>文件…</translation>
+    </message>
+    <message>
+        <source>Folder…</source>
+        <translation>文件夹…</translation>
+    </message>
+    <message>
+        <source>Choose a model file</source>
+        <translation>选择模型文件</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF 模型 (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Choose a checkpoint folder</source>
+        <translation>选择检查点文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <source>Welcome to Fin-R1 Studio</source>
+        <translation>欢迎使用 Fin-R1 Studio</translation>
+    </message>
+    <message>
+        <source>Fin-R1 answers finance questions on this computer; nothing you ask leaves it.</source>
+        <translation>Fin-R1 在本机回答金融问题；你的提问不会离开这台电脑。</translation>
+    </message>
+    <message>
+        <source>This assistant gets the Fin-R1 model ready: it looks at this machine, helps you choose a version of the model that fits it, fetches or builds it, and opens a first compliance check. It takes a few minutes plus the download.</source>
+        <translation>本向导将帮你准备好 Fin-R1 模型：检测本机硬件，帮你选择合适的模型版本，下载或构建模型，并打开第一个合规检查。除下载时间外，只需几分钟。</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Same as the system</source>
+        <translation>跟随系统</translation>
+    </message>
+</context>
+<context>
+    <name>WindowServices</name>
+    <message>
+        <source>&amp;Models</source>
+        <translation>模型(&amp;M)</translation>
+    </message>
+    <message>
+        <source>Model manager…</source>
+        <translation>模型管理器…</translation>
+    </message>
+    <message>
+        <source>Set up Fin-R1…</source>
+        <translation>设置 Fin-R1…</translation>
+    </message>
+    <message>
+        <source>&amp;Conversation</source>
+        <translation>对话(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <source>Export as HTML…</source>
+        <translation>导出为 HTML…</translation>
+    </message>
+    <message>
+        <source>Export as PDF…</source>
+        <translation>导出为 PDF…</translation>
+    </message>
+    <message>
+        <source>Show the history</source>
+        <translation>显示历史记录</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>历史记录</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>About Fin-R1 Studio…</source>
+        <translation>关于 Fin-R1 Studio…</translation>
+    </message>
+    <message>
+        <source>The history could not be saved: {0}</source>
+        <translation>无法保存历史记录：{0}</translation>
+    </message>
+    <message>
+        <source>Wait for the reply to finish (or stop it) before opening another conversation.</source>
+        <translation>请等待回答完成（或停止它）后再打开其他对话。</translation>
+    </message>
+    <message>
+        <source>This panel has no saved conversation yet.</source>
+        <translation>此面板还没有已保存的对话。</translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <source>{0} is downloaded and verified.</source>
+        <translation>{0} 已下载并校验。</translation>
+    </message>
+</context>
 </TS>
