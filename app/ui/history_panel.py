@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -38,6 +39,7 @@ from app.ui.job_bridge import BackgroundJob, JobContext
 from app.ui.retranslate import Retranslating
 
 SEARCH_DELAY_MS = 250
+MIN_BUTTON_WIDTH = 44
 _SUFFIXES = {"md": ".md", "html": ".html", "pdf": ".pdf"}
 
 
@@ -105,7 +107,10 @@ class HistoryPanel(Retranslating, QWidget):
         self.export_button.setMenu(self.export_menu)
         for widget in (self.open_button, self.rename_button, self.delete_button,
                        self.export_button):
-            row.addWidget(widget)
+            # share the dock's width: a narrow dock must not clip the last button
+            widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            widget.setMinimumWidth(MIN_BUTTON_WIDTH)
+            row.addWidget(widget, 1)
         layout.addLayout(row)
         self.retranslate()
         self._update_buttons()
