@@ -32,13 +32,14 @@ def remove_stale_partials(final_path: Path) -> list[Path]:
     prefix = f".{final_path.name}{PARTIAL_MARKER}"
     for candidate in final_path.parent.glob(f"{glob.escape(prefix)}*"):
         writer_pid = candidate.name[len(prefix):].split("-", 1)[0]
-        if writer_pid.isdigit() and not _process_alive(int(writer_pid)):
+        if writer_pid.isdigit() and not process_alive(int(writer_pid)):
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (on this machine), so its partial outputs are not stale."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -30,7 +30,7 @@ from app.core.calibration import CALIBRATION_DATASET, calibration_set
 from app.core.disk_space import human_bytes, require_free_space
 from app.core.file_digest import sha256_file
 from app.core.library import Library, ModelEntry
-from quant.atomic import _process_alive
+from quant.atomic import process_alive
 from quant.convert import ConversionPlan, convert_checkpoint, plan_conversion
 from quant.errors import ImatrixRequiredError
 from quant.formats import QUANTIZE_TYPES, ImatrixNeed, QuantType, quant_type
@@ -300,7 +300,7 @@ def remove_stale_work_dirs(parent: Path) -> list[Path]:
         return removed
     for folder in parent.glob(f"{WORK_DIR_PREFIX}*"):
         pid = folder.name[len(WORK_DIR_PREFIX):].split("-", 1)[0]
-        if folder.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+        if folder.is_dir() and pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
