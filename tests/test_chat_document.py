@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from fin_r1_replies import CALCULATION, COMPLIANCE, TRUNCATED
 
-from app.core.chat_document import ReplyDocument, ReplyOutcome, format_duration
+from app.core.chat_document import ReplyDocument, ReplyOutcome
+from app.core.chat_labels import chat_labels, load_chat_labels
 from app.core.chat_session import ChatSession, UnknownTurnError
+from app.core.errors import ChatLabelsError
 from app.core.markdown_stream import BlockSplitter
 from app.core.reasoning import ParsedReply, parse_text
 from app.core.rich_text import RichTextRenderer
 from app.core.scripted_stream import scripted_chunks
+from app.core.turn_metrics import TurnMetrics, continued_metrics
 
 
 def split(text: str, piece: int = 3) -> BlockSplitter:
@@ -60,7 +64,7 @@ def test_the_open_block_is_what_has_arrived_of_the_current_block() -> None:
 
 
 def stream(text: str, frame_every: int = 3) -> tuple[ReplyDocument, list[list[object]]]:
-    """Replays ``text`` into a document, flushing every few tokens like the 30 Hz timer does."""
+    """Replays ``text`` into a document, flushing every few tokens as the frame timer does."""
     document = ReplyDocument("t1", RichTextRenderer(), started_at=0.0)
     ops: list[list[object]] = []
     events = []
@@ -114,6 +118,53 @@ def test_a_reply_cut_off_in_its_reasoning_is_labelled_truncated() -> None:
     assert [op[2] for op in ops if op[0] == "think_end"][-1].endswith("· cut off")
 
 
+def test_a_continued_reply_draws_as_if_it_had_never_been_cut_off() -> None:
+    cut_at = len(COMPLIANCE) // 3  # inside the reasoning, mid-paragraph
+    whole, _ops = stream(COMPLIANCE)
+    continued = ReplyDocument("t2", RichTextRenderer(), started_at=0.0)
+    parser = continued.seed(COMPLIANCE[:cut_at], prior=None)
+    ops = continued.flush(0.0)
+    assert ["think_start", "t2"] in ops and not any(op[0] == "think_end" for op in ops)
+    open_blocks = [op for op in ops if op[0] == "block" and op[5] is True]
+    assert open_blocks, "the paragraph that was cut off stays open for the continuation"
+    now = 0.0
+    for chunk in scripted_chunks(COMPLIANCE[cut_at:], parser=parser):
+        now += 0.01
+        continued.add(chunk.events, now, token=chunk.token)
+    continued.finish(ReplyOutcome(parse_text(COMPLIANCE), "stop"), now)
+
+    def blocks(document: ReplyDocument) -> dict[tuple[object, object], object]:
+        return {(op[2], op[3]): op[4] for op in document.snapshot() if op[0] == "block"}
+
+    assert blocks(continued) == blocks(whole)
+
+
+def test_a_continued_reply_counts_on_from_the_run_it_continues() -> None:
+    prior = TurnMetrics(prompt_tokens=10, prompt_eval_tokens=10, prompt_eval_s=0.1,
+                        completion_tokens=400, ttft_s=0.2, decode_s=20.0, tokens_per_s=20.0,
+                        think_tokens=400, think_s=20.0, answer_tokens=0, answer_s=0.0, seed=1,
+                        dropped_messages=0)
+    document = ReplyDocument("t2", RichTextRenderer(), started_at=100.0)
+    document.seed("<think>\nThe loan", prior)
+    assert document.tokens == 400
+    clock = [op for op in document.flush(103.0) if op[0] == "think_clock"]
+    assert clock == [["think_clock", "t2", "Thinking… 23 s"]]
+    ops = document.finish(ReplyOutcome(parse_text("<think>\nThe loan"), "length"), 104.0)
+    assert ["truncated", "t2", "The reasoning was cut off at the token limit (400 tokens) "
+            "before an answer."] in ops
+    assert [op[2] for op in ops if op[0] == "think_end"] == ["Thought for 24 s · 400 tokens · cut off"]
+
+
+def test_an_answer_cut_off_at_the_limit_offers_to_continue() -> None:
+    reply = "<think>\nok\n</think>\n<answer>\nThe rate is"
+    document = ReplyDocument("t1", RichTextRenderer(), 0.0)
+    for chunk in scripted_chunks(reply):
+        document.add(chunk.events, 0.5, token=chunk.token)
+    ops = document.finish(ReplyOutcome(parse_text(reply), "length"), 1.0)
+    labels = [op[2] for op in ops if op[0] == "truncated"]
+    assert labels and labels[0].startswith("The answer was cut off at the token limit")
+
+
 def test_operations_are_json() -> None:
     _document, ops = stream(CALCULATION)
     assert json.loads(json.dumps(ops)) == ops
@@ -133,7 +184,37 @@ def test_a_failed_reply_shows_its_error() -> None:
 
 
 def test_durations_read_naturally() -> None:
-    assert [format_duration(s) for s in (0.42, 12.4, 125)] == ["0.4 s", "12 s", "2 min 05 s"]
+    english, chinese = chat_labels("en"), chat_labels("zh_CN")
+    assert [english.duration(s) for s in (0.42, 12.4, 125)] == ["0.4 s", "12 s", "2 min 05 s"]
+    assert [chinese.duration(s) for s in (0.42, 125)] == ["0.4 秒", "2 分 05 秒"]
+
+
+def test_a_chinese_window_labels_the_reply_in_chinese() -> None:
+    document = ReplyDocument("t1", RichTextRenderer(), 0.0, labels=chat_labels("zh_CN"))
+    reply = COMPLIANCE
+    for chunk in scripted_chunks(reply):
+        document.add(chunk.events, 1.0, token=chunk.token)
+    ops = document.finish(ReplyOutcome(parse_text(reply), "cancelled"), 2.0)
+    labels = {op[0]: op[2] for op in ops if len(op) > 2}
+    assert labels["think_end"].startswith("已思考 ") and "个词元" in labels["think_end"]
+    assert labels["metrics"].startswith("首词元 1.0 秒 · 思考 ") and labels["metrics"].endswith("已停止")
+
+
+def test_every_chat_label_has_both_languages_with_the_same_fields(tmp_path: Path) -> None:
+    english, chinese = (chat_labels(language) for language in ("en", "zh"))
+    assert english.texts.keys() == chinese.texts.keys()
+    for group, texts in english.texts.items():
+        assert texts.keys() == chinese.texts[group].keys()
+        assert all(chinese.texts[group][key] != text or not text.strip("{}0123456789:.,")
+                   for key, text in texts.items()), f"untranslated text in {group}"
+    broken = tmp_path / "labels.toml"
+    broken.write_text('[reply]\nrate = { en = "{0:.1f} tok/s", zh = "词元/秒" }\n',
+                      encoding="utf-8")
+    with pytest.raises(ChatLabelsError, match=r"reply\.rate has other"):
+        load_chat_labels(broken)
+    broken.write_text('[reply]\nrate = { en = "{0:.1f} tok/s" }\n', encoding="utf-8")
+    with pytest.raises(ChatLabelsError, match=r"reply\.rate needs exactly the languages"):
+        load_chat_labels(broken)
 
 
 # -- sessions -------------------------------------------------------------------------------------
@@ -180,3 +261,19 @@ def test_a_session_snapshot_starts_from_a_clear_page_with_each_question() -> Non
 def test_the_sample_replies_parse_as_fin_r1_writes_them() -> None:
     assert parse_text(COMPLIANCE).final == "No"
     assert parse_text(TRUNCATED).truncated
+
+
+def test_the_metrics_of_a_continued_reply_add_up() -> None:
+    def metrics(tokens: int, decode_s: float, think: int, ttft: float, seed: int) -> TurnMetrics:
+        return TurnMetrics(prompt_tokens=50 + seed, prompt_eval_tokens=50, prompt_eval_s=0.5,
+                           completion_tokens=tokens, ttft_s=ttft, decode_s=decode_s,
+                           tokens_per_s=(tokens - 1) / decode_s, think_tokens=think,
+                           think_s=decode_s if think == tokens else decode_s / 2,
+                           answer_tokens=tokens - think, answer_s=0.0, seed=seed,
+                           dropped_messages=0)
+
+    both = continued_metrics(metrics(101, 10.0, 101, 0.3, 1), metrics(51, 5.0, 20, 2.0, 2))
+    assert (both.completion_tokens, both.think_tokens, both.answer_tokens) == (152, 121, 31)
+    assert both.ttft_s == 0.3 and both.seed == 2 and both.prompt_tokens == 52
+    assert both.decode_s == 15.0 and both.tokens_per_s == pytest.approx(150 / 15.0)
+    assert both.think_s == 12.5

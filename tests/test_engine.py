@@ -17,7 +17,7 @@ from app.core.engine import ChatEngine, EngineBusyError, TokenChunk
 from app.core.engine_config import FIN_R1_SYSTEM_PROMPT, EngineConfig, GenerationSettings
 from app.core.gpu import ModelFootprint, footprint_from_gguf, layers_that_fit, plan_offload
 from app.core.llama_runtime import LlamaRuntime
-from app.core.reasoning import Done, ReasoningParser
+from app.core.reasoning import Done, ReasoningParser, ThinkStarted
 from app.core.token_text import StopStringFilter, Utf8Assembler
 from app.core.turn_metrics import SectionCounter
 from quant.convert import convert_checkpoint
@@ -61,6 +61,32 @@ def test_streamed_pieces_concatenate_to_the_final_text(engine: ChatEngine) -> No
     assert chunks[-1].token is None and isinstance(chunks[-1].events[-1], Done)
     assert sum(chunk.token is not None for chunk in chunks) == result.metrics.completion_tokens
     assert result.reply.answer == result.text.strip()
+
+
+def test_a_reply_cut_off_at_the_limit_continues_where_it_stopped(engine: ChatEngine) -> None:
+    whole = engine.chat(STORY, settings(temperature=0.0, max_new_tokens=24))
+    cut = engine.chat(STORY, settings(temperature=0.0, max_new_tokens=12))
+    assert cut.finish_reason == "length" and whole.text.startswith(cut.text)
+    stream = engine.stream_chat(STORY, settings(temperature=0.0, max_new_tokens=12),
+                                reply_prefix=cut.text)
+    new_text = "".join(chunk.text for chunk in stream)
+    result = stream.result
+    assert result.text == cut.text + new_text
+    assert result.text == whole.text  # greedy: as if it had never stopped
+    assert result.metrics.completion_tokens == 12
+    assert result.reply.answer == whole.text.strip()
+
+
+def test_a_continued_reasoning_is_not_opened_twice(engine: ChatEngine) -> None:
+    prefix = "<think>\nThe loan is 100,000 yuan at 4% over"
+    stream = engine.stream_chat(STORY, settings(seed=11, max_new_tokens=6), reply_prefix=prefix)
+    events = [event for chunk in stream for event in chunk.events]
+    assert not any(isinstance(event, ThinkStarted) for event in events)
+    result = stream.result
+    assert result.text.startswith(prefix)
+    assert result.reply.think.startswith("The loan is 100,000 yuan at 4% over")
+    assert result.reply.truncated
+    assert result.metrics.think_tokens == result.metrics.completion_tokens == 6
 
 
 def test_on_token_sees_every_chunk_before_it_is_yielded(engine: ChatEngine) -> None:

@@ -100,6 +100,8 @@ def test_chinese_labels(saved: tuple[Conversation, Conversation]) -> None:
     text = conversation_markdown(compliance, SCENARIOS, language="zh")
     assert "来源信息" in text and "模型 SHA-256" in text and "第 1 轮" in text
     assert SCENARIOS["compliance"].title["zh"] in text
+    page = conversation_html(compliance, SCENARIOS, language="zh")
+    assert "不合规" in page and "Non-compliant" not in page  # the verdict badge too
 
 
 def test_an_unknown_format_or_language_is_refused(

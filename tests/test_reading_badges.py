@@ -12,6 +12,7 @@ from app.core.answer_readers import (
     RiskReading,
     VerdictReading,
 )
+from app.core.chat_labels import chat_labels
 from app.core.model_summary import format_size, library_choices
 from app.core.reading_badges import reading_html
 
@@ -19,6 +20,16 @@ from app.core.reading_badges import reading_html
 def test_a_verdict_is_a_badge_coloured_by_its_outcome() -> None:
     html = reading_html(VerdictReading("non_compliant", "否"))
     assert 'class="badge badge-verdict-non_compliant"' in html and "Non-compliant" in html
+
+
+def test_a_chinese_window_gets_chinese_labels_and_keeps_the_models_words() -> None:
+    chinese = chat_labels("zh_CN")
+    html = reading_html(VerdictReading("non_compliant", "否"), labels=chinese)
+    assert "结论" in html and "不合规" in html and "Verdict" not in html
+    html = reading_html(RiskReading("中高风险", "medium_high", None, 0.035, "3.5%"), labels=chinese)
+    assert "中高风险 (中高)" in html and "违约概率" in html
+    code = CodeReading((CodeBlock("python", "x = 1"),))
+    assert "1 段（python）" in reading_html(code, labels=chinese)
 
 
 def test_a_risk_grade_names_its_level() -> None:

@@ -62,5 +62,7 @@ def test_only_loading_settings_ask_for_a_reload() -> None:
     assert not base.with_changes(temperature=0.1).needs_reload(base)
 
 
-def test_a_turn_may_ask_for_a_longer_reply_than_the_setting() -> None:
-    assert AppSettings(max_new_tokens=100).generation_settings(400).max_new_tokens == 400
+def test_the_generation_settings_carry_the_sampling_settings() -> None:
+    generation = AppSettings(max_new_tokens=100, temperature=0.3, system_prompt="").generation_settings()
+    assert (generation.max_new_tokens, generation.temperature) == (100, 0.3)
+    assert generation.system_prompt is None  # empty: no system message at all

@@ -13,6 +13,7 @@ import pytest
 from fin_r1_replies import CALCULATION, CODE, COMPLIANCE, TRUNCATED
 from ui_support import Replay, dispose, evaluate, inspect, play, wait_until
 
+from app.core.chat_labels import chat_labels
 from app.core.chat_session import ChatSession
 from app.core.rich_text import RichTextRenderer
 from app.ui.chat_page import ChatPage, private_profile
@@ -189,3 +190,21 @@ def test_the_web_profile_blocks_requests_even_without_the_pages_policy(
     assert _CountingHandler.requests == []
     assert f"{local_server}/no-policy.png" in blocker.blocked
     dispose(page)
+
+
+def test_a_chinese_window_draws_the_page_and_its_replies_in_chinese(view: ChatView) -> None:
+    chinese = ChatSession(RichTextRenderer(), labels=chat_labels("zh_CN"))
+    view.set_labels(chat_labels("zh_CN"))
+    try:
+        view.apply(chinese.snapshot())
+        play(view, chinese, CALCULATION)
+        [reply] = inspect(view)
+        assert reply["think"]["label"].startswith("已思考 ")
+        assert "词元/秒" in reply["metrics"]
+        buttons = evaluate(view, "[...document.querySelectorAll('.meta .act')]"
+                                 ".map((b) => b.textContent).join('|')")
+        assert buttons == "复制答案|重新生成"
+        assert evaluate(view, "document.querySelector('.final-label').textContent") == "最终答案"
+    finally:
+        view.set_labels(chat_labels("en"))
+    assert evaluate(view, "document.querySelector('.act-regenerate').textContent") == "Regenerate"

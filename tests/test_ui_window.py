@@ -149,6 +149,36 @@ def test_edit_and_resend_replaces_the_question_and_what_followed(window: MainWin
     assert page[0]["user"] == "What is deflation?"
 
 
+def test_a_reply_cut_off_at_the_limit_continues_from_where_it_stopped(
+        window: MainWindow, smollm2_gguf: Path) -> None:
+    load(window, smollm2_gguf)
+    window.select_panel(FREE_CHAT)
+    window._new_chat()
+    cut, first = run_to_end(window, lambda: window._send_chat("Write a long story about a bank."))
+    assert first.finish_reason == "length" and cut.can_continue
+    page = inspect(window.chat_view)
+    assert page[-1]["truncated"] == "The answer was cut off at the token limit (16 tokens)."
+    assert window.controller is not None
+    continued, second = run_to_end(
+        window, lambda: window._page_action("continue", cut.message_id, ""))
+    assert second.text.startswith(first.text) and len(second.text) > len(first.text)
+    assert second.metrics.completion_tokens == 32  # both runs, counted together
+    assert second.metrics.ttft_s == first.metrics.ttft_s
+    assert window.controller.session(FREE_CHAT).turns == [continued]
+    page = inspect(window.chat_view)
+    assert [reply["id"] for reply in page] == [continued.message_id]
+    assert page[0]["answer"]["text"].startswith(first.reply.answer[:40])
+    assert "answer 32 tokens" in page[0]["metrics"]
+    # greedy sampling: the two runs wrote what one run with twice the allowance writes
+    window.apply_settings(window.settings.with_changes(max_new_tokens=32))
+    try:
+        _, whole = run_to_end(window, lambda: window._page_action("regenerate",
+                                                                  continued.message_id, ""))
+    finally:
+        window.apply_settings(window.settings.with_changes(max_new_tokens=16))
+    assert whole.text == second.text
+
+
 def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
         window: MainWindow, smollm2_gguf: Path) -> None:
     load(window, smollm2_gguf)

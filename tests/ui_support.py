@@ -22,7 +22,7 @@ from app.core.reasoning import ParsedReply
 from app.core.scripted_stream import scripted_chunks
 from app.ui.chat_view import ChatView
 
-TOKENS_PER_FRAME = 3  # a 100 tok/s model at the view's 30 frames per second
+TOKENS_PER_FRAME = 10  # a 100 tok/s model at the view's 10 frames per second
 
 
 def wait_until(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = "") -> Any:
@@ -62,7 +62,7 @@ def inspect(view: ChatView) -> list[dict[str, Any]]:
 
 class Replay:
     """``text`` replayed as a streamed reply into ``view``, as a new turn of ``session``: the
-    document is flushed into the page every ``TOKENS_PER_FRAME`` tokens, as the 30 Hz timer
+    document is flushed into the page every ``TOKENS_PER_FRAME`` tokens, as the frame timer
     does for a 100 tok/s model."""
 
     def __init__(self, view: ChatView, session: ChatSession, text: str,

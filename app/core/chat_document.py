@@ -4,7 +4,8 @@
 asked for the operations that bring the page up to date (``flush``). It renders each finished
 markdown block once and re-renders only the block still arriving, so the work per token does not
 grow with the length of the reply. ``finish`` / ``fail`` end the reply; ``snapshot`` gives the
-operations that draw the whole reply afresh (when the view switches conversations).
+operations that draw the whole reply afresh (when the view switches conversations). A reply cut off
+at the token limit is continued in a new document ``seed``ed with the text so far.
 
 An operation is a JSON-ready list ``[name, message_id, *args]`` that the page's script applies:
 
@@ -14,7 +15,7 @@ An operation is a JSON-ready list ``[name, message_id, *args]`` that the page's 
     ["block", id, section, index, html, open]   set block ``index`` of "think"/"answer"
     ["think_end", id, label]                    collapse: "Thought for 12 s · 812 tokens"
     ["final", id, chip_html]                    the final boxed answer, shown atop the card
-    ["truncated", id, label]                    cut off inside its reasoning; offers "continue"
+    ["truncated", id, label]                    cut off at the token limit; offers "continue"
     ["reading", id, html]                       the scenario's reading (verdict badge…)
     ["metrics", id, text]                       the quiet per-message metrics line
     ["status", id, status]                      "streaming", "done", "length", "stopped", "error"
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.core.answer_readers import AnswerReading
+from app.core.chat_labels import ChatLabels, chat_labels
 from app.core.markdown_stream import BlockSplitter
 from app.core.reading_badges import reading_html
 from app.core.reasoning import (
@@ -36,6 +38,7 @@ from app.core.reasoning import (
     Done,
     Event,
     ParsedReply,
+    ReasoningParser,
     ThinkEnded,
     ThinkStarted,
     ThinkText,
@@ -48,20 +51,6 @@ Section = Literal["think", "answer"]
 _Phase = Literal["waiting", "think", "answer", "finished"]
 
 _STATUS_OF_FINISH = {"stop": "done", "length": "length", "cancelled": "stopped"}
-
-
-def format_duration(seconds: float) -> str:
-    """"0.4 s", "12 s", "2 min 05 s": precise when short, calm when long."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
-
-
-def _count(tokens: int) -> str:
-    return f"{tokens:,} token{'s' if tokens != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -128,12 +117,15 @@ class _SectionView:
 class ReplyDocument:
     """One assistant reply as the page shows it (see the module docstring).
 
-    ``started_at`` and every ``now`` are ``time.perf_counter()``-style seconds. Not thread-safe:
-    feed it from the GUI thread.
+    ``started_at`` and every ``now`` are ``time.perf_counter()``-style seconds; ``labels`` the
+    texts in the window's language (English by default). Not thread-safe: feed it from the GUI
+    thread.
     """
 
-    def __init__(self, message_id: str, renderer: RichTextRenderer, started_at: float) -> None:
+    def __init__(self, message_id: str, renderer: RichTextRenderer, started_at: float,
+                 labels: ChatLabels | None = None) -> None:
         self.message_id = message_id
+        self.labels = labels or chat_labels()
         self._started_at = started_at
         self._think = _SectionView(message_id, "think", renderer)
         self._answer = _SectionView(message_id, "answer", renderer)
@@ -141,6 +133,8 @@ class ReplyDocument:
         self._pending: list[Op] = [["reply", message_id], ["status", message_id, "streaming"]]
         self._marks: dict[str, Op] = {"status": ["status", message_id, "streaming"]}
         self._tokens = 0
+        self._seeded_tokens = 0  # tokens of the run(s) this document continues
+        self._seeded_think_s = 0.0
         self._think_tokens = 0
         self._unplaced_tokens = 0  # tokens before the parser knew which section they are in
         self._first_token_at: float | None = None
@@ -157,8 +151,21 @@ class ReplyDocument:
 
     @property
     def tokens(self) -> int:
-        """Tokens received so far."""
-        return self._tokens
+        """Tokens received so far (with those of the reply it continues, see ``seed``)."""
+        return self._seeded_tokens + self._tokens
+
+    def seed(self, reply_so_far: str, prior: TurnMetrics | None) -> ReasoningParser:
+        """Start this empty document as the continuation of a reply cut off at the token limit:
+        it shows ``reply_so_far`` with its last block still open, and its labels count on from
+        ``prior`` (that reply's measurements, when known). Returns the parser that read the text,
+        positioned to read the continuation."""
+        if prior is not None:
+            self._seeded_tokens = prior.completion_tokens
+            self._seeded_think_s = prior.think_s
+            self._think_tokens = prior.think_tokens
+        parser = ReasoningParser()
+        self.add(parser.feed(reply_so_far), self._started_at, token=False)
+        return parser
 
     def add(self, events: Iterable[Event], now: float, token: bool = True) -> None:
         """Take the parser events of one streamed chunk received at ``now``; ``token`` is False
@@ -202,12 +209,13 @@ class ReplyDocument:
         self._pending.extend(self._think.changes())
         self._phase = "answer"
         self._think_ended_at = now
-        seconds = now - (self._think_started_at or now)
+        seconds = now - (self._think_started_at or now) + self._seeded_think_s
         self._mark(["think_end", self.message_id, self._thought_label(seconds, self._think_tokens)])
 
-    @staticmethod
-    def _thought_label(seconds: float, tokens: int, suffix: str = "") -> str:
-        return f"Thought for {format_duration(seconds)} · {_count(tokens)}{suffix}"
+    def _thought_label(self, seconds: float, tokens: int, suffix: str = "") -> str:
+        labels = self.labels
+        return labels.text("reply", "thought_for", labels.duration(seconds),
+                           labels.tokens(tokens)) + suffix
 
     def _mark(self, op: Op) -> None:
         """Queue an operation that also belongs to the reply's lasting state (for snapshots)."""
@@ -220,7 +228,8 @@ class ReplyDocument:
         ops.extend(self._think.changes())
         ops.extend(self._answer.changes())
         if self._phase == "think" and self._think_started_at is not None:
-            label = f"Thinking… {int(now - self._think_started_at)} s"
+            label = self.labels.text("reply", "thinking_for",
+                                     int(now - self._think_started_at + self._seeded_think_s))
             if label != self._clock_on_page:
                 self._clock_on_page = label
                 ops.append(["think_clock", self.message_id, label])
@@ -241,13 +250,15 @@ class ReplyDocument:
         self._answer.finish()
         ops = self.flush(now)
         self._close_think_label(outcome, now)
-        if outcome.reply.truncated:
+        tokens = outcome.metrics.completion_tokens if outcome.metrics else self.tokens
+        if outcome.reply.truncated or outcome.finish_reason == "length":
+            key = "reasoning_cut_off" if outcome.reply.truncated else "answer_cut_off"
             self._mark(["truncated", self.message_id,
-                        f"The reasoning was cut off at the token limit "
-                        f"({_count(self._tokens)}) before an answer."])
+                        self.labels.text("reply", key, self.labels.tokens(tokens))])
         if outcome.reply.boxed:
             self._mark(["final", self.message_id, boxed_chip_html(outcome.reply.boxed[-1])])
-        badges = reading_html(outcome.reading, final_box_shown=bool(outcome.reply.boxed))
+        badges = reading_html(outcome.reading, final_box_shown=bool(outcome.reply.boxed),
+                              labels=self.labels)
         if badges:
             self._mark(["reading", self.message_id, badges])
         self._mark(["metrics", self.message_id, self._metrics_text(outcome, now)])
@@ -264,34 +275,36 @@ class ReplyDocument:
         if metrics is not None:
             seconds = metrics.think_s
         else:
-            seconds = (self._think_ended_at or now) - (self._think_started_at or now)
+            seconds = (self._think_ended_at or now) - (self._think_started_at or now) \
+                + self._seeded_think_s
         suffix = ""
         if self._think_ended_at is None:
-            suffix = " · stopped" if outcome.finish_reason == "cancelled" else " · cut off"
+            suffix = self.labels.text("reply", "thought_stopped" if outcome.finish_reason ==
+                                      "cancelled" else "thought_cut_off")
         self._mark(["think_end", self.message_id, self._thought_label(seconds, tokens, suffix)])
 
     def _metrics_text(self, outcome: ReplyOutcome, now: float) -> str:
+        labels = self.labels
         metrics = outcome.metrics
         parts: list[str] = []
         if metrics is not None:
-            if metrics.tokens_per_s is not None:
-                parts.append(f"{metrics.tokens_per_s:.1f} tok/s")
-            if metrics.ttft_s is not None:
-                parts.append(f"first token {format_duration(metrics.ttft_s)}")
+            rate, first_token = metrics.tokens_per_s, metrics.ttft_s
             think, answer = metrics.think_tokens, metrics.answer_tokens
         else:
             rate = self.tokens_per_s()
-            if rate is not None:
-                parts.append(f"{rate:.1f} tok/s")
-            if self._first_token_at is not None:
-                parts.append(f"first token {format_duration(self._first_token_at - self._started_at)}")
+            first_token = (self._first_token_at - self._started_at
+                           if self._first_token_at is not None else None)
             think = self._think_tokens
-            answer = self._tokens - think
-        parts.append(f"think {think:,} · answer {_count(answer)}")
+            answer = self.tokens - think
+        if rate is not None:
+            parts.append(labels.text("reply", "rate", rate))
+        if first_token is not None:
+            parts.append(labels.text("reply", "first_token", labels.duration(first_token)))
+        parts.append(labels.text("reply", "split", think, labels.tokens(answer)))
         if outcome.finish_reason == "cancelled":
-            parts.append("stopped")
+            parts.append(labels.text("reply", "stopped"))
         elif outcome.finish_reason == "length":
-            parts.append("token limit reached")
+            parts.append(labels.text("reply", "token_limit"))
         return " · ".join(parts)
 
     def fail(self, message: str, now: float) -> list[Op]:

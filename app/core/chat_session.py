@@ -13,14 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.core.chat_document import Op, ReplyDocument
+from app.core.chat_labels import ChatLabels, chat_labels
 from app.core.chat_template import ChatMessage
 from app.core.rich_text import RichTextRenderer
+from app.core.turn_metrics import FinishReason, TurnMetrics
 
 
 @dataclass
 class Turn:
     """One question and its reply. ``turn_id`` is unique within its session; ``reply_text`` is
-    the raw reply once finished (None while streaming or after a failure)."""
+    the raw reply once finished (None while streaming or after a failure), ``finish_reason`` and
+    ``metrics`` how it ended and what it cost (None when unknown)."""
 
     turn_id: int
     question: str
@@ -28,10 +31,17 @@ class Turn:
     scenario_id: str | None = None
     values: Mapping[str, str] = field(default_factory=dict)
     reply_text: str | None = None
+    finish_reason: FinishReason | None = None
+    metrics: TurnMetrics | None = None
 
     @property
     def message_id(self) -> str:
         return self.document.message_id
+
+    @property
+    def can_continue(self) -> bool:
+        """The reply stopped at the token limit, so the model can go on where it stopped."""
+        return self.reply_text is not None and self.finish_reason == "length"
 
 
 class UnknownTurnError(LookupError):
@@ -41,9 +51,11 @@ class UnknownTurnError(LookupError):
 class ChatSession:
     """The turns of one panel (see the module docstring). Not thread-safe: GUI thread only."""
 
-    def __init__(self, renderer: RichTextRenderer, standalone: bool = False) -> None:
+    def __init__(self, renderer: RichTextRenderer, standalone: bool = False,
+                 labels: ChatLabels | None = None) -> None:
         self.turns: list[Turn] = []
         self.standalone = standalone
+        self.labels = labels or chat_labels()  # the language of the replies started from now
         self._renderer = renderer
         self._next_id = 1
 
@@ -54,7 +66,7 @@ class ChatSession:
             raise ValueError("a question cannot be empty")
         turn_id = self._next_id
         self._next_id += 1
-        document = ReplyDocument(f"t{turn_id}", self._renderer, now)
+        document = ReplyDocument(f"t{turn_id}", self._renderer, now, self.labels)
         turn = Turn(turn_id, question, document, scenario_id, dict(values or {}))
         self.turns.append(turn)
         return turn
@@ -72,9 +84,13 @@ class ChatSession:
         messages.append(ChatMessage("user", turn.question))
         return messages
 
-    def record_reply(self, turn: Turn, reply_text: str) -> None:
-        """Remember ``turn``'s finished reply text (sent as history by later turns)."""
+    def record_reply(self, turn: Turn, reply_text: str, finish_reason: FinishReason | None = None,
+                     metrics: TurnMetrics | None = None) -> None:
+        """Remember ``turn``'s finished reply text (sent as history by later turns), why it
+        ended and its measurements."""
         turn.reply_text = reply_text
+        turn.finish_reason = finish_reason
+        turn.metrics = metrics
 
     def turn_by_message_id(self, message_id: str) -> Turn:
         """The turn whose messages carry ``message_id``; ``UnknownTurnError`` when none does."""

@@ -10,7 +10,8 @@ carries its text (whole UTF-8 characters only) and the reasoning parser's events
 consumers never parse the reply again. The loop per token is sample → check stop → emit → check
 cancel → decode, so a cancel set from any thread ends generation within one token; the partial
 reply is kept with finish reason ``cancelled``. A cancel during a long prompt interrupts llama.cpp
-itself.
+itself. ``reply_prefix`` continues a reply that was cut off: the prompt ends inside the open
+assistant turn, so the model picks up mid-sentence instead of starting over.
 """
 
 from __future__ import annotations
@@ -210,25 +211,36 @@ class ChatEngine:
 
     # -- prompts --------------------------------------------------------------------------------
 
-    def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
-        """The prompt text for ``messages`` (system prompt included), opening the reply."""
-        return self.template.render(messages, add_generation_prompt=True)
+    def render_prompt(self, messages: Sequence[ChatMessage], reply_prefix: str = "") -> str:
+        """The prompt text for ``messages`` (system prompt included), opening the reply; with
+        ``reply_prefix`` the reply is open and already holds that text."""
+        return self.template.render(messages, add_generation_prompt=True) + reply_prefix
 
-    def tokenize_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
+    def tokenize_prompt(self, messages: Sequence[ChatMessage], reply_prefix: str = "") -> list[int]:
         """The prompt tokens for ``messages``: special tokens parsed, BOS added when the model
-        wants one and the template did not write it."""
+        wants one and the template did not write it. The reply prefix is model text: its special
+        tokens are not parsed."""
         text = self.render_prompt(messages)
         add_bos = bool(self._bos_text) and not text.startswith(self._bos_text)
-        return self._runtime.tokenize(text, add_bos=add_bos, parse_special=True)
+        tokens = self._runtime.tokenize(text, add_bos=add_bos, parse_special=True)
+        if reply_prefix:
+            tokens += self._runtime.tokenize(reply_prefix, add_bos=False, parse_special=False)
+        return tokens
 
     # -- generation -----------------------------------------------------------------------------
 
     def stream_chat(self, conversation: Sequence[ChatMessage],
                     settings: GenerationSettings | None = None,
                     cancel: CancelToken | None = None,
-                    on_token: Callable[[TokenChunk], None] | None = None) -> ChatStream:
+                    on_token: Callable[[TokenChunk], None] | None = None,
+                    reply_prefix: str = "") -> ChatStream:
         """Answer the last message of ``conversation`` (user and assistant messages alternating,
         ending with the user's question), streaming.
+
+        ``reply_prefix``: the reply so far, to be continued (a reply cut off at the token limit).
+        The chunks then carry only the new text, their events continue the prefix's parse (no
+        second ``ThinkStarted``), and ``result.text`` / ``result.reply`` are the whole reply,
+        prefix included; the metrics count the new tokens only.
 
         The system prompt comes from ``settings``; earlier replies are resent without their
         reasoning and the oldest turns are left out when the context would overflow. ``on_token``
@@ -238,7 +250,8 @@ class ChatEngine:
         """
         chosen = settings or GenerationSettings()
         messages = tuple(conversation)
-        return ChatStream(lambda stream: self._generate(stream, messages, chosen, cancel, on_token))
+        return ChatStream(lambda stream: self._generate(stream, messages, chosen, cancel, on_token,
+                                                        reply_prefix))
 
     def chat(self, conversation: Sequence[ChatMessage],
              settings: GenerationSettings | None = None,
@@ -248,7 +261,8 @@ class ChatEngine:
 
     def _generate(self, stream: ChatStream, conversation: Sequence[ChatMessage],
                   settings: GenerationSettings, cancel: CancelToken | None,
-                  on_token: Callable[[TokenChunk], None] | None) -> Iterator[TokenChunk]:
+                  on_token: Callable[[TokenChunk], None] | None,
+                  reply_prefix: str) -> Iterator[TokenChunk]:
         if not self._busy.acquire(blocking=False):
             raise EngineBusyError("the engine is already generating a reply; stop it first")
         try:
@@ -256,12 +270,14 @@ class ChatEngine:
                 raise RuntimeError("this engine was closed; load the model again")
             started = time.perf_counter()
             seed = settings.seed if settings.seed is not None else random.randint(0, MAX_SEED)
-            fitted = fit_prompt(settings.system_prompt, conversation, self.tokenize_prompt,
+            fitted = fit_prompt(settings.system_prompt, conversation,
+                                lambda messages: self.tokenize_prompt(messages, reply_prefix),
                                 self._runtime.n_ctx, settings.max_new_tokens)
             evaluated = self._runtime.evaluate_prompt(fitted.tokens, cancel,
                                                       reuse_cache=settings.seed is None)
             prompt_done = time.perf_counter()
-            turn = _Turn(started, prompt_done, fitted, max(evaluated, 0), seed, self._stop_texts)
+            turn = _Turn(started, prompt_done, fitted, max(evaluated, 0), seed, self._stop_texts,
+                         reply_prefix)
             if evaluated < 0:
                 turn.finish_reason = "cancelled"
             else:
@@ -327,7 +343,8 @@ class _Turn:
     """The state of one reply being generated: text assembly, parsing and measurements."""
 
     def __init__(self, started: float, prompt_done: float, fitted: FittedPrompt,
-                 prompt_eval_tokens: int, seed: int, stop_texts: Sequence[str]) -> None:
+                 prompt_eval_tokens: int, seed: int, stop_texts: Sequence[str],
+                 reply_prefix: str = "") -> None:
         self.started = started
         self.prompt_done = prompt_done
         self.fitted = fitted
@@ -341,9 +358,13 @@ class _Turn:
         self._parser = ReasoningParser()
         self._reply = ReplyAccumulator()
         self._sections = SectionCounter()
-        self._parts: list[str] = []
+        self._parts: list[str] = [reply_prefix]
         self._first_token_at: float | None = None
         self._last_token_at: float | None = None
+        if reply_prefix:  # the consumer has these events already; the parser must be past them
+            prefix_events = self._parser.feed(reply_prefix)
+            self._sections.observe(prefix_events, started)
+            self._reply.add(prefix_events)
 
     def add_token(self, token: int, piece: bytes) -> tuple[TokenChunk, bool]:
         """Take one generated token; returns its chunk and whether a stop string completed."""

@@ -167,6 +167,11 @@ class ModelImportError(LibraryError):
 __all__ += ["AboutDataError"]
 
 
+class ChatLabelsError(FinR1Error):
+    """resources/chat/labels.toml is missing, malformed, or a text lacks a language or a field
+    (a broken installation); the message names the file and the text."""
+
+
 class AboutDataError(FinR1Error):
     """The licence notices shipped in resources/licenses are missing or malformed (a broken
     installation); the message names the file."""

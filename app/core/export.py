@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.answer_readers import read_answer
+from app.core.chat_labels import chat_labels
 from app.core.errors import ExportError
 from app.core.history import Conversation, StoredTurn
 from app.core.markdown_stream import BlockSplitter
@@ -231,7 +232,7 @@ def conversation_html(conversation: Conversation, scenarios: Mapping[str, Scenar
         elif reply.think.strip():
             body.append(f'<p class="status">{escape(labels["think_omitted"])}</p>')
         body.append(_part(labels["answer"]))
-        badges = _reading(turn, reply, scenarios)
+        badges = _reading(turn, reply, scenarios, language)
         if badges:
             body.append(f'<div class="reading">{badges}</div>')
         if reply.boxed:
@@ -248,11 +249,13 @@ def conversation_html(conversation: Conversation, scenarios: Mapping[str, Scenar
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def _reading(turn: StoredTurn, reply: ParsedReply, scenarios: Mapping[str, Scenario]) -> str:
+def _reading(turn: StoredTurn, reply: ParsedReply, scenarios: Mapping[str, Scenario],
+             language: str) -> str:
     scenario = scenarios.get(turn.scenario_id or "")
     if scenario is None or reply.truncated:
         return ""
-    return reading_html(read_answer(scenario, reply.answer, reply.final))
+    return reading_html(read_answer(scenario, reply.answer, reply.final),
+                        labels=chat_labels(language))
 
 
 def _part(label: str) -> str:

@@ -18,9 +18,10 @@ from app.core.history import Conversation, StoredTurn
 from app.core.reasoning import ReasoningParser, parse_text
 from app.core.scenarios import Scenario
 from app.core.scripted_stream import CHARS_PER_TOKEN
-from app.core.turn_metrics import TurnMetrics
+from app.core.turn_metrics import FinishReason, TurnMetrics
 
-_FINISH_OF_STATUS = {"done": "stop", "length": "length", "stopped": "cancelled"}
+_FINISH_OF_STATUS: dict[str, FinishReason] = {"done": "stop", "length": "length",
+                                              "stopped": "cancelled"}
 
 
 def restore_session(conversation: Conversation, session: ChatSession,
@@ -36,7 +37,8 @@ def restore_session(conversation: Conversation, session: ChatSession,
         replay_into(turn.document, stored, scenarios.get(stored.scenario_id or ""),
                     interrupted_message)
         if stored.status in _FINISH_OF_STATUS:
-            session.record_reply(turn, stored.reply_text)
+            session.record_reply(turn, stored.reply_text, _FINISH_OF_STATUS[stored.status],
+                                 stored_metrics(stored))
         turns.append(turn)
     return turns
 
@@ -56,8 +58,7 @@ def replay_into(document: ReplyDocument, stored: StoredTurn, scenario: Scenario 
     reading = None
     if scenario is not None and not reply.truncated:
         reading = read_answer(scenario, reply.answer, reply.final)
-    document.finish(ReplyOutcome(reply, finish_reason, stored_metrics(stored), reading),  # type: ignore[arg-type]
-                    0.0)
+    document.finish(ReplyOutcome(reply, finish_reason, stored_metrics(stored), reading), 0.0)
 
 
 def stored_metrics(stored: StoredTurn) -> TurnMetrics | None:

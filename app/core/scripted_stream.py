@@ -25,11 +25,13 @@ class ScriptedChunk:
     token: bool
 
 
-def scripted_chunks(text: str, chars_per_token: int = CHARS_PER_TOKEN) -> Iterator[ScriptedChunk]:
-    """``text`` cut into pieces of ``chars_per_token`` characters, parsed as they stream."""
+def scripted_chunks(text: str, chars_per_token: int = CHARS_PER_TOKEN,
+                    parser: ReasoningParser | None = None) -> Iterator[ScriptedChunk]:
+    """``text`` cut into pieces of ``chars_per_token`` characters, parsed as they stream (by
+    ``parser`` when given: one that has read the reply so far, for a continuation)."""
     if chars_per_token < 1:
         raise ValueError("a token holds at least one character")
-    parser = ReasoningParser()
+    parser = parser or ReasoningParser()
     for start in range(0, len(text), chars_per_token):
         piece = text[start:start + chars_per_token]
         yield ScriptedChunk(piece, tuple(parser.feed(piece)), True)

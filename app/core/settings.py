@@ -89,12 +89,12 @@ class AppSettings:
         return EngineConfig(n_ctx=self.n_ctx, n_threads=self.n_threads,
                             n_gpu_layers=self.n_gpu_layers)
 
-    def generation_settings(self, max_new_tokens: int | None = None) -> GenerationSettings:
-        """How to sample a reply; ``max_new_tokens`` overrides the setting for one turn."""
+    def generation_settings(self) -> GenerationSettings:
+        """How to sample a reply."""
         return GenerationSettings(
             system_prompt=self.system_prompt or None, temperature=self.temperature,
             top_p=self.top_p, top_k=self.top_k, repeat_penalty=self.repeat_penalty,
-            max_new_tokens=max_new_tokens or self.max_new_tokens,
+            max_new_tokens=self.max_new_tokens,
         )
 
     def needs_reload(self, other: AppSettings) -> bool:

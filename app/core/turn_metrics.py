@@ -104,3 +104,26 @@ class SectionCounter:
         else:
             think_s, answer_s = 0.0, now - first
         return SectionTotals(counts["think"], think_s, counts["answer"], answer_s)
+
+
+def continued_metrics(before: TurnMetrics, after: TurnMetrics) -> TurnMetrics:
+    """The measurements of a reply generated in two runs: ``before`` was cut off at the token
+    limit and ``after`` continued it. Tokens and seconds add up; the first token is the first
+    run's, the prompt and seed the last run's; the speed is over both runs' decoding."""
+    decode_s = before.decode_s + after.decode_s
+    intervals = max(before.completion_tokens - 1, 0) + max(after.completion_tokens - 1, 0)
+    return TurnMetrics(
+        prompt_tokens=after.prompt_tokens,
+        prompt_eval_tokens=after.prompt_eval_tokens,
+        prompt_eval_s=after.prompt_eval_s,
+        completion_tokens=before.completion_tokens + after.completion_tokens,
+        ttft_s=before.ttft_s if before.ttft_s is not None else after.ttft_s,
+        decode_s=decode_s,
+        tokens_per_s=intervals / decode_s if decode_s > 0 and intervals else None,
+        think_tokens=before.think_tokens + after.think_tokens,
+        think_s=before.think_s + after.think_s,
+        answer_tokens=before.answer_tokens + after.answer_tokens,
+        answer_s=before.answer_s + after.answer_s,
+        seed=after.seed,
+        dropped_messages=after.dropped_messages,
+    )

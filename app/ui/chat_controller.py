@@ -4,13 +4,16 @@ The controller owns one ``ChatSession`` per panel and shows one of them in the `
 ``ask`` starts a turn: the engine's ``stream_chat`` runs as a ``BackgroundJob``; each token's
 parser events go into the turn's ``ReplyDocument``; a timer at ``FRAME_RATE_HZ`` flushes the
 document's page operations into the view, so a fast model costs one small script call per frame,
-not one per token. ``stop`` cancels within a token; regenerate, continue and edit-and-resend
-replace a turn and what followed it. ``turn_started`` and ``text_shown`` (the reply's text as each
-frame draws it) let the history save a reply as it streams.
+not one per token. ``stop`` cancels within a token; regenerate and edit-and-resend replace a turn
+and what followed it; continue replaces a reply cut off at the token limit with one that goes on
+from where it stopped (the model is given the open reply, not asked again). ``turn_started`` and
+``text_shown`` (the reply's text as each frame draws it) let the history save a reply as it
+streams.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -19,21 +22,27 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.answer_readers import read_answer
 from app.core.chat_document import ReplyOutcome
+from app.core.chat_labels import ChatLabels, chat_labels
 from app.core.chat_session import ChatSession, Turn
 from app.core.rich_text import RichTextRenderer
 from app.core.scenarios import Scenario
 from app.core.settings import AppSettings
+from app.core.turn_metrics import continued_metrics
 from app.ui.chat_view import ChatView
+from app.ui.i18n import content_language
 from app.ui.job_bridge import BackgroundJob, JobContext
 from app.ui.model_host import ModelHost
 
 if TYPE_CHECKING:
     from app.core.engine import TokenChunk, TurnResult
 
-FRAME_RATE_HZ = 30
+# Page updates per second while a reply streams. Every update makes the web engine lay out,
+# paint and composite a frame; with software compositing that costs ~6 ms of CPU however small
+# the change (bench/render.py: 17 % of a core at 30 Hz, 6.5 % at 10 Hz). Ten a second still
+# shows each token on its own up to 10 tok/s (a 7B model on a CPU) and half a line at a time
+# at 100 tok/s.
+FRAME_RATE_HZ = 10
 RATE_UPDATE_MS = 250
-CONTINUE_FACTOR = 2  # "continue" retries a cut-off reply with this many times the token limit
-_CONTEXT_HEADROOM = 1024  # tokens left for the prompt when the token limit is raised
 
 
 class ChatController(QObject):
@@ -54,11 +63,13 @@ class ChatController(QObject):
         self._settings = settings
         self._scenarios = scenarios
         self._renderer = RichTextRenderer()
+        self._labels = chat_labels(content_language())
+        view.set_labels(self._labels)
         self.sessions: dict[str, ChatSession] = {}
         self.visible_key: str | None = None
         self._job: BackgroundJob | None = None
         self._streaming: tuple[str, Turn] | None = None
-        self._token_limits: dict[str, int] = {}
+        self._continued: dict[str, Turn] = {}  # message id → the cut-off turn it continues
         self._unshown_text: list[str] = []
         self._frame_timer = QTimer(self)
         self._frame_timer.setInterval(1000 // FRAME_RATE_HZ)
@@ -70,8 +81,17 @@ class ChatController(QObject):
     def session(self, key: str) -> ChatSession:
         """The session of panel ``key`` (free chat: "chat"; a scenario: its id)."""
         if key not in self.sessions:
-            self.sessions[key] = ChatSession(self._renderer, standalone=key in self._scenarios)
+            self.sessions[key] = ChatSession(self._renderer, standalone=key in self._scenarios,
+                                             labels=self._labels)
         return self.sessions[key]
+
+    def set_labels(self, labels: ChatLabels) -> None:
+        """Label the page and the replies started from now on in ``labels``' language (the
+        replies already drawn keep theirs)."""
+        self._labels = labels
+        for session in self.sessions.values():
+            session.labels = labels
+        self.view.set_labels(labels)
 
     def show_session(self, key: str) -> None:
         """Draw panel ``key``'s conversation in the view (the whole of it, once)."""
@@ -90,10 +110,11 @@ class ChatController(QObject):
 
     def ask(self, key: str, question: str, scenario_id: str | None = None,
             values: Mapping[str, str] | None = None, replace: Turn | None = None,
-            max_new_tokens: int | None = None) -> Turn | None:
+            continues: Turn | None = None) -> Turn | None:
         """Start answering ``question`` in panel ``key``'s session; ``replace`` drops that turn
-        and the later ones first. Returns the new turn, or None when no model is loaded or a
-        reply is already streaming (the caller says so to the person)."""
+        and the later ones first; ``continues`` (a turn cut off at the token limit, replaced)
+        has the model go on from its reply. Returns the new turn, or None when no model is
+        loaded or a reply is already streaming (the caller says so to the person)."""
         engine = self._host.engine
         if engine is None or self.busy:
             return None
@@ -103,16 +124,22 @@ class ChatController(QObject):
             if key == self.visible_key:
                 self.view.apply(session.snapshot())
         turn = session.start_turn(question, time.perf_counter(), scenario_id, values)
-        settings = self._settings().generation_settings(max_new_tokens)
-        self._token_limits[turn.message_id] = settings.max_new_tokens
+        settings = self._settings().generation_settings()
         conversation = session.conversation_for(turn)
+        reply_prefix = ""
+        self._unshown_text.clear()
+        if continues is not None and continues.reply_text:
+            reply_prefix = continues.reply_text
+            turn.document.seed(reply_prefix, continues.metrics)
+            self._continued[turn.message_id] = continues
+            self._unshown_text.append(reply_prefix)
         if key == self.visible_key:
             self.view.apply([["user", turn.message_id, question]])
-        self._unshown_text.clear()
         self.turn_started.emit(key, turn, replace, settings)
 
         def work(context: JobContext) -> TurnResult:
-            stream = engine.stream_chat(conversation, settings, context.cancel)
+            stream = engine.stream_chat(conversation, settings, context.cancel,
+                                        reply_prefix=reply_prefix)
             for chunk in stream:
                 context.emit(chunk)
             return stream.result
@@ -135,15 +162,13 @@ class ChatController(QObject):
         return self.ask(key, turn.question, turn.scenario_id, turn.values, replace=turn)
 
     def continue_turn(self, key: str, turn: Turn) -> Turn | None:
-        """Retry a reply cut off at the token limit with ``CONTINUE_FACTOR`` times the limit
-        (bounded by the context size), replacing it."""
-        engine = self._host.engine
-        used = self._token_limits.get(turn.message_id, self._settings().max_new_tokens)
-        limit = used * CONTINUE_FACTOR
-        if engine is not None:
-            limit = max(used, min(limit, engine.info.n_ctx - _CONTEXT_HEADROOM))
+        """Go on with a reply cut off at the token limit (``turn.can_continue``): the model gets
+        the open reply and writes on, with a fresh token allowance; the continued reply replaces
+        ``turn``. Returns None when it cannot continue or cannot start now."""
+        if not turn.can_continue:
+            return None
         return self.ask(key, turn.question, turn.scenario_id, turn.values, replace=turn,
-                        max_new_tokens=limit)
+                        continues=turn)
 
     # -- streaming -------------------------------------------------------------------------------
 
@@ -176,13 +201,17 @@ class ChatController(QObject):
     def _finished(self, result: TurnResult) -> None:
         key, turn = self._end_stream()
         self._report_shown(key, turn)
+        before = self._continued.pop(turn.message_id, None)
+        if before is not None and before.metrics is not None:
+            result = dataclasses.replace(result,
+                                         metrics=continued_metrics(before.metrics, result.metrics))
         scenario = self._scenarios.get(turn.scenario_id or "")
         reading = None
         if scenario is not None and not result.reply.truncated:
             reading = read_answer(scenario, result.reply.answer, result.reply.final)
         outcome = ReplyOutcome(result.reply, result.finish_reason, result.metrics, reading)
         ops = turn.document.finish(outcome, time.perf_counter())
-        self.sessions[key].record_reply(turn, result.text)
+        self.sessions[key].record_reply(turn, result.text, result.finish_reason, result.metrics)
         if key == self.visible_key:
             self.view.apply(ops)
         self.rate_changed.emit(result.metrics.tokens_per_s)
@@ -192,6 +221,7 @@ class ChatController(QObject):
     def _failed(self, error: BaseException) -> None:
         key, turn = self._end_stream()
         self._report_shown(key, turn)
+        self._continued.pop(turn.message_id, None)
         message = str(error) or type(error).__name__
         ops = turn.document.fail(message, time.perf_counter())
         if key == self.visible_key:

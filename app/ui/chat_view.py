@@ -20,6 +20,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from app.core.chat_document import Op
+from app.core.chat_labels import ChatLabels
 from app.ui.chat_page import ChatPage, PageBridge, build_page_html, page_base_url, private_profile
 
 PAGE_BACKGROUNDS = {"light": QColor("#f6f7f9"), "dark": QColor("#17191d")}
@@ -75,6 +76,10 @@ class ChatView(QWebEngineView):
         """Switch the page between "light" and "dark"."""
         self.page().setBackgroundColor(PAGE_BACKGROUNDS.get(theme, PAGE_BACKGROUNDS["light"]))
         self.apply([["theme", theme]])
+
+    def set_labels(self, labels: ChatLabels) -> None:
+        """The page's own texts (buttons, "Final answer"…) in ``labels``' language."""
+        self.apply([["labels", labels.page_texts(), labels.language]])
 
     def evaluate(self, script: str, callback: Callable[[Any], None]) -> None:
         """Run ``script`` in the page after every operation sent so far; ``callback`` gets its

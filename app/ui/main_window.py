@@ -160,6 +160,10 @@ class MainWindow(QMainWindow):
             self._retranslate_rail()
             self._prompts_label.setText(self.tr("Prompts in"))
             self._chat_placeholder.setText(self.tr("Preparing the chat view…"))
+            if self.controller is not None:
+                from app.core.chat_labels import chat_labels
+
+                self.controller.set_labels(chat_labels(content_language()))
         super().changeEvent(event)
 
     def _retranslate_rail(self) -> None:

@@ -8,6 +8,16 @@ const fr = (() => {
   const scroller = document.getElementById("scroller");
   const messages = new Map();
   let bridge = null;
+  // The page's own texts, in the window's language (the "labels" operation replaces them).
+  const L = {
+    edit: "Edit", continue: "Continue", copy_answer: "Copy answer", regenerate: "Regenerate",
+    copy: "Copy", save_as: "Save as…", final_answer: "Final answer",
+    show_all: "Click to show all", thinking: "Thinking…", empty: "",
+  };
+  const BUTTON_TEXT = {
+    edit: "edit", continue: "continue", copy_answer: "copy_answer", regenerate: "regenerate",
+    copy_code: "copy", save_code: "save_as",
+  };
 
   if (window.qt && window.QWebChannel) {
     new QWebChannel(qt.webChannelTransport, (channel) => { bridge = channel.objects.bridge; });
@@ -25,8 +35,8 @@ const fr = (() => {
     return node;
   }
 
-  function button(parent, label, name, id, payloadOf) {
-    const node = make("button", "act act-" + name, parent, label);
+  function button(parent, name, id, payloadOf) {
+    const node = make("button", "act act-" + name, parent, L[BUTTON_TEXT[name]]);
     node.type = "button";
     node.addEventListener("click", (event) => {
       event.preventDefault();
@@ -55,11 +65,11 @@ const fr = (() => {
     const body = make("div", "bubble-text", bubble, text);
     if (text.split("\n").length > 6 || text.length > 480) {
       body.classList.add("clamped");
-      bubble.title = "Click to show all";
+      bubble.title = L.show_all;
       bubble.addEventListener("click", () => body.classList.toggle("clamped"));
     }
     const actions = make("div", "actions", row);
-    button(actions, "Edit", "edit", id);
+    button(actions, "edit", id);
   }
 
   function reply(id) {
@@ -69,7 +79,7 @@ const fr = (() => {
     const think = make("details", "think", article);
     think.hidden = true;
     const summary = make("summary", "", think);
-    const thinkLabel = make("span", "think-label", summary, "Thinking…");
+    const thinkLabel = make("span", "think-label", summary, L.thinking);
     const thinkBody = make("div", "think-body", think);
     think.addEventListener("toggle", () => { think.dataset.touched = "1"; });
     summary.addEventListener("click", () => { think.dataset.touched = "1"; });
@@ -84,14 +94,14 @@ const fr = (() => {
     const truncated = make("div", "truncated", article);
     truncated.hidden = true;
     const truncatedText = make("span", "", truncated);
-    button(truncated, "Continue", "continue", id);
+    button(truncated, "continue", id);
     const error = make("div", "error", article);
     error.hidden = true;
     const meta = make("div", "meta", article);
     const metrics = make("span", "metrics", meta);
     const actions = make("span", "actions", meta);
-    button(actions, "Copy answer", "copy_answer", id);
-    button(actions, "Regenerate", "regenerate", id);
+    button(actions, "copy_answer", id);
+    button(actions, "regenerate", id);
     const message = {
       article, think, thinkLabel, thinkBody, card, final, reading, answerBody, truncated,
       truncatedText, error, metrics, blocks: { think: [], answer: [] },
@@ -108,8 +118,8 @@ const fr = (() => {
       make("span", "code-lang", bar, code.dataset.lang || "text");
       const id = block.closest(".turn").id;
       const text = () => code.querySelector("pre").innerText;
-      button(bar, "Copy", "copy_code", id, text);
-      button(bar, "Save as…", "save_code", id,
+      button(bar, "copy_code", id, text);
+      button(bar, "save_code", id,
              () => JSON.stringify({ language: code.dataset.lang || "", code: text() }));
     }
   }
@@ -129,7 +139,9 @@ const fr = (() => {
       m.article.classList.add("thinking");
     },
     think_clock(id, label) {
-      reply(id).thinkLabel.textContent = label;
+      const m = reply(id);
+      m.thinkLabel.textContent = label;
+      m.thinkLabel.classList.toggle("tick");
     },
     block(id, section, index, html, isOpen) {
       const m = reply(id);
@@ -153,7 +165,8 @@ const fr = (() => {
     },
     final(id, html) {
       const m = reply(id);
-      m.final.innerHTML = '<span class="final-label">Final answer</span>' + html;
+      m.final.innerHTML = '<span class="final-label"></span>' + html;
+      m.final.firstChild.textContent = L.final_answer;
       // A sentence in the box (Fin-R1 boxes remarks too) reads better as text than as a badge.
       m.final.classList.toggle("long", m.final.textContent.length > 60);
       m.final.hidden = false;
@@ -187,6 +200,16 @@ const fr = (() => {
     },
     theme(name) {
       document.documentElement.dataset.theme = name;
+    },
+    labels(texts, language) {
+      Object.assign(L, texts);
+      document.documentElement.lang = language;
+      for (const [name, key] of Object.entries(BUTTON_TEXT)) {
+        for (const node of document.querySelectorAll(".act-" + name)) node.textContent = L[key];
+      }
+      for (const node of document.querySelectorAll(".final-label")) node.textContent = L.final_answer;
+      for (const node of document.querySelectorAll(".bubble[title]")) node.title = L.show_all;
+      empty.querySelector(".empty-text").textContent = L.empty;
     },
   };
 
