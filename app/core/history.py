@@ -31,6 +31,7 @@ from typing import Any
 
 from app.core.errors import HistoryError, UnknownConversationError
 from app.core.paths import app_paths
+from app.core.sqlite_transaction import immediate_transaction
 
 BUSY_TIMEOUT_S = 10.0
 SCHEMA_VERSION = 1
@@ -363,14 +364,8 @@ class HistoryStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, _translated():
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+        with self._lock, _translated(), immediate_transaction(self._connection) as connection:
+            yield connection
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from app.core.errors import (
     LibraryReadOnlyError,
     LibraryUnavailableError,
 )
+from app.core.sqlite_transaction import immediate_transaction
 
 MANIFEST_NAME = "manifest.sqlite3"
 BUSY_TIMEOUT_S = 15.0
@@ -251,14 +252,8 @@ class Manifest:
                 "and used but not added, verified or removed; make the disk writable or choose "
                 "another library location"
             )
-        with self._lock, _translate_busy():
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+        with self._lock, _translate_busy(), immediate_transaction(self._connection) as connection:
+            yield connection
 
 
 def _writable(folder: Path) -> bool:
