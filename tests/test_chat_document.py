@@ -18,7 +18,7 @@ from app.core.markdown_stream import BlockSplitter
 from app.core.reasoning import ParsedReply, parse_text
 from app.core.rich_text import RichTextRenderer
 from app.core.scripted_stream import scripted_chunks
-from app.core.turn_metrics import TurnMetrics, continued_metrics
+from app.core.turn_metrics import FinishReason, TurnMetrics, continued_metrics
 
 
 def split(text: str, piece: int = 3) -> BlockSplitter:
@@ -63,7 +63,8 @@ def test_the_open_block_is_what_has_arrived_of_the_current_block() -> None:
 # -- reply document -------------------------------------------------------------------------------
 
 
-def stream(text: str, frame_every: int = 3) -> tuple[ReplyDocument, list[list[object]]]:
+def stream(text: str, frame_every: int = 3,
+           finish_reason: FinishReason = "stop") -> tuple[ReplyDocument, list[list[object]]]:
     """Replays ``text`` into a document, flushing every few tokens as the frame timer does."""
     document = ReplyDocument("t1", RichTextRenderer(), started_at=0.0)
     ops: list[list[object]] = []
@@ -75,7 +76,7 @@ def stream(text: str, frame_every: int = 3) -> tuple[ReplyDocument, list[list[ob
         events.extend(chunk.events)
         if count % frame_every == 0:
             ops.extend(document.flush(now))
-    ops.extend(document.finish(ReplyOutcome(ParsedReply.from_events(events), "stop"), now))
+    ops.extend(document.finish(ReplyOutcome(ParsedReply.from_events(events), finish_reason), now))
     return document, ops
 
 
@@ -112,10 +113,24 @@ def test_the_final_box_becomes_the_cards_chip() -> None:
 
 
 def test_a_reply_cut_off_in_its_reasoning_is_labelled_truncated() -> None:
-    _document, ops = stream(TRUNCATED)
+    _document, ops = stream(TRUNCATED, finish_reason="length")
     truncated = [op for op in ops if op[0] == "truncated"]
-    assert truncated and "cut off" in str(truncated[0][2])
+    assert truncated == [["truncated", "t1", truncated[0][2], True]]
+    assert "cut off at the token limit" in str(truncated[0][2])
     assert [op[2] for op in ops if op[0] == "think_end"][-1].endswith("· cut off")
+
+
+def test_a_reply_the_model_ended_inside_its_reasoning_is_not_offered_to_continue() -> None:
+    _document, ops = stream(TRUNCATED, finish_reason="stop")
+    truncated = [op for op in ops if op[0] == "truncated"]
+    assert truncated == [["truncated", "t1", "The reply ended inside its reasoning, without an "
+                          "answer.", False]]
+
+
+def test_a_stopped_reply_is_labelled_stopped_not_cut_off() -> None:
+    _document, ops = stream(TRUNCATED, finish_reason="cancelled")
+    assert not [op for op in ops if op[0] == "truncated"]
+    assert [op[2] for op in ops if op[0] == "think_end"][-1].endswith("· stopped")
 
 
 def test_a_continued_reply_draws_as_if_it_had_never_been_cut_off() -> None:
@@ -151,7 +166,7 @@ def test_a_continued_reply_counts_on_from_the_run_it_continues() -> None:
     assert clock == [["think_clock", "t2", "Thinking… 23 s"]]
     ops = document.finish(ReplyOutcome(parse_text("<think>\nThe loan"), "length"), 104.0)
     assert ["truncated", "t2", "The reasoning was cut off at the token limit (400 tokens) "
-            "before an answer."] in ops
+            "before an answer.", True] in ops
     assert [op[2] for op in ops if op[0] == "think_end"] == ["Thought for 24 s · 400 tokens · cut off"]
 
 

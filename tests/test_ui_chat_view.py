@@ -121,13 +121,21 @@ def test_clicking_the_folded_reasoning_opens_it(view: ChatView, session: ChatSes
 
 def test_reasoning_cut_off_at_the_limit_is_labelled_and_offers_continue(
         view: ChatView, session: ChatSession, actions: list[tuple[str, str, str]]) -> None:
-    turn = play(view, session, TRUNCATED)
+    turn = play(view, session, TRUNCATED, finish_reason="length")
     [reply] = inspect(view)
     assert "cut off" in reply["truncated"]
     assert reply["think"]["label"].endswith("cut off")
     evaluate(view, "document.querySelector('.truncated .act-continue').click()")
     wait_until(lambda: actions, 10, "the continue click to reach Python")
     assert actions[0] == ("continue", turn.message_id, "")
+
+
+def test_a_reasoning_the_model_ended_itself_is_labelled_without_continue(
+        view: ChatView, session: ChatSession) -> None:
+    play(view, session, TRUNCATED, finish_reason="stop")
+    [reply] = inspect(view)
+    assert reply["truncated"] == "The reply ended inside its reasoning, without an answer."
+    assert evaluate(view, "document.querySelector('.truncated .act-continue').hidden") is True
 
 
 def test_edit_and_regenerate_buttons_reach_python(view: ChatView, session: ChatSession,

@@ -20,6 +20,7 @@ from app.core.chat_document import ReplyOutcome
 from app.core.chat_session import ChatSession, Turn
 from app.core.reasoning import ParsedReply
 from app.core.scripted_stream import scripted_chunks
+from app.core.turn_metrics import FinishReason
 from app.ui.chat_view import ChatView
 
 TOKENS_PER_FRAME = 10  # a 100 tok/s model at the view's 10 frames per second
@@ -87,14 +88,16 @@ class Replay:
         self.view.apply(self.turn.document.flush(time.perf_counter()))
         return self
 
-    def finish(self) -> Turn:
-        """Stream the rest and end the reply as the model ending it would."""
+    def finish(self, finish_reason: FinishReason = "stop") -> Turn:
+        """Stream the rest and end the reply as the model ending it would (``length``: as the
+        token limit would)."""
         self.advance()
-        outcome = ReplyOutcome(ParsedReply.from_events(self._events), "stop")
+        outcome = ReplyOutcome(ParsedReply.from_events(self._events), finish_reason)
         self.view.apply(self.turn.document.finish(outcome, time.perf_counter()))
         return self.turn
 
 
-def play(view: ChatView, session: ChatSession, text: str, question: str = "Question") -> Turn:
+def play(view: ChatView, session: ChatSession, text: str, question: str = "Question",
+         finish_reason: FinishReason = "stop") -> Turn:
     """Replay all of ``text`` into ``view`` (see ``Replay``) and return its finished turn."""
-    return Replay(view, session, text, question).finish()
+    return Replay(view, session, text, question).finish(finish_reason)

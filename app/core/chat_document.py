@@ -15,7 +15,8 @@ An operation is a JSON-ready list ``[name, message_id, *args]`` that the page's 
     ["block", id, section, index, html, open]   set block ``index`` of "think"/"answer"
     ["think_end", id, label]                    collapse: "Thought for 12 s · 812 tokens"
     ["final", id, chip_html]                    the final boxed answer, shown atop the card
-    ["truncated", id, label]                    cut off at the token limit; offers "continue"
+    ["truncated", id, label, can_continue]      ended without an answer or cut off at the token
+                                                limit; offers "continue" when ``can_continue``
     ["reading", id, html]                       the scenario's reading (verdict badge…)
     ["metrics", id, text]                       the quiet per-message metrics line
     ["status", id, status]                      "streaming", "done", "length", "stopped", "error"
@@ -251,10 +252,9 @@ class ReplyDocument:
         ops = self.flush(now)
         self._close_think_label(outcome, now)
         tokens = outcome.metrics.completion_tokens if outcome.metrics else self.tokens
-        if outcome.reply.truncated or outcome.finish_reason == "length":
-            key = "reasoning_cut_off" if outcome.reply.truncated else "answer_cut_off"
-            self._mark(["truncated", self.message_id,
-                        self.labels.text("reply", key, self.labels.tokens(tokens))])
+        notice = self._truncation_notice(outcome, tokens)
+        if notice is not None:
+            self._mark(["truncated", self.message_id, notice, outcome.finish_reason == "length"])
         if outcome.reply.boxed:
             self._mark(["final", self.message_id, boxed_chip_html(outcome.reply.boxed[-1])])
         badges = reading_html(outcome.reading, final_box_shown=bool(outcome.reply.boxed),
@@ -266,6 +266,16 @@ class ReplyDocument:
         self._phase = "finished"
         ops.extend(self.flush(now))
         return ops
+
+    def _truncation_notice(self, outcome: ReplyOutcome, tokens: int) -> str | None:
+        """Why there is no (whole) answer: cut off at the token limit (can be continued), or the
+        model ended inside its reasoning; None for a whole reply or one the person stopped."""
+        if outcome.finish_reason == "length":
+            key = "reasoning_cut_off" if outcome.reply.truncated else "answer_cut_off"
+            return self.labels.text("reply", key, self.labels.tokens(tokens))
+        if outcome.finish_reason == "stop" and outcome.reply.truncated:
+            return self.labels.text("reply", "reasoning_unfinished")
+        return None
 
     def _close_think_label(self, outcome: ReplyOutcome, now: float) -> None:
         metrics = outcome.metrics

@@ -172,9 +172,10 @@ const fr = (() => {
       m.final.hidden = false;
       m.card.hidden = false;
     },
-    truncated(id, label) {
+    truncated(id, label, canContinue) {
       const m = reply(id);
       m.truncatedText.textContent = label;
+      m.truncated.querySelector(".act-continue").hidden = !canContinue;
       m.truncated.hidden = false;
     },
     reading(id, html) {
