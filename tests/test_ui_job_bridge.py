@@ -76,3 +76,22 @@ def test_a_job_starts_only_once(qapp: Any) -> None:
     with pytest.raises(RuntimeError, match="already started"):
         job.start()
     wait_until(lambda: not job.running, 10)
+
+
+def test_stop_returns_after_the_work_has_cleaned_up(qapp: Any) -> None:
+    started, cleaned_up = threading.Event(), threading.Event()
+
+    def work(context: JobContext) -> None:
+        started.set()
+        try:
+            while not context.cancel.wait(0.01):
+                pass
+            context.cancel.raise_if_cancelled("looping")
+        finally:
+            cleaned_up.set()
+
+    job = BackgroundJob(None, work, "stop").start()
+    assert started.wait(10)
+    job.stop()
+    assert cleaned_up.is_set()
+    job.stop()  # a second stop, or one after the end, does nothing

@@ -328,7 +328,5 @@ class BuildTab(Retranslating, QWidget):
 
     def stop(self) -> None:
         """Cancel a running build and wait for it (its temporary files are removed)."""
-        job = self._job
-        if job is not None and job.running:
-            job.cancel()
-            job.wait()
+        if self._job is not None:
+            self._job.stop()

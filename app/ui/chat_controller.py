@@ -237,7 +237,5 @@ class ChatController(QObject):
 
     def shutdown(self) -> None:
         """Stop a streaming reply and wait for its thread (on quit)."""
-        job = self._job
-        if job is not None:
-            job.cancel()
-            job.wait()
+        if self._job is not None:
+            self._job.stop()

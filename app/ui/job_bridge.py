@@ -133,6 +133,13 @@ class BackgroundJob(QObject):
         """Ask the job to stop at its next safe point (its function decides where)."""
         self.cancel_token.cancel()
 
+    def stop(self) -> None:
+        """Cancel the job if it is running and wait until its thread has ended (its clean-up,
+        such as removing partial files, done)."""
+        if self.running:
+            self.cancel()
+            self.wait()
+
     def wait(self, timeout_ms: int = -1) -> bool:
         """Block until the worker thread has ended (for shutdown); True when it has."""
         if self._thread is None:

@@ -326,7 +326,5 @@ class LibraryTab(Retranslating, QWidget):
 
     def stop(self) -> None:
         """Cancel a running operation and wait for it (it leaves nothing partial)."""
-        job = self._job
-        if job is not None and job.running:
-            job.cancel()
-            job.wait()
+        if self._job is not None:
+            self._job.stop()

@@ -602,9 +602,8 @@ class ProgressPage(Retranslating, QWizardPage):
         """Cancel a running job and wait for its clean-up (its failure report, queued for the
         event loop, then only updates the labels)."""
         job, self.job = self.job, None
-        if job is not None and job.running:
-            job.cancel()
-            job.wait()
+        if job is not None:
+            job.stop()
 
     @property
     def running(self) -> bool:
