@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from app.core.catalog import (
     is_checkpoint_file,
     load_catalog,
     quant_type_in_filename,
+    remember_repo,
     repo_from_snapshot,
 )
 from app.core.errors import CatalogError, QuantNotAvailableError
@@ -110,6 +112,21 @@ def test_hub_listing_of_a_checkpoint_takes_weights_config_and_tokenizer_only() -
         name for name in names if is_checkpoint_file(name))
     assert not {".gitattributes", "pytorch_model.bin", "original/consolidated.pth"} & {
         file.filename for file in repo.files}
+
+
+def test_every_repository_is_described_in_english_and_chinese(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    for repo in catalog.repos:
+        assert repo.title and repo.title_zh, repo.repo_id
+        assert repo.title_in("zh") == repo.title_zh and repo.title_in("en") == repo.title
+    # a hub listing cached for offline starts keeps the shipped descriptions
+    shipped = catalog.repo("mradermacher/Fin-R1-GGUF")
+    assert shipped is not None
+    cache = tmp_path / "catalog-cache.json"
+    remember_repo(cache, replace(shipped, title="old", title_zh="", refreshed_at=1.0))
+    cached = load_catalog(cache).repo("mradermacher/Fin-R1-GGUF")
+    assert cached is not None and cached.refreshed_at == 1.0
+    assert (cached.title, cached.title_zh) == (shipped.title, shipped.title_zh)
 
 
 def test_an_unreadable_cache_is_ignored(tmp_path: Path) -> None:

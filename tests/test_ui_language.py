@@ -115,3 +115,6 @@ def test_switching_changes_the_model_manager_texts(qtbot: object,
     assert manager.library_tab.verify_button.text() == "校验"
     headers = [manager.library_tab.table.horizontalHeaderItem(i).text() for i in range(6)]
     assert headers[1] == "量化" and headers[4] == "状态"
+    repositories = [manager.get_tab.repo_box.itemText(i)
+                    for i in range(manager.get_tab.repo_box.count())]
+    assert repositories and all("现成" in text or "单个" in text for text in repositories)

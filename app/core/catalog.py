@@ -63,7 +63,8 @@ class CatalogFile:
 
 @dataclass(frozen=True)
 class CatalogRepo:
-    """A repository and its files. ``commit`` and ``refreshed_at`` are set once refreshed."""
+    """A repository and its files. ``commit`` and ``refreshed_at`` are set once refreshed;
+    ``title`` is English, ``title_zh`` its Chinese version ("" when there is none)."""
 
     repo_id: str
     kind: RepoKind
@@ -71,6 +72,11 @@ class CatalogRepo:
     files: tuple[CatalogFile, ...]
     commit: str | None = None
     refreshed_at: float | None = None
+    title_zh: str = ""
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` ("zh" or "en"), English when there is no translation."""
+        return self.title_zh if language == "zh" and self.title_zh else self.title
 
     @property
     def quant_types(self) -> tuple[QuantType, ...]:
@@ -178,8 +184,9 @@ def load_catalog(cache_file: Path | None = None) -> Catalog:
     catalog = _shipped_catalog(resource_path(CATALOG_RESOURCE))
     for cached in _read_cache(cache_file):
         shipped = catalog.repo(cached.repo_id)
-        title = shipped.title if shipped is not None else cached.title
-        catalog = catalog.with_repo(replace(cached, title=title))
+        if shipped is not None:
+            cached = replace(cached, title=shipped.title, title_zh=shipped.title_zh)
+        catalog = catalog.with_repo(cached)
     return catalog
 
 
@@ -196,6 +203,8 @@ def refresh_repo(catalog: Catalog, repo_id: str, config: HubConfig, *,
     known = catalog.repo(repo_id)
     updated = repo_from_snapshot(snapshot, known.kind if known else None,
                                  known.title if known else "")
+    if known is not None:
+        updated = replace(updated, title_zh=known.title_zh)
     if cache_file is not None:
         remember_repo(cache_file, updated)
     return catalog.with_repo(updated)
@@ -251,7 +260,8 @@ def _shipped_repo(entry: dict[str, Any]) -> CatalogRepo:
             )
             for item in entry["files"]
         )
-    return CatalogRepo(str(entry["id"]), kind, str(entry.get("title", "")), files)
+    return CatalogRepo(str(entry["id"]), kind, str(entry.get("title", "")), files,
+                       title_zh=str(entry.get("title_zh", "")))
 
 
 def _read_cache(cache_file: Path | None) -> list[CatalogRepo]:

@@ -40,6 +40,7 @@ from app.ui.download_queue import (
     DownloadQueue,
 )
 from app.ui.formats import size_text, speed_text, time_left_text
+from app.ui.i18n import content_language
 from app.ui.job_bridge import BackgroundJob
 from app.ui.machine_info import request_machine
 from app.ui.quant_table import QuantTable
@@ -176,6 +177,10 @@ class GetModelsTab(Retranslating, QWidget):
         self.checkpoint_button.setText(self.tr("Download the original (to build your own)"))
         self.download_button.setText(self.tr("Download"))
         self.downloads_label.setText(self.tr("Downloads"))
+        for index in range(self.repo_box.count()):  # the repositories' descriptions too
+            repo = self._catalog.repo(self.repo_box.itemData(index))
+            if repo is not None:
+                self.repo_box.setItemText(index, _repo_label(repo))
 
     def showEvent(self, event: object) -> None:  # Qt's name
         super().showEvent(event)  # type: ignore[arg-type]
@@ -203,7 +208,7 @@ class GetModelsTab(Retranslating, QWidget):
         self.repo_box.clear()
         for repo in self._catalog.repos:
             if repo.kind is RepoKind.GGUF:
-                self.repo_box.addItem(f"{repo.repo_id} — {repo.title}", repo.repo_id)
+                self.repo_box.addItem(_repo_label(repo), repo.repo_id)
         index = self.repo_box.findData(current or self._catalog.default_gguf_repo)
         self.repo_box.setCurrentIndex(max(index, 0))
         self.repo_box.blockSignals(False)
@@ -257,3 +262,8 @@ class GetModelsTab(Retranslating, QWidget):
 
     def rows(self) -> list[DownloadRow]:
         return [self._rows.itemAt(index).widget() for index in range(self._rows.count() - 1)]
+
+
+def _repo_label(repo: CatalogRepo) -> str:
+    """"owner/name — what it offers", the description in the window's language."""
+    return f"{repo.repo_id} — {repo.title_in(content_language())}"
