@@ -215,6 +215,19 @@ def test_a_chinese_window_labels_the_reply_in_chinese() -> None:
     assert labels["metrics"].startswith("首词元 1.0 秒 · 思考 ") and labels["metrics"].endswith("已停止")
 
 
+def test_a_finished_reply_can_be_relabelled_in_the_other_language() -> None:
+    document, _ops = stream(TRUNCATED, finish_reason="length")
+    english = {op[0]: op for op in document.snapshot()}
+    document.relabel(chat_labels("zh_CN"))
+    chinese = {op[0]: op for op in document.snapshot()}
+    assert english.keys() == chinese.keys()
+    assert english["think_end"][2].startswith("Thought for ")
+    assert chinese["think_end"][2].startswith("已思考 ") and chinese["think_end"][2].endswith("已截断")
+    assert chinese["truncated"][2].startswith("推理在达到词元上限") and chinese["truncated"][3]
+    assert "词元" in chinese["metrics"][2]
+    assert document.flush(1.0) == []  # the redraw is the snapshot's; nothing queued twice
+
+
 def test_every_chat_label_has_both_languages_with_the_same_fields(tmp_path: Path) -> None:
     english, chinese = (chat_labels(language) for language in ("en", "zh"))
     assert english.texts.keys() == chinese.texts.keys()

@@ -152,7 +152,12 @@ def test_a_reopened_conversation_draws_as_it_was_and_continues(
 
 
 def test_switching_the_language_changes_the_window_texts(
-        qtbot: Any, app_window: MainWindow) -> None:
+        qtbot: Any, app_window: MainWindow, tiny_bf16_gguf: Path) -> None:
+    assert app_window.load_model(tiny_bf16_gguf)
+    wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
+    app_window.select_panel(FREE_CHAT)
+    run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "A question"))
+    assert "tok/s" in inspect(app_window.chat_view)[0]["metrics"]
     assert services(app_window).models_menu.title() == "&Models"
     services(app_window).set_ui_language("zh_CN")
     wait_for(qtbot, lambda: services(app_window).models_menu.title() == "模型(&M)", 5)
@@ -160,8 +165,11 @@ def test_switching_the_language_changes_the_window_texts(
     free_chat = app_window.rail.item(app_window.rail.count() - 1).text()
     assert free_chat == "自由对话"
     assert app_window.panels["compliance"].run_button.text() == "运行"
+    # the reply already on screen is relabelled too, not only the widgets
+    wait_for(qtbot, lambda: "词元/秒" in inspect(app_window.chat_view)[0]["metrics"], 10)
     services(app_window).set_ui_language("en")
     wait_for(qtbot, lambda: app_window.panels["compliance"].run_button.text() == "Run", 5)
+    wait_for(qtbot, lambda: "tok/s" in inspect(app_window.chat_view)[0]["metrics"], 10)
 
 
 def test_the_self_test_saves_its_conversation(tmp_path: Path, tiny_bf16_gguf: Path) -> None:

@@ -143,6 +143,7 @@ class ReplyDocument:
         self._think_started_at: float | None = None
         self._think_ended_at: float | None = None
         self._clock_on_page: str | None = None
+        self._ending: tuple[ReplyOutcome, float] | None = None  # how and when it finished
 
     # -- streaming -------------------------------------------------------------------------------
 
@@ -251,21 +252,41 @@ class ReplyDocument:
         self._answer.finish()
         ops = self.flush(now)
         self._close_think_label(outcome, now)
+        if outcome.reply.boxed:
+            self._mark(["final", self.message_id, boxed_chip_html(outcome.reply.boxed[-1])])
+        self._mark_labelled_ending(outcome, now)
+        self._mark(["status", self.message_id, _STATUS_OF_FINISH[outcome.finish_reason]])
+        self._phase = "finished"
+        self._ending = (outcome, now)
+        ops.extend(self.flush(now))
+        return ops
+
+    def _mark_labelled_ending(self, outcome: ReplyOutcome, now: float) -> None:
+        """The end's texts that depend on the language: notice, badges, metrics line."""
         tokens = outcome.metrics.completion_tokens if outcome.metrics else self.tokens
         notice = self._truncation_notice(outcome, tokens)
         if notice is not None:
             self._mark(["truncated", self.message_id, notice, outcome.finish_reason == "length"])
-        if outcome.reply.boxed:
-            self._mark(["final", self.message_id, boxed_chip_html(outcome.reply.boxed[-1])])
         badges = reading_html(outcome.reading, final_box_shown=bool(outcome.reply.boxed),
                               labels=self.labels)
         if badges:
             self._mark(["reading", self.message_id, badges])
         self._mark(["metrics", self.message_id, self._metrics_text(outcome, now)])
-        self._mark(["status", self.message_id, _STATUS_OF_FINISH[outcome.finish_reason]])
-        self._phase = "finished"
-        ops.extend(self.flush(now))
-        return ops
+
+    def relabel(self, labels: ChatLabels) -> None:
+        """Write the reply's labels in ``labels``' language, those already decided too: redraw
+        it with ``snapshot`` afterwards (a streaming reply's next flush follows by itself)."""
+        self.labels = labels
+        self._clock_on_page = None  # the next flush writes the clock anew
+        if self._ending is not None:
+            pending, self._pending = self._pending, []
+            self._close_think_label(*self._ending)
+            self._mark_labelled_ending(*self._ending)
+            self._pending = pending  # a snapshot draws the new marks; nothing more to flush
+        elif self._think_ended_at is not None:
+            seconds = self._think_ended_at - (self._think_started_at or self._think_ended_at)
+            self._marks["think_end"] = ["think_end", self.message_id, self._thought_label(
+                seconds + self._seeded_think_s, self._think_tokens)]
 
     def _truncation_notice(self, outcome: ReplyOutcome, tokens: int) -> str | None:
         """Why there is no (whole) answer: cut off at the token limit (can be continued), or the

@@ -86,12 +86,18 @@ class ChatController(QObject):
         return self.sessions[key]
 
     def set_labels(self, labels: ChatLabels) -> None:
-        """Label the page and the replies started from now on in ``labels``' language (the
-        replies already drawn keep theirs)."""
+        """Label the page and every reply in ``labels``' language, redrawing the conversation on
+        screen."""
+        if labels.language == self._labels.language:
+            return  # Qt sends one language change per translator installed
         self._labels = labels
         for session in self.sessions.values():
             session.labels = labels
+            for turn in session.turns:
+                turn.document.relabel(labels)
         self.view.set_labels(labels)
+        if self.visible_key is not None:
+            self.show_session(self.visible_key)
 
     def show_session(self, key: str) -> None:
         """Draw panel ``key``'s conversation in the view (the whole of it, once)."""
