@@ -28,6 +28,7 @@ from typing import Any
 from app import __version__
 from app.core.calibration import CALIBRATION_DATASET, calibration_set
 from app.core.disk_space import human_bytes, require_free_space
+from app.core.errors import InvalidModelNameError
 from app.core.file_digest import sha256_file
 from app.core.library import Library, ModelEntry
 from quant.atomic import process_alive
@@ -155,8 +156,9 @@ def plan_build(library: Library, checkpoint_dir: Path, quant_types: list[str] | 
     the library's checkpoint the build came from.
 
     Raises ``ValueError`` for no types, an unknown type or one that cannot be built;
-    ``ImatrixRequiredError`` when a type needs an importance matrix and ``imatrix`` is False;
-    the ``CheckpointError`` family for a folder the converter cannot build from. Writes nothing.
+    ``InvalidModelNameError`` (also a ``ValueError``) for a ``model_name`` that is not a plain
+    file name; ``ImatrixRequiredError`` when a type needs an importance matrix and ``imatrix``
+    is False; the ``CheckpointError`` family for a folder the converter cannot build from. Writes nothing.
     """
     checkpoint_dir = Path(checkpoint_dir)
     chosen = _chosen_types(quant_types)
@@ -168,6 +170,8 @@ def plan_build(library: Library, checkpoint_dir: Path, quant_types: list[str] | 
             "(it is computed on the bundled finance text) or choose a larger type such as IQ3_S")
     if imatrix_chunks is not None and imatrix_chunks < 1:
         raise ValueError(f"imatrix_chunks must be at least 1, not {imatrix_chunks}")
+    if model_name:
+        _check_model_name(model_name)
     conversion = plan_conversion(checkpoint_dir, "bf16")
     name = model_name or checkpoint_dir.resolve().name
     stages = _stages(chosen, use_imatrix)
@@ -179,6 +183,13 @@ def plan_build(library: Library, checkpoint_dir: Path, quant_types: list[str] | 
               "checkpoint_model_id": source_model_id, "app_version": __version__}
     return BuildPlan(checkpoint_dir, name, chosen, use_imatrix, imatrix_chunks, conversion,
                      stages, needed, library.downloads_dir, source)
+
+
+def _check_model_name(model_name: str) -> None:
+    if model_name in (".", "..") or any(mark in model_name for mark in ("/", "\\", "\0")):
+        raise InvalidModelNameError(
+            f"the model name {model_name!r} cannot be used in file names; choose one without "
+            "/ or \\, such as Fin-R1")
 
 
 def _chosen_types(names: list[str] | tuple[str, ...]) -> tuple[QuantType, ...]:
@@ -202,7 +213,7 @@ def _stages(chosen: tuple[QuantType, ...], use_imatrix: bool) -> tuple[BuildStag
                                                          _CONVERT_COST)]
     if use_imatrix:
         costs.append(("imatrix", None, _IMATRIX_COST))
-    for quant in chosen:
+    for quant in _work_order(chosen):
         share = quant.bits_per_weight / 16
         if quant.name == "f16":
             costs.append(("convert", quant, _CONVERT_COST))
@@ -255,8 +266,8 @@ def _build(plan: BuildPlan, library: Library, work_dir: Path, on_progress: Progr
                                      dataset=text.name, chunks=plan.imatrix_chunks,
                                      threads=threads, on_progress=stage("imatrix"), cancel=cancel)
         dataset = text.name
-    entries = []
-    for quant in plan.quant_types:
+    entries = {}
+    for quant in _work_order(plan.quant_types):
         output = _make(plan, quant, bf16_path, imatrix_path, work_dir, stage, cancel, threads)
         verify = BuildStage("verify", quant, 0).name
         sha256 = sha256_file(output, on_progress=stage(verify), cancel=cancel, stage=verify)
@@ -264,8 +275,15 @@ def _build(plan: BuildPlan, library: Library, work_dir: Path, on_progress: Progr
         used_matrix = imatrix_path is not None and quant.imatrix is not ImatrixNeed.NONE
         source = {**plan.source, "quant": quant.label,
                   "imatrix_dataset": CALIBRATION_DATASET if used_matrix else None}
-        entries.append(library.add_file(output, source=source, sha256=sha256, name=output.name))
-    return BuildResult(tuple(entries), dataset)
+        entries[quant.name] = library.add_file(output, source=source, sha256=sha256,
+                                               name=output.name)
+    return BuildResult(tuple(entries[quant.name] for quant in plan.quant_types), dataset)
+
+
+def _work_order(quant_types: tuple[QuantType, ...]) -> list[QuantType]:
+    """The order types are made in: BF16 last, because adding it to the library moves away the
+    intermediate every other type is made from."""
+    return sorted(quant_types, key=lambda quant: quant.name == "bf16")
 
 
 def _make(plan: BuildPlan, quant: QuantType, bf16_path: Path, imatrix_path: Path | None,

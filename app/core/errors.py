@@ -186,9 +186,19 @@ class HistoryError(FinR1Error):
     """The history database cannot be opened or written (a damaged file, a read-only disk)."""
 
 
+class EmptyTitleError(HistoryError, ValueError):
+    """A conversation was given an empty title (a ``HistoryError``, so the CLI and the GUI show
+    it as one line; a ``ValueError`` for callers that check the argument)."""
+
+
 class UnknownConversationError(HistoryError):
     """No conversation in the history has the given id; the message says how to list them."""
 
 
 class ExportError(FinR1Error):
     """A conversation cannot be exported (unknown format, an output that cannot be written)."""
+
+
+class InvalidModelNameError(FinR1Error, ValueError):
+    """A build's model name is not a plain file name (it holds a folder separator or is ``.``
+    or ``..``), so its files would land outside the build's work folder."""

@@ -116,7 +116,8 @@ def provenance_rows(turn: StoredTurn, labels: dict[str, str]) -> list[tuple[str,
         f"{name} {sampling[key]}" for key, name in (
             ("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k"),
             ("min_p", "min_p"), ("repeat_penalty", "repeat_penalty"),
-            ("max_new_tokens", "max_new_tokens")) if key in sampling) or unknown
+            ("repeat_last_n", "repeat_last_n"), ("max_new_tokens", "max_new_tokens"))
+        if key in sampling) or unknown
     seed = metrics.get("seed", sampling.get("seed"))
     rows = [
         (labels["model_file"], str(record.get("model_file") or unknown)),
@@ -148,6 +149,8 @@ def _metrics_text(metrics: Mapping[str, Any]) -> str:
     parts.append(f"prompt {metrics.get('prompt_tokens', 0)} tokens")
     parts.append(f"think {metrics.get('think_tokens', 0)} · answer "
                  f"{metrics.get('answer_tokens', 0)} tokens")
+    if metrics.get("dropped_messages"):
+        parts.append(f"{metrics['dropped_messages']} earlier messages left out to fit the context")
     return " · ".join(parts)
 
 
@@ -194,7 +197,11 @@ def conversation_markdown(conversation: Conversation, scenarios: Mapping[str, Sc
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+    """``text`` as one Markdown table cell that shows it literally: HTML in it is escaped (model
+    and form text must not become markup) and every kind of line break is a ``<br>``, since a raw
+    ``\\r`` ends the table row in Markdown readers."""
+    escaped = html.escape(text, quote=False).replace("|", "\\|")
+    return "<br>".join(escaped.splitlines())
 
 
 # -- HTML ---------------------------------------------------------------------------------------

@@ -24,12 +24,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import HistoryError, UnknownConversationError
+from app.core.errors import EmptyTitleError, HistoryError, UnknownConversationError
 from app.core.paths import app_paths
 from app.core.sqlite_transaction import immediate_transaction
 
@@ -258,13 +258,18 @@ class HistoryStore:
             if row is not None:
                 self._touch(connection, row[0], now)
 
-    def set_model_sha256(self, file_path: str, sha256: str) -> int:
-        """Fill in the model hash of turns recorded while it was still being computed (their
-        provenance names ``file_path`` and has no hash); returns how many were updated."""
+    def set_model_sha256(self, file_path: str, sha256: str, turn_ids: Iterable[int]) -> int:
+        """Fill in the model hash of the turns ``turn_ids`` recorded while it was still being
+        computed (those whose provenance names ``file_path`` and has no hash; others are left
+        alone, so a file later replaced at the same path never lends its hash to older turns);
+        returns how many were updated."""
+        wanted = set(turn_ids)
+        if not wanted:
+            return 0
         with self._write() as connection:
             rows = connection.execute(
-                "SELECT id, provenance_json FROM turns WHERE provenance_json LIKE ?",
-                ('%"model_sha256": null%',)).fetchall()
+                f"SELECT id, provenance_json FROM turns WHERE id IN "
+                f"({', '.join('?' * len(wanted))})", tuple(wanted)).fetchall()
             updated = 0
             for turn_id, provenance_json in rows:
                 provenance = json.loads(provenance_json)
@@ -283,9 +288,10 @@ class HistoryStore:
                                (conversation_id, position))
 
     def rename(self, conversation_id: int, title: str) -> None:
-        """Give a conversation a new title (an empty title is refused with ValueError)."""
+        """Give a conversation a new title. Raises EmptyTitleError for an empty title,
+        UnknownConversationError."""
         if not title.strip():
-            raise ValueError("a conversation's title cannot be empty")
+            raise EmptyTitleError("a conversation's title cannot be empty; give it some text")
         with self._write() as connection:
             self._require(connection, conversation_id)
             connection.execute("UPDATE conversations SET title = ? WHERE id = ?",
@@ -317,9 +323,12 @@ class HistoryStore:
         if search.strip():
             pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%") \
                 .replace("_", "\\_") + "%"
+            # Form values are matched one by one, decoded: the JSON's field names ("loan",
+            # "amount") and escapes are not what the person typed.
             where = ("WHERE c.title LIKE ?1 ESCAPE '\\' OR EXISTS (SELECT 1 FROM turns s WHERE "
                      "s.conversation_id = c.id AND (s.question LIKE ?1 ESCAPE '\\' OR "
-                     "s.reply_text LIKE ?1 ESCAPE '\\' OR s.form_json LIKE ?1 ESCAPE '\\'))")
+                     "s.reply_text LIKE ?1 ESCAPE '\\' OR EXISTS (SELECT 1 FROM "
+                     "json_each(s.form_json) f WHERE f.value LIKE ?1 ESCAPE '\\')))")
             values.append(pattern)
         query = f"{_SUMMARY_SELECT} {where} ORDER BY c.updated_at DESC, c.id DESC"
         if limit is not None:

@@ -43,16 +43,19 @@ class HistoryRecorder:
         self._conversation_of_panel: dict[str, int] = {}
         # (panel key, message id) -> (conversation id, turn id, position)
         self._turns: dict[tuple[str, str], tuple[int, int, int]] = {}
+        # model path -> turns this recorder began while that model's hash was unknown
+        self._unhashed_turns: dict[str, list[int]] = {}
 
     # -- the model ------------------------------------------------------------------------------
 
     def model_identified(self, provenance: ModelProvenance) -> None:
         """The loaded model's full provenance (with its hash) is known: use it from now on, and
-        fill it into turns recorded before it was."""
+        fill it into the turns this recorder began with that file before it was."""
         if self.model is not None and self.model.path == provenance.path:
             self.model = provenance
         if provenance.sha256:
-            self.store.set_model_sha256(provenance.path, provenance.sha256)
+            self.store.set_model_sha256(provenance.path, provenance.sha256,
+                                        self._unhashed_turns.pop(provenance.path, []))
 
     # -- turns ----------------------------------------------------------------------------------
 
@@ -73,6 +76,8 @@ class HistoryRecorder:
         turn_id = self.store.begin_turn(conversation_id, turn.question,
                                         scenario_id=turn.scenario_id, form_values=turn.values,
                                         provenance=self._provenance(sampling))
+        if self.model is not None and self.model.sha256 is None:
+            self._unhashed_turns.setdefault(self.model.path, []).append(turn_id)
         position = self.store.turn_position(turn_id)
         self._turns[(key, turn.message_id)] = (conversation_id, turn_id, position)
         return turn_id
