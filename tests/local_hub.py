@@ -21,11 +21,13 @@ serve other bytes than advertised, or slow the transfer down. Every request is l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote, urlsplit
@@ -156,6 +158,13 @@ class LocalHub:
 
     def throttle(self, bytes_per_second: float | None) -> None:
         self._state.bytes_per_second = bytes_per_second
+
+    @contextlib.contextmanager
+    def answers_held(self) -> Iterator[None]:
+        """While the block runs, every request waits (the hub answers nothing): to act in the
+        window before an answer arrives."""
+        with self._state.lock:
+            yield
 
     @property
     def log(self) -> list[LogRecord]:

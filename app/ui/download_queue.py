@@ -86,14 +86,15 @@ class DownloadQueue(QObject):
         return next((item for item in self.items if item.request.key == request.key), None)
 
     def start(self, request: DownloadRequest) -> DownloadItem:
-        """Start (or resume) downloading ``request``; an active one of the same request is
-        returned as it is."""
+        """Start (or resume) downloading ``request``; a running one of the same request is
+        returned as it is. A finished one runs again: its model may have been removed since
+        (when it is still in the library, the download ends at once with it)."""
         item = self.find(request)
         if item is None:
             item = DownloadItem(request, self)
             self.items.append(item)
             self.item_added.emit(item)
-        if item.state in (RUNNING, DONE):
+        if item.state == RUNNING:
             return item
         self.pending.remember(request)
         self._run(item)

@@ -82,11 +82,11 @@ class DownloadRow(Retranslating, QWidget):
     def retranslate(self) -> None:
         item = self.item
         self.name_label.setText(item.name)
-        if item.fraction is not None:
+        if item.state == RUNNING and item.fraction is None:
+            self.bar.setRange(0, 0)  # busy until the hub has told the size
+        else:
             self.bar.setRange(0, _PROGRESS_STEPS)
-            self.bar.setValue(int(item.fraction * _PROGRESS_STEPS))
-        elif item.state == RUNNING:
-            self.bar.setRange(0, 0)
+            self.bar.setValue(int((item.fraction or 0.0) * _PROGRESS_STEPS))
         amounts = (f"{size_text(item.done_bytes)} / {size_text(item.total_bytes)}"
                    if item.total_bytes else "")
         states = {QUEUED: self.tr("waiting"), PAUSED: self.tr("paused"),
@@ -166,7 +166,7 @@ class GetModelsTab(Retranslating, QWidget):
         queue.item_added.connect(self._add_row)
         self._fill_repos()
         self.retranslate()
-        request_machine(self, self._machine_known)
+        request_machine(self._machine_known)
 
     def retranslate(self) -> None:
         self.hint_label.setText(self.tr(
@@ -235,7 +235,11 @@ class GetModelsTab(Retranslating, QWidget):
                  if file.quant_type is not None and file.size_bytes and file.from_hub}
         advice = advise(self._machine, self._n_ctx(), file_sizes=sizes,
                         available=repo.quant_types)
+        chosen = [quant.name for quant in self.table.chosen()]
         self.table.set_advice(advice, repo.quant_types, sizes)
+        offered = {quant.name for quant in repo.quant_types}
+        if chosen and set(chosen) <= offered:  # a refresh arriving late keeps the person's pick
+            self.table.choose(chosen)
         self._update_buttons()
 
     def _update_buttons(self) -> None:

@@ -42,9 +42,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.build_job import BuildPlan, plan_build, run_build
-from app.core.catalog import Catalog, load_catalog, refresh_repo
+from app.core.catalog import Catalog, load_catalog, refresh_quietly
 from app.core.download import plan_download, run_download
-from app.core.errors import HubError, OfflineModeError
 from app.core.fit import FitAdvice, FitLevel, advise
 from app.core.hardware import MachineInfo
 from app.core.hub_client import HubConfig
@@ -167,7 +166,7 @@ class MachinePage(Retranslating, QWizardPage):
 
     def initializePage(self) -> None:  # Qt's name
         if self.machine is None:
-            request_machine(self, self._known)
+            request_machine(self._known)
 
     def _known(self, machine: MachineInfo) -> None:
         self.machine = machine
@@ -385,11 +384,11 @@ class QuantPage(Retranslating, QWizardPage):
         source, path = self._wizard.source_page.source()
         key = (source, path)
         self.retranslate()
-        if key == self._shown_for:
-            return
+        if key == self._shown_for and self.table.rowCount():
+            return  # an empty table (the checkpoint could not be read) is read again
         self._shown_for = key
         self.table.setRowCount(0)
-        request_machine(self, lambda machine: self._show(machine, source, path))
+        request_machine(lambda machine: self._show(machine, source, path))
 
     def _show(self, machine: MachineInfo, source: Source, path: Path | None) -> None:
         n_ctx = self._wizard.n_ctx()
@@ -411,21 +410,17 @@ class QuantPage(Retranslating, QWizardPage):
         advice = advise(machine, n_ctx, file_sizes=sizes, available=repo.quant_types)
         chosen = [quant.name for quant in self.table.chosen()]
         self.table.set_advice(advice, repo.quant_types, sizes)
-        if chosen:
-            self.table.choose(chosen)
+        if chosen and set(chosen) <= {quant.name for quant in repo.quant_types}:
+            self.table.choose(chosen)  # else the recommended one stays chosen
 
     def _refresh_repo(self, machine: MachineInfo, n_ctx: int) -> None:
         catalog, config = self._catalog, self._wizard.hub_config()
         repo_id = catalog.default_gguf_repo
 
-        def work(_context: JobContext) -> Catalog:
-            try:
-                return refresh_repo(catalog, repo_id, config, explicit=True,
-                                    cache_file=app_paths().catalog_cache_file)
-            except (HubError, OfflineModeError):
-                return catalog
-
-        job = BackgroundJob(self, work, "refresh catalog")
+        # Quietly: looking at this page is not a download, so offline mode must hold.
+        job = BackgroundJob(self, lambda _context: refresh_quietly(
+            catalog, config, [repo_id], cache_file=app_paths().catalog_cache_file),
+            "refresh catalog")
         job.on_success(lambda refreshed: self._refreshed(refreshed, machine, n_ctx))
         job.start()
 
@@ -523,12 +518,15 @@ class ProgressPage(Retranslating, QWizardPage):
                 return acquire(choice, library, config, catalog, context)
 
         self.progress.begin(self._first_title(choice))
-        self.job = BackgroundJob(self, work, "set up model")
-        self.job.on_item(self._item)
-        self.job.on_progress(self._progressed)
-        self.job.on_success(self._succeeded)
-        self.job.on_failure(self._failed)
-        self.job.start()
+        job = BackgroundJob(self, work, "set up model")
+        # A result can already wait in the event loop when Back stops the job: only the current
+        # job's reports count, or a late success would move the wizard on by itself.
+        job.on_item(lambda item: self._item(item) if job is self.job else None)
+        job.on_progress(lambda progress: self._progressed(progress) if job is self.job else None)
+        job.on_success(lambda entry: self._succeeded(entry) if job is self.job else None)
+        job.on_failure(lambda error: self._failed(job, error))
+        self.job = job
+        job.start()
 
     def _first_title(self, choice: Choice) -> str:
         if choice.source is Source.DOWNLOAD_GGUF:
@@ -574,8 +572,11 @@ class ProgressPage(Retranslating, QWizardPage):
         self.completeChanged.emit()
         self._wizard.next()
 
-    def _failed(self, error: BaseException) -> None:
-        self.job = None
+    def _failed(self, job: BackgroundJob, error: BaseException) -> None:
+        if job is self.job:
+            self.job = None
+        elif self.job is not None:
+            return  # a stopped job's report; a newer job runs and speaks for itself
         if isinstance(error, JobCancelled):
             self.progress.end(self.tr("Cancelled; nothing half-done was kept."))
         else:
