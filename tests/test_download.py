@@ -261,7 +261,8 @@ def test_transient_server_errors_are_retried_with_backoff(
 def test_retries_stop_at_the_policy_limit_and_keep_the_partial(
         hub: LocalHub, config: HubConfig, library: Library) -> None:
     hub.inject("Fin-R1.Q8_0.gguf", Fault(status=503, times=50))
-    with pytest.raises(DownloadInterruptedError, match="failed 4 times"):
+    with pytest.raises(DownloadInterruptedError,
+                       match=r"failed 4 times in a row \(the server answered HTTP 503\)"):
         run_download(plan_download(library, config, repo_id=GGUF_REPO, quant="q8_0"),
                      library, config, retry=FAST_RETRY)
     assert len(content_gets(hub, "Fin-R1.Q8_0.gguf")) == 4

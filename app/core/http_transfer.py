@@ -252,7 +252,7 @@ def _check_status(response: httpx2.Response, remote: RemoteBytes, offset: int) -
     if status == 416:
         raise _RangeRefused(f"the server refused the range bytes={offset}-")
     if status in _RETRY_STATUS:
-        raise _Transient(f"HTTP {status}")
+        raise _Transient(f"the server answered HTTP {status}")
     if status in (401, 403):
         raise HubAccessError(f"the hub refused {remote.filename} (HTTP {status}): the repository "
                              "may be gated or private; pass a valid token")
@@ -268,4 +268,9 @@ def _range_starts_at(response: httpx2.Response, offset: int) -> bool:
 
 
 def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    """A failure in words for the person: our own messages as they are; a network error with
+    its kind (ConnectError, ReadTimeout…), which is what one searches for."""
+    if isinstance(error, _Transient):
+        return str(error)
+    return f"network error, {type(error).__name__}: {error}" if str(error) \
+        else f"network error, {type(error).__name__}"

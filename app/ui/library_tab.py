@@ -308,8 +308,12 @@ class LibraryTab(Retranslating, QWidget):
         self.changed.emit()
 
     def _failed(self, error: BaseException) -> None:
-        self._ended(self.tr("Cancelled; nothing was added.") if isinstance(error, JobCancelled)
-                    else str(error))
+        if not isinstance(error, JobCancelled):
+            self._ended(str(error))
+        elif self._job is not None and self._job.name == "import":
+            self._ended(self.tr("Cancelled; nothing was added."))
+        else:
+            self._ended(self.tr("Cancelled; nothing was changed."))
 
     def _ended(self, message: str) -> None:
         self.progress.end(message)

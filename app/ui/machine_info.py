@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
 
 from app.core.hardware import MachineInfo, detect_machine
 from app.ui.job_bridge import BackgroundJob
@@ -14,16 +14,18 @@ _cached: MachineInfo | None = None
 _waiting: list[Callable[[MachineInfo], None]] = []
 
 
-def request_machine(parent: QObject, callback: Callable[[MachineInfo], None]) -> None:
+def request_machine(callback: Callable[[MachineInfo], None]) -> None:
     """Call ``callback(machine)`` on the GUI thread once the machine is known (at once, through
-    the event loop, when it already is)."""
+    the event loop, when it already is). The detection belongs to the application, not to the
+    widget that asked first, so a widget closed meanwhile leaves the others their answer."""
     if _cached is not None:
         QTimer.singleShot(0, lambda: callback(_cached))  # type: ignore[arg-type]
         return
     _waiting.append(callback)
     if len(_waiting) > 1:
         return
-    job = BackgroundJob(parent, lambda _context: detect_machine(), "detect machine")
+    job = BackgroundJob(QCoreApplication.instance(), lambda _context: detect_machine(),
+                        "detect machine")
     job.on_success(_known)
     job.on_failure(lambda _error: _known(detect_machine(probe_gpus=False)))
     job.start()

@@ -547,6 +547,10 @@
         <source>Cancelled; nothing was added.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Cancelled; nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>MachinePage</name>

@@ -547,6 +547,10 @@
         <source>Cancelled; nothing was added.</source>
         <translation>已取消；未添加任何内容。</translation>
     </message>
+    <message>
+        <source>Cancelled; nothing was changed.</source>
+        <translation>已取消；没有任何改动。</translation>
+    </message>
 </context>
 <context>
     <name>MachinePage</name>
