@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from quant.errors import DiskFullError
+from quant.processes import process_alive
 
 PARTIAL_MARKER = ".partial-"
 
@@ -32,21 +33,14 @@ def remove_stale_partials(final_path: Path) -> list[Path]:
     prefix = f".{final_path.name}{PARTIAL_MARKER}"
     for candidate in final_path.parent.glob(f"{glob.escape(prefix)}*"):
         writer_pid = candidate.name[len(prefix):].split("-", 1)[0]
-        if writer_pid.isdigit() and not process_alive(int(writer_pid)):
+        try:
+            written_at = candidate.stat().st_mtime
+        except FileNotFoundError:
+            continue  # finished or removed meanwhile
+        if writer_pid.isdigit() and not process_alive(int(writer_pid), since=written_at):
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (on this machine), so its partial outputs are not stale."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 @contextlib.contextmanager

@@ -249,6 +249,18 @@ def test_a_reopened_reply_draws_exactly_as_it_was_shown(
     assert dict(restored.values) == dict(live.values)
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="start times from /proc")
+def test_a_reply_left_by_an_earlier_run_with_this_process_id_reads_as_interrupted(
+        store: HistoryStore) -> None:
+    turn_id = store.begin_turn(store.create_conversation("q"), "q")
+    store.append_reply(turn_id, "partial")
+    (conversation,) = store.conversations()
+    assert store.conversation(conversation.id).turns[0].status == "streaming"  # being written
+    with sqlite3.connect(store.path) as connection:  # a container restarted the app: same id
+        connection.execute("UPDATE turns SET started_at = 1000000.0")
+    assert store.conversation(conversation.id).turns[0].status == "interrupted"
+
+
 def test_an_interrupted_reply_reopens_with_what_it_had_and_a_note(store: HistoryStore) -> None:
     turn_id = store.begin_turn(store.create_conversation("q"), "q")
     store.append_reply(turn_id, COMPLIANCE[:300])

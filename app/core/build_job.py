@@ -31,12 +31,12 @@ from app.core.disk_space import human_bytes, require_free_space
 from app.core.errors import InvalidModelNameError
 from app.core.file_digest import sha256_file
 from app.core.library import Library, ModelEntry
-from quant.atomic import process_alive
 from quant.convert import ConversionPlan, convert_checkpoint, plan_conversion
 from quant.errors import ImatrixRequiredError
 from quant.formats import QUANTIZE_TYPES, ImatrixNeed, QuantType, quant_type
 from quant.imatrix import build_imatrix
 from quant.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, ignore_progress
+from quant.processes import process_alive
 from quant.quantize import quantize_gguf
 
 JOB_NAME = "build"
@@ -318,7 +318,8 @@ def remove_stale_work_dirs(parent: Path) -> list[Path]:
         return removed
     for folder in parent.glob(f"{WORK_DIR_PREFIX}*"):
         pid = folder.name[len(WORK_DIR_PREFIX):].split("-", 1)[0]
-        if folder.is_dir() and pid.isdigit() and not process_alive(int(pid)):
+        if folder.is_dir() and pid.isdigit() and not process_alive(
+                int(pid), since=folder.stat().st_mtime):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed

@@ -32,6 +32,7 @@ from typing import Any
 from app.core.errors import EmptyTitleError, HistoryError, UnknownConversationError
 from app.core.paths import app_paths
 from app.core.sqlite_transaction import immediate_transaction
+from quant.processes import process_alive
 
 BUSY_TIMEOUT_S = 10.0
 SCHEMA_VERSION = 1
@@ -399,7 +400,7 @@ def _turn(row: tuple[Any, ...]) -> StoredTurn:
     (turn_id, position, question, scenario_id, form_json, reply_text, think, answer, status,
      finish_reason, error, shown_tokens, metrics_json, provenance_json, writer_pid, started_at,
      finished_at) = row
-    if status == "streaming" and not _writer_alive(writer_pid):
+    if status == "streaming" and not _writer_alive(writer_pid, started_at):
         status = "interrupted"
     return StoredTurn(
         id=turn_id, position=position, question=question, scenario_id=scenario_id,
@@ -409,15 +410,7 @@ def _turn(row: tuple[Any, ...]) -> StoredTurn:
         provenance=json.loads(provenance_json), started_at=started_at, finished_at=finished_at)
 
 
-def _writer_alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
+def _writer_alive(pid: int | None, started_at: float) -> bool:
+    """Whether the process that began a turn at ``started_at`` still runs (this one included);
+    a process that only reuses its id does not count (``quant.processes``)."""
+    return pid is not None and process_alive(pid, since=started_at)
