@@ -117,3 +117,22 @@ def local_hub() -> Iterator[object]:
     hub = LocalHub().start()
     yield hub
     hub.stop()
+
+
+@pytest.fixture
+def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty app home for one test: ``FINR1_HOME`` points at it (settings, library, history
+    and caches go there; the folder itself is created by the app when it needs it)."""
+    folder = tmp_path / "home"
+    monkeypatch.setenv("FINR1_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def fin_r1_hub(local_hub: object, tiny_gguf_factory: Callable[..., Path],
+               tiny_checkpoint: Path) -> object:
+    """The stand-in hub serving the tiny model under Fin-R1's names: the GGUF repository (F16,
+    Q8_0, Q4_K_M) and the original checkpoint (tests/app_setup_support.py)."""
+    from app_setup_support import publish
+
+    return publish(local_hub, tiny_gguf_factory, tiny_checkpoint)  # type: ignore[arg-type]

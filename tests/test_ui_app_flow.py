@@ -33,19 +33,12 @@ SETTINGS = AppSettings(n_threads=1, n_ctx=2048, max_new_tokens=24, temperature=0
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("FINR1_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def window_factory(qapp: Any, qtbot: Any, home: Path) -> Iterator[Callable[..., MainWindow]]:
+def window_factory(qapp: Any, qtbot: Any, app_home: Path) -> Iterator[Callable[..., MainWindow]]:
     translations = install_translations(qapp, "en")
     made: list[MainWindow] = []
 
     def make(interactive: bool = False) -> MainWindow:
-        window = MainWindow(SETTINGS, home / "settings.json", ThemeController(qapp, "light"),
+        window = MainWindow(SETTINGS, app_home / "settings.json", ThemeController(qapp, "light"),
                             translations=translations, interactive=interactive)
         window.show()
         wait_for(qtbot, lambda: window.controller is not None and window.chat_view.is_ready
@@ -85,7 +78,7 @@ def run_to_end(qtbot: Any, window: MainWindow, start: Callable[[], object]) -> A
 
 def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
         qtbot: Any, window_factory: Callable[..., MainWindow],
-        tiny_gguf_factory: Callable[..., Path], home: Path) -> None:
+        tiny_gguf_factory: Callable[..., Path], app_home: Path) -> None:
     app_window = window_factory(interactive=True)
     wait_for(qtbot, lambda: services(app_window).wizard is not None, 10)  # opened by itself
     wizard = services(app_window).wizard
@@ -131,7 +124,7 @@ def without_ids(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_a_reopened_conversation_draws_as_it_was_and_continues(
-        qtbot: Any, app_window: MainWindow, tiny_bf16_gguf: Path, home: Path) -> None:
+        qtbot: Any, app_window: MainWindow, tiny_bf16_gguf: Path, app_home: Path) -> None:
     assert app_window.load_model(tiny_bf16_gguf)
     wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
     app_window.select_panel(FREE_CHAT)

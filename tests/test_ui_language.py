@@ -33,13 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FINR1_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def translations(qapp: object, home: Path) -> Iterator[Translations]:
+def translations(qapp: object, app_home: Path) -> Iterator[Translations]:
     installed = install_translations(qapp, "en")  # type: ignore[arg-type]
     yield installed
     installed.apply("en")
@@ -67,11 +61,11 @@ def test_placeholders_survive_translation() -> None:
             assert (f"{{{index}" in source) == (f"{{{index}" in translation), source
 
 
-def test_the_catalog_is_compiled_into_the_data_folder_at_first_start(home: Path) -> None:
+def test_the_catalog_is_compiled_into_the_data_folder_at_first_start(app_home: Path) -> None:
     shipped = ts_path("zh_CN").with_suffix(".qm")
     compiled = compiled_translation("zh_CN")
     assert compiled is not None and compiled.stat().st_size > 1000
-    assert compiled == shipped or compiled.is_relative_to(home)
+    assert compiled == shipped or compiled.is_relative_to(app_home)
 
 
 def test_the_system_language_is_the_default() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
-from app_setup_support import CHECKPOINT_REPO, GGUF_REPO, files_under, publish, wait_for
+from app_setup_support import CHECKPOINT_REPO, GGUF_REPO, files_under, wait_for
 from local_hub import LocalHub
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -26,20 +26,7 @@ from quant.evaluate import sidecar_path
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("FINR1_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def hub(local_hub: LocalHub, tiny_gguf_factory: Callable[..., Path],
-        tiny_checkpoint: Path) -> LocalHub:
-    return publish(local_hub, tiny_gguf_factory, tiny_checkpoint)
-
-
-@pytest.fixture
-def queue_factory(home: Path) -> Iterator[Callable[..., DownloadQueue]]:
+def queue_factory(app_home: Path) -> Iterator[Callable[..., DownloadQueue]]:
     made: list[DownloadQueue] = []
 
     def make(hub: LocalHub | None) -> DownloadQueue:
@@ -67,8 +54,8 @@ def manager_factory(qtbot: object, queue_factory: Callable[..., DownloadQueue]
     return make
 
 
-def library_models(home: Path) -> list:
-    with Library(home / "library") as library:
+def library_models(app_home: Path) -> list:
+    with Library(app_home / "library") as library:
         return library.models()
 
 
@@ -82,7 +69,7 @@ def column(manager: ModelManager, index: int) -> list[str]:
 
 def test_imports_are_listed_with_quant_size_source_and_state(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        tiny_gguf_factory: Callable[..., Path], tiny_checkpoint: Path, home: Path) -> None:
+        tiny_gguf_factory: Callable[..., Path], tiny_checkpoint: Path, app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.library_tab
     assert tab.import_paths([tiny_gguf_factory("q8_0")])
@@ -98,33 +85,33 @@ def test_imports_are_listed_with_quant_size_source_and_state(
 
 def test_files_dropped_on_the_list_are_imported(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        tiny_gguf_factory: Callable[..., Path], home: Path) -> None:
+        tiny_gguf_factory: Callable[..., Path], app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.library_tab
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(tiny_gguf_factory("q8_0"))),
-                  QUrl.fromLocalFile(str(home / "notes.txt"))])
+                  QUrl.fromLocalFile(str(app_home / "notes.txt"))])
     event = QDropEvent(QPointF(QPoint(20, 20)), Qt.DropAction.CopyAction, data,
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     tab.dropEvent(event)
     wait_for(qtbot, lambda: tab.table.rowCount() == 1 and not tab.busy)
-    assert [m.quant_label for m in library_models(home)] == ["Q8_0"]
+    assert [m.quant_label for m in library_models(app_home)] == ["Q8_0"]
 
 
 def test_verify_finds_a_damaged_file_and_remove_deletes_it(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        tiny_gguf_factory: Callable[..., Path], home: Path) -> None:
+        tiny_gguf_factory: Callable[..., Path], app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.library_tab
     tab.import_paths([tiny_gguf_factory("q8_0")])
     wait_for(qtbot, lambda: tab.table.rowCount() == 1 and not tab.busy)
-    entry = library_models(home)[0]
+    entry = library_models(app_home)[0]
     with entry.path.open("r+b") as handle:  # same size, other bytes
         handle.seek(entry.size_bytes - 10)
         handle.write(b"0123456789")
     assert tab.verify(entry.id)
     wait_for(qtbot, lambda: not tab.busy and column(manager, 4) == ["damaged"])
-    assert library_models(home)[0].status is ModelStatus.CORRUPT
+    assert library_models(app_home)[0].status is ModelStatus.CORRUPT
     assert "no longer match" in tab.progress.detail_label.text()
     assert tab.remove(entry.id)
     wait_for(qtbot, lambda: not tab.busy and tab.table.rowCount() == 0)
@@ -133,8 +120,8 @@ def test_verify_finds_a_damaged_file_and_remove_deletes_it(
 
 def test_a_measured_quality_is_shown_instead_of_the_estimate(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        tiny_gguf_factory: Callable[..., Path], home: Path) -> None:
-    with Library(home / "library") as library:
+        tiny_gguf_factory: Callable[..., Path], app_home: Path) -> None:
+    with Library(app_home / "library") as library:
         entry = library.import_path(tiny_gguf_factory("q8_0"))
     sidecar_path(entry.path).write_text(json.dumps({"kld_mean": 0.0123}))
     manager = manager_factory()
@@ -144,8 +131,8 @@ def test_a_measured_quality_is_shown_instead_of_the_estimate(
 
 def test_use_this_model_asks_the_window_to_load_it(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        tiny_gguf_factory: Callable[..., Path], home: Path) -> None:
-    with Library(home / "library") as library:
+        tiny_gguf_factory: Callable[..., Path], app_home: Path) -> None:
+    with Library(app_home / "library") as library:
         entry = library.import_path(tiny_gguf_factory("q8_0"))
     manager = manager_factory()
     tab = manager.library_tab
@@ -161,8 +148,8 @@ def test_use_this_model_asks_the_window_to_load_it(
 
 
 def test_the_catalog_shows_hub_sizes_fit_and_the_recommendation(
-        qtbot: object, hub: LocalHub, manager_factory: Callable[..., ModelManager]) -> None:
-    manager = manager_factory(hub)
+        qtbot: object, fin_r1_hub: LocalHub, manager_factory: Callable[..., ModelManager]) -> None:
+    manager = manager_factory(fin_r1_hub)
     manager.tabs.setCurrentWidget(manager.get_tab)
     table = manager.get_tab.table
     wait_for(qtbot, lambda: table.row_names() == ["f16", "q8_0", "q4_k_m"]
@@ -176,21 +163,21 @@ def test_the_catalog_shows_hub_sizes_fit_and_the_recommendation(
 
 
 def test_a_download_shows_progress_and_lands_in_the_library(
-        qtbot: object, hub: LocalHub, manager_factory: Callable[..., ModelManager],
-        home: Path) -> None:
-    manager = manager_factory(hub)
+        qtbot: object, fin_r1_hub: LocalHub, manager_factory: Callable[..., ModelManager],
+        app_home: Path) -> None:
+    manager = manager_factory(fin_r1_hub)
     tab = manager.get_tab
     manager.tabs.setCurrentWidget(tab)
     wait_for(qtbot, lambda: "q8_0" in tab.table.row_names())
     tab.table.choose(["q8_0"])
-    hub.throttle(400_000)
+    fin_r1_hub.throttle(400_000)
     item = tab.download_chosen()
     assert item is not None
     row = tab.rows()[0]
     wait_for(qtbot, lambda: item.state == RUNNING and 0 < item.done_bytes < item.total_bytes)
     wait_for(qtbot, lambda: "/s" in row.detail_label.text() and "left" in row.detail_label.text(),
              20)
-    hub.throttle(None)
+    fin_r1_hub.throttle(None)
     wait_for(qtbot, lambda: item.state == DONE)
     assert "in the library" in row.detail_label.text()
     wait_for(qtbot, lambda: manager.library_tab.table.rowCount() == 1)
@@ -198,60 +185,60 @@ def test_a_download_shows_progress_and_lands_in_the_library(
 
 
 def test_pause_keeps_the_partial_resume_finishes_cancel_deletes(
-        qtbot: object, hub: LocalHub, queue_factory: Callable[..., DownloadQueue],
-        home: Path) -> None:
-    queue = queue_factory(hub)
-    hub.throttle(150_000)
+        qtbot: object, fin_r1_hub: LocalHub, queue_factory: Callable[..., DownloadQueue],
+        app_home: Path) -> None:
+    queue = queue_factory(fin_r1_hub)
+    fin_r1_hub.throttle(150_000)
     item = queue.start(DownloadRequest(GGUF_REPO, quant="f16"))
     wait_for(qtbot, lambda: item.done_bytes > 0)
     queue.pause(item)
     wait_for(qtbot, lambda: item.state == PAUSED)
-    partials = files_under(home / "library" / "downloads")
+    partials = files_under(app_home / "library" / "downloads")
     assert any(path.name.endswith(".part") for path in partials)
     assert PendingDownloads().items()[0].paused
-    hub.throttle(None)
+    fin_r1_hub.throttle(None)
     queue.resume(item)
     wait_for(qtbot, lambda: item.state == DONE)
-    assert [m.quant_label for m in library_models(home)] == ["F16"]
+    assert [m.quant_label for m in library_models(app_home)] == ["F16"]
 
-    hub.throttle(150_000)
+    fin_r1_hub.throttle(150_000)
     other = queue.start(DownloadRequest(GGUF_REPO, quant="q8_0"))
     wait_for(qtbot, lambda: other.done_bytes > 0)
     queue.cancel(other)
     wait_for(qtbot, lambda: other.state == CANCELLED)
-    assert not [p for p in files_under(home / "library" / "downloads")
+    assert not [p for p in files_under(app_home / "library" / "downloads")
                 if p.suffix in (".part", ".json")]
     assert PendingDownloads().items() == []
 
 
 def test_a_download_interrupted_by_closing_the_app_resumes_at_the_next_start(
-        qtbot: object, hub: LocalHub, queue_factory: Callable[..., DownloadQueue],
-        home: Path) -> None:
-    first_run = queue_factory(hub)
-    hub.throttle(150_000)
+        qtbot: object, fin_r1_hub: LocalHub, queue_factory: Callable[..., DownloadQueue],
+        app_home: Path) -> None:
+    first_run = queue_factory(fin_r1_hub)
+    fin_r1_hub.throttle(150_000)
     item = first_run.start(DownloadRequest(GGUF_REPO, quant="f16"))
     wait_for(qtbot, lambda: item.done_bytes > 0)
     first_run.stop_all()  # the app closes
     assert [pending.request.quant for pending in PendingDownloads().items()] == ["f16"]
-    hub.clear_log()
-    hub.throttle(None)
-    next_run = queue_factory(hub)
+    fin_r1_hub.clear_log()
+    fin_r1_hub.throttle(None)
+    next_run = queue_factory(fin_r1_hub)
     (resumed,) = next_run.resume_pending()
     wait_for(qtbot, lambda: resumed.state == DONE)
-    ranges = [record.range for record in hub.content_gets("Fin-R1.F16.gguf")
+    ranges = [record.range for record in fin_r1_hub.content_gets("Fin-R1.F16.gguf")
               if record.server == "cdn"]
     assert ranges and all(r is not None and r.startswith("bytes=") and r != "bytes=0-"
                           for r in ranges)
-    assert [m.quant_label for m in library_models(home)] == ["F16"]
+    assert [m.quant_label for m in library_models(app_home)] == ["F16"]
 
 
 def test_the_original_checkpoint_can_be_downloaded_for_building(
-        qtbot: object, hub: LocalHub, manager_factory: Callable[..., ModelManager],
-        home: Path) -> None:
-    manager = manager_factory(hub)
+        qtbot: object, fin_r1_hub: LocalHub, manager_factory: Callable[..., ModelManager],
+        app_home: Path) -> None:
+    manager = manager_factory(fin_r1_hub)
     item = manager.get_tab.download_checkpoint()
     wait_for(qtbot, lambda: item.state == DONE)
-    assert [m.source["repo"] for m in library_models(home)] == [CHECKPOINT_REPO]
+    assert [m.source["repo"] for m in library_models(app_home)] == [CHECKPOINT_REPO]
     wait_for(qtbot, lambda: manager.build_tab.source_box.count() == 1)
 
 
@@ -259,14 +246,14 @@ def test_the_original_checkpoint_can_be_downloaded_for_building(
 
 
 @pytest.fixture
-def checkpoint_in_library(home: Path, tiny_checkpoint: Path) -> Path:
-    with Library(home / "library") as library:
+def checkpoint_in_library(app_home: Path, tiny_checkpoint: Path) -> Path:
+    with Library(app_home / "library") as library:
         return library.import_path(tiny_checkpoint).path
 
 
 def test_a_build_from_a_library_checkpoint_adds_the_checked_types(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        checkpoint_in_library: Path, home: Path) -> None:
+        checkpoint_in_library: Path, app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.build_tab
     manager.tabs.setCurrentWidget(tab)
@@ -278,10 +265,10 @@ def test_a_build_from_a_library_checkpoint_adds_the_checked_types(
     tab.built.connect(built.append)
     assert tab.start_build()
     wait_for(qtbot, lambda: built, 120)
-    labels = sorted(model.quant_label for model in library_models(home))
+    labels = sorted(model.quant_label for model in library_models(app_home))
     assert labels == ["BF16", "Q4_K_M", "Q8_0"]
     wait_for(qtbot, lambda: manager.library_tab.table.rowCount() == 3)
-    assert files_under(home / "library" / "downloads") == []
+    assert files_under(app_home / "library" / "downloads") == []
 
 
 def test_choosing_a_low_bit_type_turns_the_importance_matrix_on(
@@ -297,7 +284,7 @@ def test_choosing_a_low_bit_type_turns_the_importance_matrix_on(
 
 def test_cancelling_a_build_leaves_no_temporary_file(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        checkpoint_in_library: Path, home: Path) -> None:
+        checkpoint_in_library: Path, app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.build_tab
     wait_for(qtbot, lambda: "iq3_s" in tab.table.row_names())
@@ -306,13 +293,13 @@ def test_cancelling_a_build_leaves_no_temporary_file(
     wait_for(qtbot, lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
     tab.progress.cancel_button.click()
     wait_for(qtbot, lambda: not tab.busy and "Cancelled" in tab.progress.detail_label.text())
-    assert files_under(home / "library" / "downloads") == []
-    assert [m.kind.value for m in library_models(home)] == ["checkpoint"]
+    assert files_under(app_home / "library" / "downloads") == []
+    assert [m.kind.value for m in library_models(app_home)] == ["checkpoint"]
 
 
 def test_closing_the_manager_cancels_its_build(
         qtbot: object, manager_factory: Callable[..., ModelManager],
-        checkpoint_in_library: Path, home: Path) -> None:
+        checkpoint_in_library: Path, app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.build_tab
     wait_for(qtbot, lambda: "iq3_s" in tab.table.row_names())
@@ -320,5 +307,5 @@ def test_closing_the_manager_cancels_its_build(
     tab.start_build()
     wait_for(qtbot, lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
     manager.reject()
-    assert files_under(home / "library" / "downloads") == []
-    shutil.rmtree(home / "library" / "downloads", ignore_errors=True)
+    assert files_under(app_home / "library" / "downloads") == []
+    shutil.rmtree(app_home / "library" / "downloads", ignore_errors=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
-from app_setup_support import files_under, publish, wait_for
+from app_setup_support import files_under, wait_for
 from local_hub import LocalHub
 
 from app.core.hub_client import HubConfig
@@ -22,20 +22,7 @@ from app.ui.setup_wizard import MACHINE, PROGRESS, QUANT, SOURCE, SetupWizard, S
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "home"
-    monkeypatch.setenv("FINR1_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def hub(local_hub: LocalHub, tiny_gguf_factory: Callable[..., Path],
-        tiny_checkpoint: Path) -> LocalHub:
-    return publish(local_hub, tiny_gguf_factory, tiny_checkpoint)
-
-
-@pytest.fixture
-def queues(home: Path) -> Iterator[list[DownloadQueue]]:
+def queues(app_home: Path) -> Iterator[list[DownloadQueue]]:
     made: list[DownloadQueue] = []
     yield made
     for queue in made:
@@ -60,27 +47,27 @@ def make_wizard(qtbot: object, config: HubConfig) -> SetupWizard:
     return wizard
 
 
-def library_models(home: Path) -> list:
-    with Library(home / "library") as library:
+def library_models(app_home: Path) -> list:
+    with Library(app_home / "library") as library:
         return library.models()
 
 
 # -- the wizard ---------------------------------------------------------------------------------
 
 
-def test_in_offline_mode_the_quant_page_asks_the_hub_nothing(qtbot: object, hub: LocalHub,
-                                                             home: Path) -> None:
-    wizard = make_wizard(qtbot, HubConfig(endpoint=hub.endpoint, offline=True))
+def test_in_offline_mode_the_quant_page_asks_the_hub_nothing(qtbot: object, fin_r1_hub: LocalHub,
+                                                             app_home: Path) -> None:
+    wizard = make_wizard(qtbot, HubConfig(endpoint=fin_r1_hub.endpoint, offline=True))
     wizard.source_page.choose(Source.DOWNLOAD_GGUF)
     wizard.next()
     assert wizard.currentId() == QUANT
     wait_for(qtbot, lambda: wizard.quant_page.table.rowCount() > 0)
     qtbot.wait(1500)  # type: ignore[attr-defined]  # a hub request would have been made by now
-    assert [record.path for record in hub.log] == []
+    assert [record.path for record in fin_r1_hub.log] == []
 
 
 def test_a_checkpoint_folder_fixed_after_an_error_is_read_again(
-        qtbot: object, tiny_checkpoint: Path, tmp_path: Path, home: Path) -> None:
+        qtbot: object, tiny_checkpoint: Path, tmp_path: Path, app_home: Path) -> None:
     folder = tmp_path / "my-checkpoint"
     folder.mkdir()
     wizard = make_wizard(qtbot, HubConfig(offline=True))
@@ -97,10 +84,10 @@ def test_a_checkpoint_folder_fixed_after_an_error_is_read_again(
 
 
 def test_a_type_the_hub_turns_out_not_to_have_falls_back_to_the_recommended_one(
-        qtbot: object, hub: LocalHub, home: Path) -> None:
-    wizard = make_wizard(qtbot, HubConfig(endpoint=hub.endpoint))
+        qtbot: object, fin_r1_hub: LocalHub, app_home: Path) -> None:
+    wizard = make_wizard(qtbot, HubConfig(endpoint=fin_r1_hub.endpoint))
     table = wizard.quant_page.table
-    with hub.answers_held():  # the hub answers nothing until the person has chosen
+    with fin_r1_hub.answers_held():  # the hub answers nothing until the person has chosen
         wizard.source_page.choose(Source.DOWNLOAD_GGUF)
         wizard.next()
         wait_for(qtbot, lambda: "q6_k" in table.row_names() and table.item(0, 0) is not None)
@@ -112,7 +99,7 @@ def test_a_type_the_hub_turns_out_not_to_have_falls_back_to_the_recommended_one(
 
 
 def test_a_job_that_ends_as_back_is_pressed_does_not_move_the_wizard_on(
-        qtbot: object, tiny_gguf_factory: Callable[..., Path], home: Path) -> None:
+        qtbot: object, tiny_gguf_factory: Callable[..., Path], app_home: Path) -> None:
     wizard = make_wizard(qtbot, HubConfig(offline=True))
     wizard.source_page.choose(Source.IMPORT, tiny_gguf_factory("q8_0"))
     wizard.next()
@@ -126,9 +113,9 @@ def test_a_job_that_ends_as_back_is_pressed_does_not_move_the_wizard_on(
 
 
 def test_back_and_next_at_once_leaves_the_new_job_stoppable(
-        qtbot: object, hub: LocalHub, home: Path) -> None:
-    hub.throttle(100_000)  # the tiny file takes many seconds
-    wizard = make_wizard(qtbot, HubConfig(endpoint=hub.endpoint))
+        qtbot: object, fin_r1_hub: LocalHub, app_home: Path) -> None:
+    fin_r1_hub.throttle(100_000)  # the tiny file takes many seconds
+    wizard = make_wizard(qtbot, HubConfig(endpoint=fin_r1_hub.endpoint))
     wizard.source_page.choose(Source.DOWNLOAD_GGUF)
     wizard.next()
     wait_for(qtbot, lambda: "f16" in wizard.quant_page.table.row_names()
@@ -143,15 +130,15 @@ def test_back_and_next_at_once_leaves_the_new_job_stoppable(
     assert page.running
     wizard.reject()
     assert not page.running
-    assert files_under(home / "library" / "downloads") == []
+    assert files_under(app_home / "library" / "downloads") == []
 
 
 # -- the model manager --------------------------------------------------------------------------
 
 
 def test_a_download_that_failed_before_its_size_was_known_stops_the_busy_bar(
-        qtbot: object, hub: LocalHub, queues: list[DownloadQueue], home: Path) -> None:
-    queue = make_queue(queues, HubConfig(endpoint=hub.endpoint))
+        qtbot: object, fin_r1_hub: LocalHub, queues: list[DownloadQueue], app_home: Path) -> None:
+    queue = make_queue(queues, HubConfig(endpoint=fin_r1_hub.endpoint))
     item = queue.start(DownloadRequest("nobody/no-such-model", quant="q4_k_m"))
     row = DownloadRow(item, queue)
     qtbot.addWidget(row)  # type: ignore[attr-defined]
@@ -161,8 +148,8 @@ def test_a_download_that_failed_before_its_size_was_known_stops_the_busy_bar(
 
 
 def test_a_model_removed_from_the_library_can_be_downloaded_again(
-        qtbot: object, hub: LocalHub, queues: list[DownloadQueue], home: Path) -> None:
-    config = HubConfig(endpoint=hub.endpoint)
+        qtbot: object, fin_r1_hub: LocalHub, queues: list[DownloadQueue], app_home: Path) -> None:
+    config = HubConfig(endpoint=fin_r1_hub.endpoint)
     queue = make_queue(queues, config)
     manager = ModelManager(queue, lambda: "", lambda: config, lambda: 2048)
     qtbot.addWidget(manager)  # type: ignore[attr-defined]
@@ -174,22 +161,22 @@ def test_a_model_removed_from_the_library_can_be_downloaded_again(
     item = tab.download_chosen()
     assert item is not None
     wait_for(qtbot, lambda: item.state == DONE)
-    (model,) = library_models(home)
+    (model,) = library_models(app_home)
     assert manager.library_tab.remove(model.id)
-    wait_for(qtbot, lambda: not manager.library_tab.busy and library_models(home) == [])
+    wait_for(qtbot, lambda: not manager.library_tab.busy and library_models(app_home) == [])
     again = tab.download_chosen()
     assert again is not None
-    wait_for(qtbot, lambda: again.state == DONE and library_models(home) != [])
-    assert [m.quant_label for m in library_models(home)] == ["Q8_0"]
+    wait_for(qtbot, lambda: again.state == DONE and library_models(app_home) != [])
+    assert [m.quant_label for m in library_models(app_home)] == ["Q8_0"]
 
 
 def test_a_type_chosen_while_the_catalog_refreshes_stays_chosen(
-        qtbot: object, hub: LocalHub, queues: list[DownloadQueue], home: Path) -> None:
-    config = HubConfig(endpoint=hub.endpoint)
+        qtbot: object, fin_r1_hub: LocalHub, queues: list[DownloadQueue], app_home: Path) -> None:
+    config = HubConfig(endpoint=fin_r1_hub.endpoint)
     manager = ModelManager(make_queue(queues, config), lambda: "", lambda: config, lambda: 2048)
     qtbot.addWidget(manager)  # type: ignore[attr-defined]
     tab, table = manager.get_tab, manager.get_tab.table
-    with hub.answers_held():  # the hub answers nothing until the person has chosen
+    with fin_r1_hub.answers_held():  # the hub answers nothing until the person has chosen
         manager.show()
         manager.tabs.setCurrentWidget(tab)
         wait_for(qtbot, lambda: "q8_0" in table.row_names() and "≈" in table.item(0, 1).text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
-from app_setup_support import CHECKPOINT_REPO, files_under, publish, wait_for
+from app_setup_support import CHECKPOINT_REPO, files_under, wait_for
 from local_hub import LocalHub
 
 from app.core.engine import ChatEngine
@@ -24,21 +24,7 @@ N_CTX = 2048
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty app home (settings, library, history) for each test."""
-    folder = tmp_path / "home"
-    monkeypatch.setenv("FINR1_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def hub(local_hub: LocalHub, tiny_gguf_factory: Callable[..., Path],
-        tiny_checkpoint: Path) -> LocalHub:
-    return publish(local_hub, tiny_gguf_factory, tiny_checkpoint)
-
-
-@pytest.fixture
-def wizard_factory(qtbot: object, home: Path) -> Iterator[Callable[..., SetupWizard]]:
+def wizard_factory(qtbot: object, app_home: Path) -> Iterator[Callable[..., SetupWizard]]:
     made: list[SetupWizard] = []
 
     def make(hub: LocalHub | None = None, offline_files: list[Path] | None = None) -> SetupWizard:
@@ -55,14 +41,14 @@ def wizard_factory(qtbot: object, home: Path) -> Iterator[Callable[..., SetupWiz
         wizard.progress_page.stop()
 
 
-def library_models(home: Path) -> list:
-    with Library(home / "library") as library:
+def library_models(app_home: Path) -> list:
+    with Library(app_home / "library") as library:
         return library.models()
 
 
-def leftovers(home: Path) -> list[Path]:
+def leftovers(app_home: Path) -> list[Path]:
     """Files in the library's download and work area (partials, temporary builds)."""
-    return files_under(home / "library" / "downloads")
+    return files_under(app_home / "library" / "downloads")
 
 
 def to_source(qtbot: object, wizard: SetupWizard) -> None:
@@ -113,10 +99,10 @@ def first_answer(model_path: Path) -> str:
 # -- each source, to the end --------------------------------------------------------------------
 
 
-def test_download_a_ready_gguf_through_to_an_answer(qtbot: object, hub: LocalHub,
+def test_download_a_ready_gguf_through_to_an_answer(qtbot: object, fin_r1_hub: LocalHub,
                                                     wizard_factory: Callable[..., SetupWizard],
-                                                    home: Path) -> None:
-    wizard = wizard_factory(hub)
+                                                    app_home: Path) -> None:
+    wizard = wizard_factory(fin_r1_hub)
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.DOWNLOAD_GGUF, quant="q8_0")
     table = wizard.quant_page.table
@@ -125,30 +111,30 @@ def test_download_a_ready_gguf_through_to_an_answer(qtbot: object, hub: LocalHub
     assert wizard.currentId() == PROGRESS
     entry = finish(qtbot, wizard)
     assert entry.quant_label == "Q8_0" and entry.source["repo"] == "mradermacher/Fin-R1-GGUF"
-    assert [model.id for model in library_models(home)] == [entry.id]
-    assert leftovers(home) == []
+    assert [model.id for model in library_models(app_home)] == [entry.id]
+    assert leftovers(app_home) == []
     assert first_answer(entry.path)
 
 
 def test_download_the_original_and_build_through_to_an_answer(
-        qtbot: object, hub: LocalHub, wizard_factory: Callable[..., SetupWizard],
-        home: Path) -> None:
-    wizard = wizard_factory(hub)
+        qtbot: object, fin_r1_hub: LocalHub, wizard_factory: Callable[..., SetupWizard],
+        app_home: Path) -> None:
+    wizard = wizard_factory(fin_r1_hub)
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.DOWNLOAD_BUILD, quant="q4_k_m")
     wizard.next()
     entry = finish(qtbot, wizard)
     assert entry.quant_label == "Q4_K_M" and entry.source["type"] == "build"
-    kinds = sorted(model.kind.value for model in library_models(home))
+    kinds = sorted(model.kind.value for model in library_models(app_home))
     assert kinds == ["checkpoint", "gguf"]
-    assert all(model.status is ModelStatus.OK for model in library_models(home))
-    assert leftovers(home) == []
+    assert all(model.status is ModelStatus.OK for model in library_models(app_home))
+    assert leftovers(app_home) == []
     assert first_answer(entry.path)
 
 
 def test_import_a_gguf_file_skips_the_quant_page(qtbot: object, tiny_gguf_factory: Callable,
                                                  wizard_factory: Callable[..., SetupWizard],
-                                                 home: Path) -> None:
+                                                 app_home: Path) -> None:
     wizard = wizard_factory()
     to_source(qtbot, wizard)
     wizard.source_page.choose(Source.IMPORT, tiny_gguf_factory("q8_0"))
@@ -161,7 +147,7 @@ def test_import_a_gguf_file_skips_the_quant_page(qtbot: object, tiny_gguf_factor
 
 def test_import_a_checkpoint_folder_builds_the_chosen_type(
         qtbot: object, tiny_checkpoint: Path, wizard_factory: Callable[..., SetupWizard],
-        home: Path) -> None:
+        app_home: Path) -> None:
     wizard = wizard_factory()
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.IMPORT, tiny_checkpoint, quant="q8_0")
@@ -170,12 +156,12 @@ def test_import_a_checkpoint_folder_builds_the_chosen_type(
     wizard.next()
     entry = finish(qtbot, wizard)
     assert entry.quant_label == "Q8_0"
-    assert sorted(m.kind.value for m in library_models(home)) == ["checkpoint", "gguf"]
+    assert sorted(m.kind.value for m in library_models(app_home)) == ["checkpoint", "gguf"]
 
 
 def test_a_model_file_beside_the_app_is_offered_first(
         qtbot: object, tiny_gguf_factory: Callable, wizard_factory: Callable[..., SetupWizard],
-        home: Path) -> None:
+        app_home: Path) -> None:
     found = tiny_gguf_factory("q8_0")
     wizard = wizard_factory(offline_files=[found])
     to_source(qtbot, wizard)
@@ -187,9 +173,9 @@ def test_a_model_file_beside_the_app_is_offered_first(
     assert entry.sha256 == __import__("hashlib").sha256(found.read_bytes()).hexdigest()
 
 
-def test_every_step_can_go_back(qtbot: object, hub: LocalHub,
-                                wizard_factory: Callable[..., SetupWizard], home: Path) -> None:
-    wizard = wizard_factory(hub)
+def test_every_step_can_go_back(qtbot: object, fin_r1_hub: LocalHub,
+                                wizard_factory: Callable[..., SetupWizard], app_home: Path) -> None:
+    wizard = wizard_factory(fin_r1_hub)
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.DOWNLOAD_GGUF, quant="q8_0")
     wizard.back()
@@ -211,23 +197,23 @@ def test_every_step_can_go_back(qtbot: object, hub: LocalHub,
 
 
 def test_closing_during_a_download_leaves_no_partial_file(
-        qtbot: object, hub: LocalHub, wizard_factory: Callable[..., SetupWizard],
-        home: Path) -> None:
-    hub.throttle(200_000)  # the tiny file takes seconds
-    wizard = wizard_factory(hub)
+        qtbot: object, fin_r1_hub: LocalHub, wizard_factory: Callable[..., SetupWizard],
+        app_home: Path) -> None:
+    fin_r1_hub.throttle(200_000)  # the tiny file takes seconds
+    wizard = wizard_factory(fin_r1_hub)
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.DOWNLOAD_GGUF, quant="f16")
     wizard.next()
     wait_for(qtbot, lambda: wizard.progress_page.progress.bar.value() > 0)
     wizard.reject()
     assert not wizard.progress_page.running
-    assert leftovers(home) == [] and library_models(home) == []
+    assert leftovers(app_home) == [] and library_models(app_home) == []
 
 
 def test_going_back_during_a_build_leaves_no_temporary_file(
-        qtbot: object, hub: LocalHub, wizard_factory: Callable[..., SetupWizard],
-        home: Path) -> None:
-    wizard = wizard_factory(hub)
+        qtbot: object, fin_r1_hub: LocalHub, wizard_factory: Callable[..., SetupWizard],
+        app_home: Path) -> None:
+    wizard = wizard_factory(fin_r1_hub)
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.DOWNLOAD_BUILD, quant="iq3_s")  # with an importance matrix
     wizard.next()
@@ -235,15 +221,15 @@ def test_going_back_during_a_build_leaves_no_temporary_file(
     wait_for(qtbot, lambda: "importance matrix" in page.progress.detail_label.text(), 120)
     wizard.back()
     assert wizard.currentId() == QUANT and not page.running
-    assert leftovers(home) == []
-    models = library_models(home)
+    assert leftovers(app_home) == []
+    models = library_models(app_home)
     assert [model.source["repo"] for model in models] == [CHECKPOINT_REPO]  # kept: complete
     wait_for(qtbot, lambda: "Cancelled" in page.progress.detail_label.text(), 10)
 
 
 def test_closing_during_an_import_leaves_no_partial_copy(
         qtbot: object, smollm2_gguf: Path, wizard_factory: Callable[..., SetupWizard],
-        home: Path) -> None:
+        app_home: Path) -> None:
     wizard = wizard_factory()
     to_source(qtbot, wizard)
     wizard.source_page.choose(Source.IMPORT, smollm2_gguf)
@@ -251,5 +237,5 @@ def test_closing_during_an_import_leaves_no_partial_copy(
     bar = wizard.progress_page.progress.bar
     wait_for(qtbot, lambda: 0 < bar.value() < bar.maximum())
     wizard.reject()
-    assert library_models(home) == []
-    assert files_under(home / "library" / "models") == []
+    assert library_models(app_home) == []
+    assert files_under(app_home / "library" / "models") == []
