@@ -16,7 +16,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -39,7 +39,6 @@ from app.ui.job_bridge import BackgroundJob, JobContext
 from app.ui.retranslate import Retranslating
 
 SEARCH_DELAY_MS = 250
-MIN_BUTTON_WIDTH = 44
 _SUFFIXES = {"md": ".md", "html": ".html", "pdf": ".pdf"}
 
 
@@ -76,6 +75,7 @@ class HistoryPanel(Retranslating, QWidget):
         self.list.setStyleSheet("#historyList::item { padding: 6px 4px; "
                                 "border-bottom: 1px solid palette(midlight); }")
         self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # wrap
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.itemActivated.connect(lambda _item: self.open_selected())
@@ -85,7 +85,7 @@ class HistoryPanel(Retranslating, QWidget):
         self.empty_label.setObjectName("panelHelp")
         self.empty_label.setWordWrap(True)
         layout.addWidget(self.empty_label)
-        row = QHBoxLayout()
+        buttons = QGridLayout()
         self.open_button = QPushButton()
         self.open_button.clicked.connect(self.open_selected)
         self.rename_button = QPushButton()
@@ -105,13 +105,12 @@ class HistoryPanel(Retranslating, QWidget):
         self.include_think.setCheckable(True)
         self.include_think.setChecked(True)
         self.export_button.setMenu(self.export_menu)
-        for widget in (self.open_button, self.rename_button, self.delete_button,
-                       self.export_button):
-            # share the dock's width: a narrow dock must not clip the last button
+        # two by two: a narrow dock (beside a wide window's rail) must not clip any of them
+        for index, widget in enumerate((self.open_button, self.rename_button,
+                                        self.delete_button, self.export_button)):
             widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            widget.setMinimumWidth(MIN_BUTTON_WIDTH)
-            row.addWidget(widget, 1)
-        layout.addLayout(row)
+            buttons.addWidget(widget, index // 2, index % 2)
+        layout.addLayout(buttons)
         self.retranslate()
         self._update_buttons()
 

@@ -62,6 +62,9 @@ STYLE_SHEET = """
 """
 
 
+RAIL_MIN_WIDTH = 190
+
+
 class MainWindow(QMainWindow):
     """Fin-R1 Studio's window. ``settings_path`` None keeps settings in memory only (self-test).
 
@@ -177,6 +180,8 @@ class MainWindow(QMainWindow):
 
     def _build_rail(self) -> QWidget:
         box = QWidget()
+        # wide enough for every scenario title on at most two lines, beside the history dock
+        box.setMinimumWidth(RAIL_MIN_WIDTH)
         column = QVBoxLayout(box)
         column.setContentsMargins(6, 8, 0, 8)
         self.rail = QListWidget()
