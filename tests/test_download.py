@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -491,6 +492,24 @@ def test_refresh_replaces_the_shipped_names_and_sizes_with_the_hubs(
         remembered = load_catalog(cache).repo(GGUF_REPO)
     assert connections == [] and remembered is not None
     assert remembered.quant_file("q8_0").sha256 == sha256(content)
+
+
+def test_a_quiet_refresh_stops_at_the_first_unreachable_hub_and_on_cancel(
+        hub: LocalHub, config: HubConfig) -> None:
+    with socket.socket() as probe:  # a port nobody listens on: every connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = HubConfig(endpoint=f"http://127.0.0.1:{closed_port}")
+    catalog = load_catalog()
+    assert len(catalog.repos) >= 3
+    with recorded_connections() as connections:
+        assert refresh_quietly(catalog, unreachable) == catalog
+    assert len(connections) == 1  # not one timeout per repository
+    cancel = CancelToken()
+    cancel.cancel()
+    hub.clear_log()
+    assert refresh_quietly(catalog, config, cancel=cancel) == catalog
+    assert not [record for record in hub.log if record.server == "hub"]
 
 
 def test_download_cli_prints_the_library_id_and_path(

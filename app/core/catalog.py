@@ -19,12 +19,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from app.core.errors import CatalogError, HubError, OfflineModeError, QuantNotAvailableError
+from app.core.errors import (
+    CatalogError,
+    HubError,
+    HubUnreachableError,
+    OfflineModeError,
+    QuantNotAvailableError,
+)
 from app.core.hub_client import HubConfig, RepoSnapshot, fetch_repo_snapshot
 from app.core.resources import resource_path
 from quant.atomic import atomic_output
 from quant.errors import DiskFullError
 from quant.formats import QUANT_TYPES, QuantType, quant_type
+from quant.jobs import CancelToken
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -211,15 +218,25 @@ def refresh_repo(catalog: Catalog, repo_id: str, config: HubConfig, *,
 
 
 def refresh_quietly(catalog: Catalog, config: HubConfig, repo_ids: list[str] | None = None, *,
-                    cache_file: Path | None = None) -> Catalog:
+                    cache_file: Path | None = None, cancel: CancelToken | None = None) -> Catalog:
     """Refresh the repositories (default: all known) if the app may use the network on its own,
     for a start-up or a model-manager view: in offline mode nothing is asked and the catalog is
-    returned as it is; a repository the hub cannot answer for keeps its current entry."""
+    returned as it is; a repository the hub cannot answer for keeps its current entry.
+
+    Stops at the first "hub unreachable" (each further repository would only wait for the same
+    timeout, up to ``METADATA_TIMEOUT_S``, e.g. behind a firewall that drops packets) and before
+    the next repository once ``cancel`` is set (closing the app waits for this job)."""
     if config.offline:
         return catalog
     for repo_id in repo_ids if repo_ids is not None else [repo.repo_id for repo in catalog.repos]:
-        with contextlib.suppress(HubError, OfflineModeError):
+        if cancel is not None and cancel.cancelled:
+            break
+        try:
             catalog = refresh_repo(catalog, repo_id, config, cache_file=cache_file)
+        except HubUnreachableError:
+            break
+        except (HubError, OfflineModeError):
+            continue
     return catalog
 
 

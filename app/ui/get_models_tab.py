@@ -193,8 +193,9 @@ class GetModelsTab(Retranslating, QWidget):
     def refresh_catalog(self) -> None:
         """Ask the hub for the repositories' real file lists (skipped in offline mode)."""
         catalog, config = self._catalog, self._hub_config()
-        job = BackgroundJob(self, lambda _context: refresh_quietly(
-            catalog, config, cache_file=app_paths().catalog_cache_file), "refresh catalog")
+        job = BackgroundJob(self, lambda context: refresh_quietly(
+            catalog, config, cache_file=app_paths().catalog_cache_file, cancel=context.cancel),
+            "refresh catalog")
         job.on_success(self._catalog_refreshed)
         job.start()
 

@@ -418,9 +418,9 @@ class QuantPage(Retranslating, QWizardPage):
         repo_id = catalog.default_gguf_repo
 
         # Quietly: looking at this page is not a download, so offline mode must hold.
-        job = BackgroundJob(self, lambda _context: refresh_quietly(
-            catalog, config, [repo_id], cache_file=app_paths().catalog_cache_file),
-            "refresh catalog")
+        job = BackgroundJob(self, lambda context: refresh_quietly(
+            catalog, config, [repo_id], cache_file=app_paths().catalog_cache_file,
+            cancel=context.cancel), "refresh catalog")
         job.on_success(lambda refreshed: self._refreshed(refreshed, machine, n_ctx))
         job.start()
 
