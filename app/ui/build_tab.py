@@ -64,6 +64,7 @@ class BuildTab(Retranslating, QWidget):
         self._n_ctx = n_ctx
         self._machine: MachineInfo | None = None
         self._plan: BuildPlan | None = None
+        self._reading: BackgroundJob | None = None  # the checkpoint reading whose answer counts
         self._folder: Path | None = None
         self._source_model_id: str | None = None
         self._model_name: str | None = None
@@ -187,8 +188,11 @@ class BuildTab(Retranslating, QWidget):
 
         self.model_label.setText(self.tr("Reading {0}…").format(folder.name))
         job = BackgroundJob(self, work, "read checkpoint")
-        job.on_success(self._planned)
-        job.on_failure(lambda error: self.model_label.setText(str(error)))
+        self._reading = job
+        # Only the latest choice's reading counts: an earlier, slower one may end last.
+        job.on_success(lambda plan: self._planned(plan) if job is self._reading else None)
+        job.on_failure(lambda error: self.model_label.setText(str(error))
+                       if job is self._reading else None)
         job.start()
 
     def _planned(self, plan: BuildPlan) -> None:

@@ -368,6 +368,7 @@ class QuantPage(Retranslating, QWizardPage):
         layout.addWidget(self.table, 1)
         self._plan: BuildPlan | None = None
         self._shown_for: tuple[Any, ...] | None = None
+        self._reading: BackgroundJob | None = None  # the checkpoint reading whose answer counts
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -446,8 +447,11 @@ class QuantPage(Retranslating, QWizardPage):
             self.table.set_advice(advice, [quant_type(name) for name in BUILD_CHOICES], sizes)
 
         job = BackgroundJob(self, work, "read checkpoint")
-        job.on_success(planned)
-        job.on_failure(lambda error: self.note.setText(str(error)))
+        self._reading = job
+        # Only the latest choice's reading counts: an earlier, slower one may end last.
+        job.on_success(lambda plan: planned(plan) if job is self._reading else None)
+        job.on_failure(lambda error: self.note.setText(str(error))
+                       if job is self._reading else None)
         job.start()
 
     def isComplete(self) -> bool:  # Qt's name
