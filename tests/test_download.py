@@ -548,7 +548,8 @@ def test_saved_settings_supply_endpoint_token_and_offline_mode(
 def test_progress_bar_shows_bytes_speed_and_time_left() -> None:
     import io
 
-    from app.cli.progress_bar import ByteRate, ProgressBar
+    from app.cli.progress_bar import RATE_WINDOW_S, ProgressBar
+    from app.core.job_rate import RateMeter
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -557,7 +558,7 @@ def test_progress_bar_shows_bytes_speed_and_time_left() -> None:
     now = [0.0]
     screen = Terminal()
     bar = ProgressBar(screen, min_interval_s=0)
-    bar._rate = ByteRate(clock=lambda: now[0])
+    bar._rate = RateMeter(window_s=RATE_WINDOW_S, clock=lambda: now[0])
     for second in range(5):  # a resumed download: the first report starts at 1 GB
         now[0] = float(second)
         bar(Progress("download", 1_000_000_000 + second * 50_000_000, 2_000_000_000, "bytes",

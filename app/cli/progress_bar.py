@@ -4,60 +4,26 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from typing import TextIO
 
+from app.core.disk_space import human_bytes
+from app.core.job_rate import RateMeter
 from quant.jobs import Progress
 
-
-def _human_bytes(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if count < 1000 or unit == "TB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    raise AssertionError("unreachable")
+RATE_WINDOW_S = 5.0  # a terminal line follows the speed closely
 
 
-class ByteRate:
-    """Speed and time left of a job counting bytes, over the reports of the last ``window_s``.
-
-    Only bytes that arrive while watched count (a resumed download's first report is its
-    starting point); a new stage, or a count that goes backwards, starts afresh.
-    """
-
-    def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._window_s = window_s
-        self._clock = clock
-        self._samples: list[tuple[float, int]] = []
-        self._key: tuple[str, int] = ("", 0)
-
-    def observe(self, progress: Progress) -> None:
-        key = (progress.stage, progress.total)
-        if key != self._key or (self._samples and progress.done < self._samples[-1][1]):
-            self._samples.clear()
-            self._key = key
-        now = self._clock()
-        self._samples.append((now, progress.done))
-        while len(self._samples) > 2 and now - self._samples[1][0] >= self._window_s:
-            self._samples.pop(0)
-
-    def bytes_per_second(self) -> float | None:
-        if len(self._samples) < 2:
-            return None
-        (start, first), (end, last) = self._samples[0], self._samples[-1]
-        return (last - first) / (end - start) if end > start else None
-
-    def describe(self, progress: Progress) -> str:
-        """``12.3 MB/s, 0:42 left``, or "" until a speed is known."""
-        speed = self.bytes_per_second()
-        if not speed:
-            return ""
-        text = f"{_human_bytes(speed)}/s"
-        if progress.total > progress.done:
-            seconds = int((progress.total - progress.done) / speed)
-            text += f", {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d} left" \
-                if seconds >= 3600 else f", {seconds // 60}:{seconds % 60:02d} left"
-        return text
+def _speed_and_time_left(meter: RateMeter) -> str:
+    """``12.3 MB/s, 0:42 left``, or "" until a speed is measured."""
+    speed, left = meter.rate(), meter.seconds_left()
+    if not speed:
+        return ""
+    text = f"{human_bytes(speed)}/s"
+    if left:
+        seconds = int(left)
+        text += f", {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d} left" \
+            if seconds >= 3600 else f", {seconds // 60}:{seconds % 60:02d} left"
+    return text
 
 
 class ProgressBar:
@@ -77,13 +43,18 @@ class ProgressBar:
         self._min_interval_s = min_interval_s
         self._last_draw = 0.0
         self._last_stage = ""
+        self._rate_stage = ""
         self._interactive = stream.isatty()
-        self._rate = ByteRate()
+        # only bytes that arrive while watched count: a resumed download starts from its partial
+        self._rate = RateMeter(window_s=RATE_WINDOW_S)
 
     def __call__(self, progress: Progress) -> None:
         finished = progress.total > 0 and progress.done >= progress.total
         if progress.unit == "bytes":
-            self._rate.observe(progress)
+            if progress.stage != self._rate_stage:
+                self._rate.reset()
+                self._rate_stage = progress.stage
+            self._rate.observe(progress.done, progress.total)
         if not self._interactive:
             if progress.stage != self._last_stage:
                 self._stream.write(f"{progress.stage}…\n")
@@ -105,8 +76,8 @@ class ProgressBar:
         filled = int(fraction * self._width)
         bar = "#" * filled + "." * (self._width - filled)
         if progress.unit == "bytes":
-            amounts = f"{_human_bytes(progress.done)}/{_human_bytes(progress.total)}"
-            rate = self._rate.describe(progress)
+            amounts = f"{human_bytes(progress.done)}/{human_bytes(progress.total)}"
+            rate = _speed_and_time_left(self._rate)
             amounts += f" {rate}" if rate else ""
         else:
             amounts = f"{progress.done}/{progress.total} {progress.unit}"
