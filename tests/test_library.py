@@ -142,6 +142,28 @@ def test_cancelled_import_leaves_nothing_behind(library: Library, tmp_path: Path
     assert not any((library.root / "models").rglob("*"))
 
 
+def test_a_cancelled_move_keeps_the_persons_file_where_it_was(
+        library: Library, q8_gguf: Path, tiny_checkpoint_factory: Callable[..., Path],
+        tmp_path: Path) -> None:
+    big = write_small_gguf(q8_gguf.parent / "big.gguf", 1)
+    with open(big, "ab") as handle:  # several hashing chunks, so the cancel lands mid-hash
+        handle.write(b"\0" * (9 << 20))
+    folder = shutil.copytree(tiny_checkpoint_factory(shards=2), tmp_path / "Fin-R1 checkpoint")
+    for original in (big, folder):
+        before = sorted(path.name for path in original.parent.iterdir())
+        token = CancelToken()
+
+        def cancel_on_first_report(_progress: Progress, token: CancelToken = token) -> None:
+            token.cancel()
+
+        with pytest.raises(JobCancelled):
+            library.import_path(original, ImportMode.MOVE, on_progress=cancel_on_first_report,
+                                cancel=token)
+        assert original.exists(), f"{original.name} was lost by a cancelled move"
+        assert sorted(path.name for path in original.parent.iterdir()) == before
+    assert library.models() == []
+
+
 def test_checkpoint_folder_is_imported_after_config_tokenizer_and_shards_are_checked(
         library: Library, tiny_checkpoint_factory: Callable[..., Path], tmp_path: Path) -> None:
     folder = shutil.copytree(tiny_checkpoint_factory(shards=2), tmp_path / "Fin-R1 checkpoint")

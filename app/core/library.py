@@ -237,8 +237,9 @@ class Library:
         """Import a ``.gguf`` file or a checkpoint folder.
 
         The GGUF is validated, the checkpoint checked (config, tokenizer, every shard), before
-        anything is copied; the bytes are hashed while copied (or in place, for MOVE by rename
-        and LINK). A model already in the library with the same hash is returned as it is.
+        anything is copied; the bytes are hashed while copied (or in place, before the rename,
+        for MOVE on the same disk, and for LINK). A model already in the library with the same
+        hash is returned as it is.
         Raises ModelImportError, NotEnoughDiskSpaceError, JobCancelled (nothing left behind),
         LibraryReadOnlyError.
         """
@@ -256,8 +257,10 @@ class Library:
 
         def place(target: Path) -> str:
             if mode is ImportMode.MOVE and _same_disk(path, self.root):
+                # hashed where it lies: a cancel or an error must not lose the person's file
+                sha256 = sha256_file(path, on_progress=on_progress, cancel=cancel, stage="hash")
                 os.replace(path, target)
-                return sha256_file(target, on_progress=on_progress, cancel=cancel, stage="hash")
+                return sha256
             with atomic_output(target) as temp_path:
                 sha256 = copy_with_sha256(path, temp_path, on_progress=on_progress,
                                           cancel=cancel)
@@ -319,9 +322,10 @@ class Library:
 
         def place(target: Path) -> dict[str, str]:
             if mode is ImportMode.MOVE and _same_disk(folder, self.root):
+                hashes = _hash_files(folder, names, on_progress, cancel)  # before: see above
                 target.rmdir()
                 os.replace(folder, target)
-                return _hash_files(target, names, on_progress, cancel)
+                return hashes
             hashes = _copy_files(folder, target, names, total, on_progress, cancel)
             if mode is ImportMode.MOVE:
                 shutil.rmtree(folder)
