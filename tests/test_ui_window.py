@@ -61,10 +61,14 @@ def run_to_end(window: MainWindow, start: Any) -> tuple[Turn, Any]:
     """Call ``start()`` (which starts a reply) and wait for that reply to finish."""
     assert window.controller is not None
     finished: list[tuple[Turn, Any]] = []
-    window.controller.turn_finished.connect(lambda turn, result: finished.append((turn, result)))
+
+    def collect(turn: Turn, result: Any) -> None:
+        finished.append((turn, result))
+
+    window.controller.turn_finished.connect(collect)
     start()
     wait_until(lambda: finished, 180, "the reply to finish")
-    window.controller.turn_finished.disconnect()
+    window.controller.turn_finished.disconnect(collect)  # the history listens too
     return finished[0]
 
 
@@ -189,7 +193,11 @@ def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
         controller = window.controller
         assert controller is not None
         finished: list[Any] = []
-        controller.turn_finished.connect(lambda turn, result: finished.append(result))
+
+        def collect(_turn: Turn, result: Any) -> None:
+            finished.append(result)
+
+        controller.turn_finished.connect(collect)
         window._send_chat("Write a long story about a bank.")
         turn = controller.streaming_turn
         assert turn is not None and window.composer.send_button.text() == "Stop"
@@ -197,7 +205,7 @@ def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
         window.composer.send_button.click()
         tokens_at_stop = turn.document.tokens
         wait_until(lambda: finished, 30, "the reply to stop")
-        controller.turn_finished.disconnect()
+        controller.turn_finished.disconnect(collect)
         result = finished[0]
         assert result.finish_reason == "cancelled"
         assert result.metrics.completion_tokens <= tokens_at_stop + 2
