@@ -216,6 +216,27 @@ def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
         window.apply_settings(window.settings.with_changes(max_new_tokens=16))
 
 
+def test_no_model_is_swapped_in_while_a_reply_streams(
+        window: MainWindow, smollm2_gguf: Path) -> None:
+    load(window, smollm2_gguf)
+    window.apply_settings(window.settings.with_changes(max_new_tokens=400))
+    try:
+        window.select_panel(FREE_CHAT)
+        window._new_chat()
+        controller = window.controller
+        assert controller is not None
+        engine = window.host.engine
+        window._send_chat("Write a long story about a bank.")
+        assert controller.busy
+        assert not window.load_library_model("any-model")  # the header's switcher and the
+        assert not window.load_model(smollm2_gguf)         # manager's "Use this model" alike
+        assert window.host.engine is engine
+        controller.stop()
+        wait_until(lambda: not controller.busy, 30, "the reply to stop")
+    finally:
+        window.apply_settings(window.settings.with_changes(max_new_tokens=16))
+
+
 def test_settings_survive_a_restart(window: MainWindow, app_home: Path, qapp: Any) -> None:
     dialog = SettingsDialog(window.settings, gpu_supported=False)
     assert "cannot use a GPU" in dialog.gpu_note.text()

@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.header = ModelHeader()
         self.header.open_file_requested.connect(self.open_model_file)
-        self.header.library_model_chosen.connect(self._load_library_model)
+        self.header.library_model_chosen.connect(self.load_library_model)
         self.header.settings_requested.connect(self.open_settings)
         layout.addWidget(self.header)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -425,10 +425,13 @@ class MainWindow(QMainWindow):
         if path:
             self.load_model(path)
 
-    def _load_library_model(self, model_id: str) -> None:
-        if self.controller is None or not self.controller.busy:
-            self.host.load_from_library(model_id, self.settings.library_dir,
-                                        self.settings.engine_config())
+    def load_library_model(self, model_id: str) -> bool:
+        """Load the library's model ``model_id`` in the background (False while a load or reply
+        runs: the engine of a streaming reply cannot be swapped)."""
+        if self.controller is not None and self.controller.busy:
+            return False
+        return self.host.load_from_library(model_id, self.settings.library_dir,
+                                           self.settings.engine_config())
 
     def _model_loaded(self, summary: ModelSummary) -> None:
         self.header.show_model(summary)

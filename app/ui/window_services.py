@@ -332,7 +332,7 @@ class WindowServices(QObject):
         if self.manager is None:
             self.manager = ModelManager(self.queue, lambda: settings().library_dir,
                                         self.hub_config, lambda: settings().n_ctx, self.window)
-            self.manager.use_requested.connect(self.load_library_model)
+            self.manager.use_requested.connect(self.window.load_library_model)
             self.manager.library_tab.changed.connect(self._library_changed)
             self.manager.build_tab.built.connect(lambda _entries: self._library_changed())
         self.manager.show()
@@ -369,15 +369,10 @@ class WindowServices(QObject):
         self.open_wizard()
         return True
 
-    def load_library_model(self, model_id: str) -> bool:
-        settings = self.window.settings
-        return self.window.host.load_from_library(model_id, settings.library_dir,
-                                                  settings.engine_config())
-
     def _wizard_finished(self, entry: ModelEntry) -> None:
         """Load the new model and open the compliance check with its first example filled in."""
         self._library_changed()
-        self.load_library_model(entry.id)
+        self.window.load_library_model(entry.id)
         if FIRST_SCENARIO in self.window.panels:
             self.window.select_panel(FIRST_SCENARIO)
             self.window.panels[FIRST_SCENARIO].load_example(0)
