@@ -15,6 +15,7 @@ from app.core.chat_template import (
 )
 from app.core.context_window import drop_think, fit_prompt
 from app.core.engine_config import FIN_R1_SYSTEM_PROMPT
+from app.core.reasoning import parse_text
 from quant.errors import ChatTemplateError, ContextOverflowError
 from quant.gguf_check import validate_gguf
 
@@ -136,6 +137,12 @@ def test_smollm2s_own_template_renders_chatml_in_the_sandbox(smollm2_gguf: Path)
 def test_a_replys_reasoning_is_dropped_from_history() -> None:
     reply = "\n<think>\nlong reasoning\n</think>\n<answer>\nParis \\boxed{Paris}\n</answer>"
     assert drop_think(reply) == "<answer>\nParis \\boxed{Paris}\n</answer>"
+
+
+def test_a_reasoning_ended_by_the_answer_tag_alone_is_dropped_like_the_parser_does() -> None:
+    reply = "<think>\nlong reasoning\n<answer>\nParis \\boxed{Paris}\n</answer>"
+    assert drop_think(reply) == "<answer>\nParis \\boxed{Paris}\n</answer>"
+    assert parse_text(reply).answer == "Paris \\boxed{Paris}"  # the same split
 
 
 def test_a_reply_cut_off_inside_its_reasoning_resends_nothing() -> None:

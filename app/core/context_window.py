@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from app.core.chat_template import ChatMessage
 from quant.errors import ContextOverflowError
 
-_LEADING_THINK = re.compile(r"\A\s*<think>.*?</think>\s*", re.DOTALL)
+# The reasoning ends at </think>, or where <answer> begins when the model left </think> out:
+# the reasoning parser's rule (app.core.reasoning).
+_LEADING_THINK = re.compile(r"\A\s*<think>.*?(?:</think>\s*|(?=<answer>))", re.DOTALL)
 _UNCLOSED_THINK = re.compile(r"\A\s*<think>")
 
 Tokenizer = Callable[[Sequence[ChatMessage]], list[int]]
