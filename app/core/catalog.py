@@ -108,9 +108,6 @@ class CatalogRepo:
             "those with --quant, another repository, or name a file with --file"
         )
 
-    def file_named(self, filename: str) -> CatalogFile | None:
-        return next((file for file in self.files if file.filename == filename), None)
-
 
 @dataclass(frozen=True)
 class Catalog:

@@ -103,10 +103,6 @@ class ChatSession:
         """Remove ``turn`` and every later turn."""
         del self.turns[self.turns.index(turn):]
 
-    @property
-    def last_turn(self) -> Turn | None:
-        return self.turns[-1] if self.turns else None
-
     def clear(self) -> None:
         """Forget every turn."""
         self.turns.clear()

@@ -181,16 +181,6 @@ def run_download(plan: DownloadPlan, library: Library, config: HubConfig, *,
         raise
 
 
-def download_model(library: Library, config: HubConfig, *,
-                   on_progress: ProgressCallback = ignore_progress,
-                   cancel: CancelToken | None = None, retry: RetryPolicy | None = None,
-                   **plan_options: Any) -> ModelEntry:
-    """``plan_download(**plan_options)`` then ``run_download``: the whole job in one call."""
-    plan = plan_download(library, config, **plan_options)
-    return run_download(plan, library, config, on_progress=on_progress, cancel=cancel,
-                        retry=retry)
-
-
 def discard_partials(plan: DownloadPlan) -> None:
     """Delete what an interrupted download of ``plan`` left in the download area."""
     if plan.kind is RepoKind.CHECKPOINT:

@@ -37,7 +37,6 @@ from quant.processes import process_alive
 BUSY_TIMEOUT_S = 10.0
 SCHEMA_VERSION = 1
 TITLE_LENGTH = 80
-FINAL_STATUSES = ("done", "length", "stopped")
 _STATUS_OF_FINISH = {"stop": "done", "length": "length", "cancelled": "stopped"}
 
 _SCHEMA = (

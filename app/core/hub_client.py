@@ -134,15 +134,6 @@ class RepoSnapshot:
     commit: str
     files: tuple[RemoteFile, ...]
 
-    def file(self, path: str) -> RemoteFile:
-        for remote_file in self.files:
-            if remote_file.path == path:
-                return remote_file
-        names = ", ".join(remote_file.path for remote_file in self.files) or "none"
-        raise HubFileNotFoundError(
-            f"{self.repo_id} has no file {path!r} at commit {self.commit[:12]}; its files: {names}"
-        )
-
 
 def fetch_repo_snapshot(config: HubConfig, repo_id: str, revision: str = "main", *,
                         explicit: bool) -> RepoSnapshot:

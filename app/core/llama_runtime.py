@@ -198,25 +198,7 @@ class LlamaRuntime:
         self._pieces[token] = piece
         return piece
 
-    def metadata_string(self, key: str) -> str | None:
-        """A metadata value as llama.cpp reads it, or None when the key is absent."""
-        size = 256
-        while True:
-            buffer = ctypes.create_string_buffer(size)
-            length = llama_cpp.llama_model_meta_val_str(self._model, key.encode("utf-8"), buffer,
-                                                        size)
-            if length < 0:
-                return None
-            if length < size:
-                return buffer.value.decode("utf-8", "replace")
-            size = length + 1
-
     # -- evaluation -----------------------------------------------------------------------------
-
-    @property
-    def cached_token_count(self) -> int:
-        """Tokens held in the KV cache (prompt and reply so far)."""
-        return len(self._cached_tokens)
 
     def _should_abort(self, _data: ctypes.c_void_p) -> bool:
         token = self._abort_token

@@ -58,11 +58,6 @@ class BlockSplitter:
             return "\n".join(self._lines)
         return "\n".join(self._lines) + "\n" + self._partial
 
-    @property
-    def in_code(self) -> bool:
-        """True while the open block is a fenced code block that has not closed."""
-        return self._fence is not None
-
     def _read_line(self, line: str) -> None:
         if self._fence is not None:
             self._lines.append(line)

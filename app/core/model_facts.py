@@ -54,6 +54,3 @@ def checkpoint_facts(folder: Path) -> ModelFacts:
                       plan.architecture.gguf_arch_name, plan.parameter_count,
                       plan.shape.context_length)
 
-
-def is_gguf_path(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() == ".gguf"

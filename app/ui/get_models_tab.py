@@ -219,11 +219,6 @@ class GetModelsTab(Retranslating, QWidget):
         repo_id = self.repo_box.currentData()
         return self._catalog.repo(repo_id) if repo_id else None
 
-    def select_repo(self, repo_id: str) -> None:
-        index = self.repo_box.findData(repo_id)
-        if index >= 0:
-            self.repo_box.setCurrentIndex(index)
-
     def _machine_known(self, machine: MachineInfo) -> None:
         self._machine = machine
         self._show_repo()

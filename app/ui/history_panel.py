@@ -165,11 +165,6 @@ class HistoryPanel(Retranslating, QWidget):
         items = self.list.selectedItems()
         return int(items[0].data(Qt.ItemDataRole.UserRole)) if items else None
 
-    def select(self, conversation_id: int) -> None:
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            item.setSelected(int(item.data(Qt.ItemDataRole.UserRole)) == conversation_id)
-
     def titles(self) -> list[str]:
         return [summary.title for summary in self._summaries]
 

@@ -185,11 +185,6 @@ class LibraryTab(Retranslating, QWidget):
             return None
         return self._entries[rows[0].row()]
 
-    def select(self, model_id: str) -> None:
-        for row, entry in enumerate(self._entries):
-            if entry.id == model_id:
-                self.table.selectRow(row)
-
     def _update_buttons(self) -> None:
         entry = self.selected_entry()
         busy = self._job is not None and self._job.running

@@ -39,7 +39,3 @@ def _known(machine: MachineInfo) -> None:
     for callback in callbacks:
         callback(machine)
 
-
-def known_machine() -> MachineInfo | None:
-    """The machine, when probed already."""
-    return _cached
