@@ -8,7 +8,6 @@ below the list and a Cancel button.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,16 @@ from app.ui.formats import quality_text, size_text, stage_text, status_text
 from app.ui.job_bridge import BackgroundJob, JobContext
 from app.ui.job_progress import JobProgress
 from app.ui.retranslate import Retranslating
-from quant.evaluate import sidecar_path
+from quant.evaluate import read_sidecar
 from quant.jobs import JobCancelled, Progress
 
 
 def measured_kld(entry: ModelEntry) -> float | None:
     """The model's mean KL divergence when ``finr1 evaluate`` measured it (its sidecar file)."""
+    record = read_sidecar(entry.path)
     try:
-        record = json.loads(sidecar_path(entry.path).read_text(encoding="utf-8"))
-        return float(record["kld_mean"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return float(record["kld_mean"]) if record is not None else None
+    except (KeyError, TypeError, ValueError):
         return None
 
 
