@@ -95,3 +95,16 @@ def test_stop_returns_after_the_work_has_cleaned_up(qapp: Any) -> None:
     job.stop()
     assert cleaned_up.is_set()
     job.stop()  # a second stop, or one after the end, does nothing
+
+
+def test_a_flood_of_progress_reaches_the_gui_thinned_with_its_last_report(qapp: Any) -> None:
+    delivered: list[Progress] = []
+
+    def work(context: JobContext) -> None:
+        for done in range(1, 20_001):  # a download reporting per network chunk
+            context.progress(Progress("download", done, 20_000, "bytes"))
+
+    job = BackgroundJob(None, work, "flood").on_progress(delivered.append).start()
+    wait_until(lambda: not job.running, 30, "the job to end")
+    assert delivered[0].done == 1 and delivered[-1].done == 20_000  # first and last arrive
+    assert len(delivered) < 200

@@ -15,12 +15,15 @@ A job's failure is any exception; ``JobCancelled`` reaches ``on_failure`` like t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from quant.jobs import CancelToken, Progress
+
+PROGRESS_INTERVAL_S = 0.05  # 20 progress reports a second at most reach the GUI thread
 
 
 class JobContext:
@@ -29,9 +32,18 @@ class JobContext:
     def __init__(self, worker: _Worker, cancel: CancelToken) -> None:
         self._worker = worker
         self.cancel = cancel
+        self._last_progress: tuple[float, str] = (float("-inf"), "")  # (when sent, stage)
 
     def progress(self, progress: Progress) -> None:
-        """Report progress; delivered to ``on_progress`` on the GUI thread."""
+        """Report progress; delivered to ``on_progress`` on the GUI thread. A job may report per
+        network chunk (thousands a second): reports closer than ``PROGRESS_INTERVAL_S`` are
+        dropped, except a stage's first and a job's last, as only the latest is drawn."""
+        now = time.monotonic()
+        sent_at, stage = self._last_progress
+        complete = progress.total > 0 and progress.done >= progress.total
+        if progress.stage == stage and not complete and now - sent_at < PROGRESS_INTERVAL_S:
+            return
+        self._last_progress = (now, progress.stage)
         self._worker.progressed.emit(progress)
 
     def emit(self, item: object) -> None:
