@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from quant.errors import DiskFullError
-from quant.processes import process_alive
+from quant.processes import left_by_dead_writer
 
 PARTIAL_MARKER = ".partial-"
 
@@ -33,11 +33,7 @@ def remove_stale_partials(final_path: Path) -> list[Path]:
     prefix = f".{final_path.name}{PARTIAL_MARKER}"
     for candidate in final_path.parent.glob(f"{glob.escape(prefix)}*"):
         writer_pid = candidate.name[len(prefix):].split("-", 1)[0]
-        try:
-            written_at = candidate.stat().st_mtime
-        except FileNotFoundError:
-            continue  # finished or removed meanwhile
-        if writer_pid.isdigit() and not process_alive(int(writer_pid), since=written_at):
+        if left_by_dead_writer(candidate, writer_pid):
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed

@@ -43,3 +43,16 @@ def process_start_time(pid: int) -> float | None:
         return boot_time + ticks_since_boot / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
+
+
+def left_by_dead_writer(path: Path, pid_text: str) -> bool:
+    """Whether ``path``, named with its writer's process id ``pid_text``, was left by a writer
+    that no longer runs (killed, crashed). False when it vanished meanwhile (its writer finished)
+    or the name holds no process id."""
+    if not pid_text.isdigit():
+        return False
+    try:
+        written_at = path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return not process_alive(int(pid_text), since=written_at)

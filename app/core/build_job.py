@@ -36,7 +36,7 @@ from quant.errors import ImatrixRequiredError
 from quant.formats import QUANTIZE_TYPES, ImatrixNeed, QuantType, quant_type
 from quant.imatrix import build_imatrix
 from quant.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, ignore_progress
-from quant.processes import process_alive
+from quant.processes import left_by_dead_writer
 from quant.quantize import quantize_gguf
 
 JOB_NAME = "build"
@@ -318,8 +318,7 @@ def remove_stale_work_dirs(parent: Path) -> list[Path]:
         return removed
     for folder in parent.glob(f"{WORK_DIR_PREFIX}*"):
         pid = folder.name[len(WORK_DIR_PREFIX):].split("-", 1)[0]
-        if folder.is_dir() and pid.isdigit() and not process_alive(
-                int(pid), since=folder.stat().st_mtime):
+        if folder.is_dir() and left_by_dead_writer(folder, pid):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
