@@ -17,10 +17,12 @@ from local_hub import LocalHub
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from app.core.build_job import plan_build
 from app.core.hub_client import HubConfig
 from app.core.library import Library, ModelStatus
 from app.core.pending_downloads import DownloadRequest, PendingDownloads
 from app.ui.download_queue import CANCELLED, DONE, PAUSED, RUNNING, DownloadQueue
+from app.ui.formats import size_text
 from app.ui.model_manager import ModelManager
 from quant.evaluate import sidecar_path
 
@@ -269,6 +271,19 @@ def test_a_build_from_a_library_checkpoint_adds_the_checked_types(
     assert labels == ["BF16", "Q4_K_M", "Q8_0"]
     wait_for(qtbot, lambda: manager.library_tab.table.rowCount() == 3)
     assert files_under(app_home / "library" / "downloads") == []
+
+
+def test_the_disk_shown_is_what_the_build_will_require(
+        qtbot: object, manager_factory: Callable[..., ModelManager],
+        checkpoint_in_library: Path, app_home: Path) -> None:
+    tab = manager_factory().build_tab
+    wait_for(qtbot, lambda: "iq3_s" in tab.table.row_names())
+    tab.choose(["iq3_s"])
+    assert tab.imatrix_box.isChecked()
+    assert tab._plan is not None
+    with Library(app_home / "library") as library:
+        plan = plan_build(library, tab._plan.checkpoint_dir, ["iq3_s"], imatrix=True)
+    assert f"Needs {size_text(plan.needed_disk_bytes)} of free disk" in tab.disk_label.text()
 
 
 def test_choosing_a_low_bit_type_turns_the_importance_matrix_on(

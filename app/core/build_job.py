@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,9 +103,7 @@ class BuildPlan:
 
     def output_bytes(self, quant: QuantType) -> int:
         """Expected size of the ``quant`` output."""
-        if quant.name in ("bf16", "f16"):
-            return self.conversion.tensor_bytes
-        return int(self.parameter_count * quant.bits_per_weight / 8)
+        return output_bytes(self.conversion, quant)
 
     def stage_index(self, stage_name: str) -> int | None:
         """Position of the stage a progress report names, or None for an unknown name."""
@@ -175,14 +174,26 @@ def plan_build(library: Library, checkpoint_dir: Path, quant_types: list[str] | 
     conversion = plan_conversion(checkpoint_dir, "bf16")
     name = model_name or checkpoint_dir.resolve().name
     stages = _stages(chosen, use_imatrix)
-    outputs = sum(int(conversion.parameter_count * quant.bits_per_weight / 8)
-                  if quant.name not in ("bf16", "f16") else conversion.tensor_bytes
-                  for quant in chosen if quant.name != "bf16")
-    needed = conversion.tensor_bytes + outputs + (IMATRIX_FILE_BYTES if use_imatrix else 0)
+    needed = needed_disk_bytes(conversion, chosen, use_imatrix)
     source = {"type": "build", "checkpoint": str(checkpoint_dir.resolve()),
               "checkpoint_model_id": source_model_id, "app_version": __version__}
     return BuildPlan(checkpoint_dir, name, chosen, use_imatrix, imatrix_chunks, conversion,
                      stages, needed, library.downloads_dir, source)
+
+
+def output_bytes(conversion: ConversionPlan, quant: QuantType) -> int:
+    """Expected size of the ``quant`` output built from ``conversion``'s checkpoint."""
+    if quant.name in ("bf16", "f16"):
+        return conversion.tensor_bytes
+    return int(conversion.parameter_count * quant.bits_per_weight / 8)
+
+
+def needed_disk_bytes(conversion: ConversionPlan, quants: Iterable[QuantType],
+                      use_imatrix: bool) -> int:
+    """Disk a build of ``quants`` needs at its peak: the BF16 intermediate (which is also the
+    BF16 result), every other output, and the importance matrix when one is computed."""
+    outputs = sum(output_bytes(conversion, quant) for quant in quants if quant.name != "bf16")
+    return conversion.tensor_bytes + outputs + (IMATRIX_FILE_BYTES if use_imatrix else 0)
 
 
 def _check_model_name(model_name: str) -> None:

@@ -24,7 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.build_job import BuildPlan, BuildResult, plan_build, run_build, wants_imatrix
+from app.core.build_job import (
+    BuildPlan,
+    BuildResult,
+    needed_disk_bytes,
+    plan_build,
+    run_build,
+    wants_imatrix,
+)
 from app.core.disk_space import free_bytes
 from app.core.fit import ModelDims, advise
 from app.core.hardware import MachineInfo
@@ -247,9 +254,8 @@ class BuildTab(Retranslating, QWidget):
     def _needed_bytes(self) -> int:
         if self._plan is None:
             return 0
-        chosen = self.table.chosen()
-        outputs = sum(self._plan.output_bytes(quant) for quant in chosen if quant.name != "bf16")
-        return self._plan.conversion.tensor_bytes + outputs
+        return needed_disk_bytes(self._plan.conversion, self.table.chosen(),
+                                 self.imatrix_box.isChecked())
 
     def _show_disk(self) -> None:
         if self._plan is None or not self.table.chosen():
