@@ -682,3 +682,13 @@ def test_cli_reports_a_broken_scenario_file_as_an_error(tmp_path, monkeypatch, c
     monkeypatch.setenv(RESOURCES_ENV_VAR, str(tmp_path))
     assert main(["scenarios"]) == 2
     assert "risk.toml: not valid TOML" in capsys.readouterr().err
+
+
+def test_a_finished_reply_is_read_by_its_scenario_and_free_chat_has_no_reading(
+        scenarios: dict[str, Scenario]) -> None:
+    from app.core.answer_readers import read_reply
+    from app.core.reasoning import parse_text
+
+    finished = parse_text("<think>\n结构化交易\n</think>\n<answer>\n不合规。\\boxed{否}\n</answer>")
+    assert read_reply(scenarios["compliance"], finished) == VerdictReading("non_compliant", "否")
+    assert read_reply(None, finished) is None

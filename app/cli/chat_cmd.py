@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.core.answer_readers import read_answer
+from app.core.answer_readers import read_reply
 from app.core.chat_template import ChatMessage
 from app.core.engine import ChatEngine, TokenChunk, TurnResult
 from app.core.engine_config import EngineConfig, GenerationSettings, parse_gpu_layers
@@ -198,9 +198,7 @@ class ReplyPrinter:
 
 
 def _verdict(scenario: Scenario | None, result: TurnResult) -> dict[str, Any] | None:
-    if scenario is None:
-        return None
-    reading = read_answer(scenario, result.reply.answer, result.reply.final)
+    reading = read_reply(scenario, result.reply)
     return reading.as_dict() if reading is not None else None
 
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 if TYPE_CHECKING:
+    from app.core.reasoning import ParsedReply
     from app.core.scenarios import Scenario
 
 Verdict = Literal["compliant", "non_compliant", "unclear"]
@@ -755,3 +756,12 @@ def read_answer(
     """
     spec = scenario.answer_reader
     return READERS[spec.name].read(answer_text, final_boxed, **spec.params)
+
+
+def read_reply(scenario: Scenario | None, reply: ParsedReply) -> AnswerReading | None:
+    """The scenario's reading of a finished reply: None without a scenario, and for a reply cut
+    off inside its reasoning (it has no answer to read). The one rule the app, the CLI, the
+    history and the exports share."""
+    if scenario is None or reply.truncated:
+        return None
+    return read_answer(scenario, reply.answer, reply.final)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from app.core.answer_readers import read_answer
+from app.core.answer_readers import read_reply
 from app.core.chat_labels import chat_labels
 from app.core.errors import ExportError
 from app.core.history import Conversation, StoredTurn
@@ -258,11 +258,8 @@ def conversation_html(conversation: Conversation, scenarios: Mapping[str, Scenar
 
 def _reading(turn: StoredTurn, reply: ParsedReply, scenarios: Mapping[str, Scenario],
              language: str) -> str:
-    scenario = scenarios.get(turn.scenario_id or "")
-    if scenario is None or reply.truncated:
-        return ""
-    return reading_html(read_answer(scenario, reply.answer, reply.final),
-                        labels=chat_labels(language))
+    reading = read_reply(scenarios.get(turn.scenario_id or ""), reply)
+    return reading_html(reading, labels=chat_labels(language))
 
 
 def _part(label: str) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from app.core.answer_readers import read_answer
+from app.core.answer_readers import read_reply
 from app.core.chat_document import ReplyDocument, ReplyOutcome
 from app.core.chat_session import ChatSession, Turn
 from app.core.history import Conversation, StoredTurn
-from app.core.reasoning import ReasoningParser, parse_text
+from app.core.reasoning import ReasoningParser, ReplyAccumulator
 from app.core.scenarios import Scenario
 from app.core.scripted_stream import CHARS_PER_TOKEN
 from app.core.turn_metrics import FinishReason, TurnMetrics
@@ -46,18 +46,20 @@ def restore_session(conversation: Conversation, session: ChatSession,
 def replay_into(document: ReplyDocument, stored: StoredTurn, scenario: Scenario | None,
                 interrupted_message: str) -> None:
     """Feed a fresh ``ReplyDocument`` the stored turn's reply and end it as it ended."""
-    parser = ReasoningParser()
+    parser, sections = ReasoningParser(), ReplyAccumulator()
     for piece in split_into(stored.reply_text, _token_count(stored)):
-        document.add(parser.feed(piece), 0.0, token=True)
-    document.add(parser.finish(), 0.0, token=False)
+        events = parser.feed(piece)
+        sections.add(events)
+        document.add(events, 0.0, token=True)
+    events = parser.finish()
+    sections.add(events)
+    document.add(events, 0.0, token=False)
     finish_reason = _FINISH_OF_STATUS.get(stored.status)
     if finish_reason is None:
         document.fail(stored.error or interrupted_message, 0.0)
         return
-    reply = parse_text(stored.reply_text)
-    reading = None
-    if scenario is not None and not reply.truncated:
-        reading = read_answer(scenario, reply.answer, reply.final)
+    reply = sections.reply()
+    reading = read_reply(scenario, reply)
     document.finish(ReplyOutcome(reply, finish_reason, stored_metrics(stored), reading), 0.0)
 
 

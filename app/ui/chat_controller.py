@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.core.answer_readers import read_answer
+from app.core.answer_readers import read_reply
 from app.core.chat_document import ReplyOutcome
 from app.core.chat_labels import ChatLabels, chat_labels
 from app.core.chat_session import ChatSession, Turn
@@ -211,10 +211,7 @@ class ChatController(QObject):
         if before is not None and before.metrics is not None:
             result = dataclasses.replace(result,
                                          metrics=continued_metrics(before.metrics, result.metrics))
-        scenario = self._scenarios.get(turn.scenario_id or "")
-        reading = None
-        if scenario is not None and not result.reply.truncated:
-            reading = read_answer(scenario, result.reply.answer, result.reply.final)
+        reading = read_reply(self._scenarios.get(turn.scenario_id or ""), result.reply)
         outcome = ReplyOutcome(result.reply, result.finish_reason, result.metrics, reading)
         ops = turn.document.finish(outcome, time.perf_counter())
         self.sessions[key].record_reply(turn, result.text, result.finish_reason, result.metrics)
