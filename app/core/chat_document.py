@@ -45,13 +45,12 @@ from app.core.reasoning import (
     ThinkText,
 )
 from app.core.rich_text import RichTextRenderer, boxed_chip_html
-from app.core.turn_metrics import FinishReason, TurnMetrics
+from app.core.turn_metrics import STATUS_OF_FINISH, FinishReason, TurnMetrics
 
 Op = list[object]
 Section = Literal["think", "answer"]
 _Phase = Literal["waiting", "think", "answer", "finished"]
 
-_STATUS_OF_FINISH = {"stop": "done", "length": "length", "cancelled": "stopped"}
 
 
 @dataclass(frozen=True)
@@ -255,7 +254,7 @@ class ReplyDocument:
         if outcome.reply.boxed:
             self._mark(["final", self.message_id, boxed_chip_html(outcome.reply.boxed[-1])])
         self._mark_labelled_ending(outcome, now)
-        self._mark(["status", self.message_id, _STATUS_OF_FINISH[outcome.finish_reason]])
+        self._mark(["status", self.message_id, STATUS_OF_FINISH[outcome.finish_reason]])
         self._phase = "finished"
         self._ending = (outcome, now)
         ops.extend(self.flush(now))

@@ -32,12 +32,12 @@ from typing import Any
 from app.core.errors import EmptyTitleError, HistoryError, UnknownConversationError
 from app.core.paths import app_paths
 from app.core.sqlite_transaction import immediate_transaction
+from app.core.turn_metrics import STATUS_OF_FINISH
 from quant.processes import process_alive
 
 BUSY_TIMEOUT_S = 10.0
 SCHEMA_VERSION = 1
 TITLE_LENGTH = 80
-_STATUS_OF_FINISH = {"stop": "done", "length": "length", "cancelled": "stopped"}
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS conversations (
@@ -236,7 +236,7 @@ class HistoryStore:
                     shown_tokens: int | None = None) -> None:
         """Record how a turn ended: its whole text, its sections, why it ended (``stop``,
         ``length`` or ``cancelled``) and its metrics."""
-        status = _STATUS_OF_FINISH.get(finish_reason)
+        status = STATUS_OF_FINISH.get(finish_reason)
         if status is None:
             raise ValueError(f"unknown finish reason {finish_reason!r}")
         self._end(turn_id, "reply_text = ?, think = ?, answer = ?, status = ?, finish_reason = ?, "

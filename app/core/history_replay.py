@@ -18,10 +18,7 @@ from app.core.history import Conversation, StoredTurn
 from app.core.reasoning import ReasoningParser, ReplyAccumulator
 from app.core.scenarios import Scenario
 from app.core.scripted_stream import CHARS_PER_TOKEN
-from app.core.turn_metrics import FinishReason, TurnMetrics
-
-_FINISH_OF_STATUS: dict[str, FinishReason] = {"done": "stop", "length": "length",
-                                              "stopped": "cancelled"}
+from app.core.turn_metrics import FINISH_OF_STATUS, TurnMetrics
 
 
 def restore_session(conversation: Conversation, session: ChatSession,
@@ -36,8 +33,8 @@ def restore_session(conversation: Conversation, session: ChatSession,
                                   dict(stored.form_values))
         replay_into(turn.document, stored, scenarios.get(stored.scenario_id or ""),
                     interrupted_message)
-        if stored.status in _FINISH_OF_STATUS:
-            session.record_reply(turn, stored.reply_text, _FINISH_OF_STATUS[stored.status],
+        if stored.status in FINISH_OF_STATUS:
+            session.record_reply(turn, stored.reply_text, FINISH_OF_STATUS[stored.status],
                                  stored_metrics(stored))
         turns.append(turn)
     return turns
@@ -54,7 +51,7 @@ def replay_into(document: ReplyDocument, stored: StoredTurn, scenario: Scenario 
     events = parser.finish()
     sections.add(events)
     document.add(events, 0.0, token=False)
-    finish_reason = _FINISH_OF_STATUS.get(stored.status)
+    finish_reason = FINISH_OF_STATUS.get(stored.status)
     if finish_reason is None:
         document.fail(stored.error or interrupted_message, 0.0)
         return

@@ -15,6 +15,10 @@ from typing import Literal
 from app.core.reasoning import AnswerText, Event, ThinkEnded, ThinkStarted, ThinkText
 
 FinishReason = Literal["stop", "length", "cancelled"]
+# How each ending shows and is stored: the chat view's reply status, the history's turn status.
+STATUS_OF_FINISH: dict[str, str] = {"stop": "done", "length": "length", "cancelled": "stopped"}
+FINISH_OF_STATUS: dict[str, FinishReason] = {
+    status: finish for finish, status in STATUS_OF_FINISH.items()}  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
