@@ -28,7 +28,7 @@ from app.core.history_recorder import HistoryRecorder
 from app.core.history_replay import restore_session
 from app.core.hub_client import HubConfig
 from app.core.library import Library, ModelEntry
-from app.core.model_provenance import ModelProvenance, identify_model, quick_provenance
+from app.core.model_provenance import ModelProvenance, identify_model
 from app.core.model_summary import library_choices
 from app.core.pending_downloads import PendingDownloads
 from app.ui.about_dialog import AboutDialog
@@ -248,16 +248,13 @@ class WindowServices(QObject):
 
         def work(context: JobContext) -> ModelProvenance:
             library = _open_library(setting)
-            try:
-                known = quick_provenance(path, library)
-                context.emit(known)
+            try:  # the library's verified hash when it has one, else the file is hashed
                 return identify_model(path, library, context.cancel)
             finally:
                 if library is not None:
                     library.close()
 
         job = BackgroundJob(self, work, "identify model")
-        job.on_item(self._provenance_known)
         job.on_success(self._provenance_known)
         job.start()
 
