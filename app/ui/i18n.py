@@ -14,8 +14,6 @@ standard buttons such as OK, Cancel, Back and Next); Qt then sends every widget 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -55,6 +53,8 @@ def lrelease_command() -> list[str] | None:
                       "lrelease"):
         if candidate.is_file():
             return [str(candidate)]
+    import shutil
+
     for name in ("pyside6-lrelease", "lrelease"):
         found = shutil.which(name)
         if found:
@@ -64,6 +64,8 @@ def lrelease_command() -> list[str] | None:
 
 def compile_ts(source: Path, target: Path) -> bool:
     """Compile ``source`` (.ts) to ``target`` (.qm) with lrelease; False when it cannot."""
+    import subprocess  # here, not at the top: only a source checkout compiles (~5 ms at start)
+
     command = lrelease_command()
     if command is None:
         return False

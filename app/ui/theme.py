@@ -1,8 +1,8 @@
 """Light and dark: follow the system's colour scheme unless the theme setting fixes one.
 
 ``ThemeController`` reads ``QStyleHints.colorScheme()`` and listens to its changes; it applies a
-matching palette to the widgets (Fusion style, so both schemes look the same everywhere) and emits
-``changed("light" | "dark")`` for the chat view.
+matching palette to the widgets (drawn in the Fusion style that ``platform_setup`` chooses, so both
+schemes look the same everywhere) and emits ``changed("light" | "dark")`` for the chat view.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class ThemeController(QObject):
         self._application = application
         self._setting = setting
         self.current = ""
-        application.setStyle("Fusion")
         application.styleHints().colorSchemeChanged.connect(lambda _scheme: self._update())
         self._update()
 
