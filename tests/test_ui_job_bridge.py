@@ -3,10 +3,13 @@ arrives on the GUI thread in order, cancelling reaches it, and quitting never wa
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from ui_support import wait_until
 
 from app.ui.job_bridge import BackgroundJob, JobContext
@@ -108,3 +111,32 @@ def test_a_flood_of_progress_reaches_the_gui_thinned_with_its_last_report(qapp: 
     wait_until(lambda: not job.running, 30, "the job to end")
     assert delivered[0].done == 1 and delivered[-1].done == 20_000  # first and last arrive
     assert len(delivered) < 200
+
+
+def test_a_delivered_job_lets_go_of_its_work_and_leaves_its_owner(qapp: Any) -> None:
+    """A window runs a job per reply, per library listing, per download: a finished job must not
+    stay behind as a child of its owner holding its function (and what that captured)."""
+    owner = QObject()
+
+    class Captured:
+        """Stands for what a job's function holds: a conversation, a loaded file."""
+
+    references, results = [], []
+    for index in range(20):
+        captured = Captured()
+        references.append(weakref.ref(captured))
+        job = BackgroundJob(owner, lambda _context, held=captured: id(held), f"job {index}")
+        job.on_success(results.append).start()
+        del captured
+        wait_until(lambda job=job: not job.running, 10, "the job to end")
+    wait_until(lambda: len(results) == 20, 10, "every result")
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    assert owner.findChildren(BackgroundJob) == []
+    assert [reference() for reference in references] == [None] * 20
+    # A caller that kept its job can still ask about it and stop it.
+    assert not job.running and job.wait(100)
+    job.cancel()
+    job.stop()
+    with pytest.raises(RuntimeError, match="already started"):
+        job.start()

@@ -78,7 +78,10 @@ class BackgroundJob(QObject):
     """One run of a function off the GUI thread (see the module docstring).
 
     Register callbacks before ``start``; each returns the job for chaining. ``finished`` is
-    emitted after ``on_success``/``on_failure`` ran, when the thread has stopped.
+    emitted after ``on_success``/``on_failure`` ran, when the thread has stopped. Then the job lets
+    go of its function, callbacks, worker and thread, and Qt deletes it (``deleteLater``): an
+    owner running a job per reply does not keep them all. A reference kept to a finished job still
+    answers ``running``, ``wait``, ``cancel`` and ``stop``; its Qt signals are gone.
     """
 
     finished = Signal()
@@ -89,13 +92,14 @@ class BackgroundJob(QObject):
         super().__init__(parent)
         self.name = name
         self.cancel_token = CancelToken()
-        self._work = work
+        self._work: Callable[[JobContext], Any] | None = work
         self._success: list[Callable[[Any], None]] = []
         self._failure: list[Callable[[BaseException], None]] = []
         self._progress: list[Callable[[Progress], None]] = []
         self._items: list[Callable[[Any], None]] = []
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
+        self._started = False
         self._done = False
 
     def on_success(self, callback: Callable[[Any], None]) -> BackgroundJob:
@@ -116,13 +120,15 @@ class BackgroundJob(QObject):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and not self._done
+        return self._started and not self._done
 
     def start(self) -> BackgroundJob:
         """Start the function on a new worker thread; returns at once. RuntimeError if started
         twice."""
-        if self._thread is not None:
+        if self._started:
             raise RuntimeError(f"the {self.name} job was already started")
+        self._started = True
+        assert self._work is not None  # released only after a run
         thread = QThread()
         thread.setObjectName(f"job: {self.name}")
         worker = _Worker(self._work, self.cancel_token)
@@ -181,16 +187,22 @@ class BackgroundJob(QObject):
     @Slot(object)
     def _deliver_success(self, result: object) -> None:
         self._end()
-        for callback in self._success:
-            callback(result)
-        self.finished.emit()
+        try:
+            for callback in self._success:
+                callback(result)
+            self.finished.emit()
+        finally:
+            self._release()
 
     @Slot(object)
     def _deliver_failure(self, error: BaseException) -> None:
         self._end()
-        for callback in self._failure:
-            callback(error)
-        self.finished.emit()
+        try:
+            for callback in self._failure:
+                callback(error)
+            self.finished.emit()
+        finally:
+            self._release()
 
     def _end(self) -> None:
         self._done = True
@@ -198,3 +210,13 @@ class BackgroundJob(QObject):
         self._thread.quit()
         self._thread.wait()
         BackgroundJob._running_jobs.discard(self)
+
+    def _release(self) -> None:
+        # The thread has ended (``_end``): the worker and thread objects can go from here, and
+        # the job itself once control is back in the event loop.
+        self._work = None
+        self._worker = None
+        self._thread = None
+        for callbacks in (self._success, self._failure, self._progress, self._items):
+            callbacks.clear()
+        self.deleteLater()
