@@ -31,7 +31,7 @@ from typing import Any
 
 from app.core.errors import EmptyTitleError, HistoryError, UnknownConversationError
 from app.core.paths import app_paths
-from app.core.sqlite_transaction import immediate_transaction
+from app.core.sqlite_db import immediate_transaction, open_shared
 from app.core.turn_metrics import STATUS_OF_FINISH
 from quant.processes import process_alive
 
@@ -160,17 +160,7 @@ class HistoryStore:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S,
-                                               isolation_level=None, check_same_thread=False)
-            self._connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self._connection.execute("PRAGMA journal_mode = WAL")
-            self._connection.execute("PRAGMA synchronous = NORMAL")
-            self._connection.execute("PRAGMA foreign_keys = ON")
-            with self._write() as connection:
-                for statement in _SCHEMA:
-                    connection.execute(statement)
-                if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._connection = open_shared(self.path, BUSY_TIMEOUT_S, _SCHEMA, SCHEMA_VERSION)
         except (sqlite3.Error, OSError) as error:
             raise HistoryError(
                 f"the conversation history at {self.path} cannot be opened ({error}); if the "

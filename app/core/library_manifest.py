@@ -31,7 +31,7 @@ from app.core.errors import (
     LibraryReadOnlyError,
     LibraryUnavailableError,
 )
-from app.core.sqlite_transaction import immediate_transaction
+from app.core.sqlite_db import immediate_transaction, open_shared
 
 MANIFEST_NAME = "manifest.sqlite3"
 BUSY_TIMEOUT_S = 15.0
@@ -157,16 +157,8 @@ class Manifest:
                 "location in the settings")
 
     def _open_writable(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                     check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = NORMAL")
         with _translate_busy():
-            connection.execute(_SCHEMA)
-            if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        return connection
+            return open_shared(self.path, BUSY_TIMEOUT_S, (_SCHEMA,), SCHEMA_VERSION)
 
     def _open_read_only(self) -> sqlite3.Connection:
         self.read_only = True
