@@ -9,7 +9,6 @@ architecture must reorder whole (Llama's q/k projections, a few tens of MB for a
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,8 @@ from quant.architectures import IGNORED_TENSOR_SUFFIXES, Architecture, architect
 from quant.atomic import atomic_output
 from quant.byte_copy import copy_range
 from quant.checkpoint_config import ModelShape, read_model_shape
-from quant.errors import ConfigMismatchError, DiskFullError, F16OverflowError, MissingFileError
+from quant.disk_space import require_free_space
+from quant.errors import ConfigMismatchError, F16OverflowError, MissingFileError
 from quant.formats import CONVERT_OUTTYPES, quant_type
 from quant.gguf_check import validate_gguf
 from quant.gguf_fast_writer import FastArrayGGUFWriter
@@ -162,11 +162,13 @@ def convert_checkpoint(checkpoint_dir: Path, output_path: Path, outtype: str = "
 
     Progress is reported in output bytes (stage ``"convert"``). On any error or cancellation no
     file is left at ``output_path`` (nor a temporary one). Raises the CheckpointError subclasses of
-    ``plan_conversion``, F16OverflowError (naming the tensor), DiskFullError, JobCancelled.
+    ``plan_conversion``, F16OverflowError (naming the tensor), NotEnoughDiskSpaceError (before
+    writing) or DiskFullError (the disk filled up while writing), JobCancelled.
     """
     plan = plan_conversion(checkpoint_dir, outtype)
     output_path = Path(output_path)
-    _check_free_space(output_path, plan.tensor_bytes)
+    require_free_space(output_path, plan.tensor_bytes, "the converted model",
+                       remedy="write it to a folder on a larger disk")
     writer = _writer_with_metadata(plan)
     report = on_progress or ignore_progress
     with atomic_output(output_path) as temp_path:
@@ -195,16 +197,6 @@ def _write_header(writer: gguf.GGUFWriter, path: Path) -> None:
         writer.write_ti_data_to_file()
     finally:
         writer.close()
-
-
-def _check_free_space(output_path: Path, needed_bytes: int) -> None:
-    directory = output_path.parent if output_path.parent.exists() else Path.cwd()
-    free_bytes = shutil.disk_usage(directory).free
-    if free_bytes < needed_bytes:
-        raise DiskFullError(
-            f"Converting needs {needed_bytes / 1e9:.2f} GB on {directory} but only "
-            f"{free_bytes / 1e9:.2f} GB is free; free some space or choose another folder."
-        )
 
 
 def _writer_with_metadata(plan: ConversionPlan) -> gguf.GGUFWriter:

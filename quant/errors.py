@@ -42,6 +42,10 @@ class DiskFullError(FinR1Error):
     """The output disk ran out of space while writing."""
 
 
+class NotEnoughDiskSpaceError(DiskFullError):
+    """A disk lacks the space an operation needs, checked before it starts."""
+
+
 class GGUFValidationError(FinR1Error):
     """A file is not a well-formed GGUF that llama.cpp can safely be handed."""
 

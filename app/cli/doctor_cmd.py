@@ -12,12 +12,12 @@ import json
 from typing import Any
 
 from app.core.catalog import load_catalog
-from app.core.disk_space import free_bytes, human_bytes
 from app.core.fit import DEFAULT_CONTEXT, FitAdvice, advise
 from app.core.hardware import MachineInfo, detect_machine
 from app.core.hub_client import offline_mode
 from app.core.paths import AppPaths, app_paths
 from app.core.settings import AppSettings, load_settings
+from quant.disk_space import free_bytes, human_bytes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

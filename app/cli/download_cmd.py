@@ -12,10 +12,10 @@ import sys
 from app.cli.library_option import add_library_option, hub_config, open_library
 from app.cli.progress_bar import ProgressBar
 from app.core.catalog import load_catalog
-from app.core.disk_space import human_bytes
 from app.core.download import DownloadPlan, plan_download, run_download
 from app.core.fit import DEFAULT_CONTEXT
 from app.core.paths import app_paths
+from quant.disk_space import human_bytes
 from quant.formats import QUANT_TYPES
 from quant.jobs import JobCancelled
 

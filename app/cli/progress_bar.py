@@ -6,8 +6,8 @@ import sys
 import time
 from typing import TextIO
 
-from app.core.disk_space import human_bytes
 from app.core.job_rate import RateMeter
+from quant.disk_space import human_bytes
 from quant.jobs import Progress
 
 RATE_WINDOW_S = 5.0  # a terminal line follows the speed closely

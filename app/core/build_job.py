@@ -28,11 +28,11 @@ from typing import Any
 
 from app import __version__
 from app.core.calibration import CALIBRATION_DATASET, calibration_set
-from app.core.disk_space import human_bytes, require_free_space
 from app.core.errors import InvalidModelNameError
 from app.core.file_digest import sha256_file
 from app.core.library import Library, ModelEntry
 from quant.convert import ConversionPlan, convert_checkpoint, plan_conversion
+from quant.disk_space import human_bytes, require_free_space
 from quant.errors import ImatrixRequiredError
 from quant.formats import QUANTIZE_TYPES, ImatrixNeed, QuantType, quant_type
 from quant.imatrix import build_imatrix

@@ -33,7 +33,6 @@ from app.core.catalog import (
     remember_repo,
     repo_from_snapshot,
 )
-from app.core.disk_space import human_bytes, require_free_space
 from app.core.errors import (
     ChecksumMismatchError,
     HubFileNotFoundError,
@@ -47,6 +46,7 @@ from app.core.http_transfer import PartialFile, RemoteBytes, RetryPolicy, fetch_
 from app.core.hub_client import HubConfig, fetch_repo_snapshot, translate_hub_errors
 from app.core.library import Library, ModelEntry
 from quant.atomic import atomic_output
+from quant.disk_space import human_bytes, require_free_space
 from quant.formats import quant_type
 from quant.jobs import CancelToken, JobCancelled, ProgressCallback, ignore_progress
 

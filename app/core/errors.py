@@ -6,12 +6,13 @@ and show ``str(error)``.
 
 from __future__ import annotations
 
-from quant.errors import FinR1Error
+from quant.errors import FinR1Error, NotEnoughDiskSpaceError
 
 __all__ = [
     "FinR1Error",
     "InvalidFieldValueError",
     "MissingFieldsError",
+    "NotEnoughDiskSpaceError",
     "ScenarioError",
     "ScenarioFileError",
     "UnknownScenarioError",
@@ -129,9 +130,6 @@ class ChecksumMismatchError(DownloadError):
 class UnverifiableFileError(DownloadError):
     """The hub gives no hash for a file, so it cannot be verified and is not downloaded."""
 
-
-class NotEnoughDiskSpaceError(FinR1Error):
-    """A disk lacks the space an operation needs, checked before it starts."""
 
 
 class LibraryError(FinR1Error):

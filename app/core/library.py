@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from app.core.catalog import is_checkpoint_file
-from app.core.disk_space import require_free_space
 from app.core.errors import (
     LibraryError,
     ModelChangedError,
@@ -44,6 +43,7 @@ from app.core.library_manifest import Manifest, ManifestRow
 from app.core.model_facts import ModelFacts, checkpoint_facts, gguf_facts
 from app.core.paths import app_paths
 from quant.atomic import atomic_output
+from quant.disk_space import require_free_space
 from quant.formats import QuantType, quant_type
 from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 

@@ -32,7 +32,6 @@ from app.core.build_job import (
     run_build,
     wants_imatrix,
 )
-from app.core.disk_space import free_bytes
 from app.core.fit import ModelDims, advise
 from app.core.hardware import MachineInfo
 from app.core.library import Library, ModelEntry, ModelKind, ModelStatus
@@ -42,6 +41,7 @@ from app.ui.job_progress import JobProgress
 from app.ui.machine_info import request_machine
 from app.ui.quant_table import QuantTable
 from app.ui.retranslate import Retranslating
+from quant.disk_space import free_bytes
 from quant.formats import quant_type
 from quant.jobs import JobCancelled, Progress
 

@@ -1,12 +1,12 @@
-"""Checking free disk space before a long write starts, so it fails at once with a clear message
-instead of hours later with a full disk."""
+"""Checking free disk space before a long write starts (a conversion, a build, a download, an
+import), so it fails at once with a clear message instead of hours later with a full disk."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from app.core.errors import NotEnoughDiskSpaceError
+from quant.errors import NotEnoughDiskSpaceError
 
 # Left free beyond what the operation needs, as the system and other programs need room too: the
 # smaller of this and RESERVE_SHARE of the disk (so a small USB stick is not refused outright).
@@ -35,9 +35,11 @@ def _existing(path: Path) -> Path:
     return probe
 
 
-def require_free_space(path: Path, needed_bytes: int, purpose: str) -> None:
+def require_free_space(path: Path, needed_bytes: int, purpose: str,
+                       remedy: str = "move the model library to a larger disk") -> None:
     """Raise NotEnoughDiskSpaceError unless the disk of ``path`` has ``needed_bytes`` plus a
-    reserve free (see RESERVE_BYTES). ``purpose`` completes "... needs N for {purpose}"."""
+    reserve free (see RESERVE_BYTES). The message reads "{purpose} needs N … free up M or
+    {remedy}"."""
     usage = shutil.disk_usage(_existing(path))
     free = usage.free
     reserve_bytes = min(RESERVE_BYTES, int(usage.total * RESERVE_SHARE))
@@ -47,5 +49,5 @@ def require_free_space(path: Path, needed_bytes: int, purpose: str) -> None:
     raise NotEnoughDiskSpaceError(
         f"not enough disk space: {purpose} needs {human_bytes(needed_bytes)} (plus "
         f"{human_bytes(reserve_bytes)} to spare) but {path} has only {human_bytes(free)} free; "
-        f"free up {human_bytes(wanted - free)} or move the model library to a larger disk"
+        f"free up {human_bytes(wanted - free)} or {remedy}"
     )
