@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -12,14 +16,28 @@ from app.cli import main
 from app.cli.chat_cmd import ReplyPrinter
 from app.core.engine import TokenChunk
 from app.core.reasoning import ReasoningParser
+from app.core.turn_metrics import TurnMetrics
 
 FAST = ["--threads", "1", "--ctx", "512", "--seed", "1"]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Standard output is made UTF-8 so that only the reading of standard input depends on the locale.
+_CLI_UTF8_STDOUT = ("import sys; sys.stdout.reconfigure(encoding='utf-8'); "
+                    "from app.cli import main; sys.exit(main(sys.argv[1:]))")
+# The plain C locale, without Python's coercion to C.UTF-8 or its UTF-8 mode: stdin is ASCII text.
+C_LOCALE = {"LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
 
 
 def run_chat(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     status = main(["chat", *args])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def chat_in_c_locale(model: Path, stdin: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    environ = {name: value for name, value in os.environ.items() if name != "PYTHONIOENCODING"}
+    return subprocess.run([sys.executable, "-c", _CLI_UTF8_STDOUT, "chat", str(model), *args],
+                          input=stdin, capture_output=True, env={**environ, **C_LOCALE},
+                          cwd=REPO_ROOT, timeout=300, check=False)
 
 
 def test_json_output_is_one_object_with_the_documented_keys(
@@ -30,8 +48,8 @@ def test_json_output_is_one_object_with_the_documented_keys(
     assert status == 0
     assert set(reply) == {"think", "answer", "boxed", "final", "truncated", "finish_reason",
                           "verdict", "metrics"}
-    assert set(reply["metrics"]) == {"prompt_tokens", "completion_tokens", "ttft_s",
-                                     "tokens_per_s", "think_tokens", "answer_tokens"}
+    assert set(reply["metrics"]) == {field.name for field in fields(TurnMetrics)}
+    assert reply["metrics"]["seed"] == 1
     assert reply["verdict"] is None
     assert reply["finish_reason"] in ("stop", "length")
     assert 0 < reply["metrics"]["completion_tokens"] <= 6
@@ -57,6 +75,25 @@ def test_without_prompt_or_scenario_the_question_is_read_from_stdin(
     assert status == 0
     assert out.strip()
     assert "prompt" in err and "tok/s" in err
+
+
+def test_a_utf8_question_on_stdin_is_read_whatever_the_locale(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    question = "市盈率是什么？"
+    _status, out, _err = run_chat(capsys, str(smollm2_gguf), question, "--json",
+                                  "--max-tokens", "1", *FAST)
+    as_argument = json.loads(out)["metrics"]["prompt_tokens"]
+    process = chat_in_c_locale(smollm2_gguf, question.encode("utf-8"), "--json",
+                               "--max-tokens", "1", *FAST)
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout)["metrics"]["prompt_tokens"] == as_argument
+
+
+def test_stdin_that_is_not_utf8_is_a_clear_error_with_exit_status_2(smollm2_gguf: Path) -> None:
+    process = chat_in_c_locale(smollm2_gguf, "市盈率是什么？".encode("gbk"), *FAST)
+    assert process.returncode == 2 and process.stdout == b""
+    assert "standard input is not UTF-8 text" in process.stderr.decode()
+    assert "Traceback" not in process.stderr.decode()
 
 
 def test_scenario_fields_without_a_scenario_are_refused(

@@ -175,6 +175,25 @@ def test_a_model_already_in_the_library_is_not_fetched_again(
     assert content_gets(hub, "Fin-R1.Q8_0.gguf") == []
 
 
+def test_a_plan_keeps_what_the_catalog_knows_about_the_repository(
+        hub: LocalHub, config: HubConfig, library: Library) -> None:
+    shipped = load_catalog().repo(GGUF_REPO)
+    assert shipped is not None and shipped.title_zh
+    plan = plan_download(library, config, repo_id=GGUF_REPO, quant="q8_0")
+    assert (plan.repo.title, plan.repo.title_zh) == (shipped.title, shipped.title_zh)
+    assert plan.repo.commit == plan.commit == hub.repo(GGUF_REPO).commit
+    assert plan.repo.quant_file("q8_0").from_hub
+
+
+def test_a_plan_asks_the_hub_for_the_file_list_once(
+        hub: LocalHub, config: HubConfig, library: Library, tmp_path: Path) -> None:
+    hub.clear_log()
+    plan_download(library, config, repo_id=GGUF_REPO, quant="q8_0",
+                  cache_file=tmp_path / "catalog-cache.json")
+    listings = [record for record in hub.log if record.path.startswith("/api/models/")]
+    assert len(listings) == 1
+
+
 def test_unknown_repository_is_reported_clearly(hub: LocalHub, config: HubConfig,
                                                 library: Library) -> None:
     with pytest.raises(HubRepoNotFoundError, match="nobody/Fin-R1-GGUF was not found"):

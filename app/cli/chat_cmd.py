@@ -1,11 +1,11 @@
 """``finr1 chat MODEL.gguf [PROMPT]``: ask a model one question and stream its reply.
 
 The question is PROMPT, a scenario's prompt (``--scenario ID`` with ``--example N`` and/or
-``--field NAME=VALUE``), or standard input. On a terminal the reasoning is shown dimmed and the
-answer plainly; when standard output is not a terminal the reasoning is wrapped in
-``<think>…</think>`` instead. ``--json`` prints only one JSON object at the end. Ctrl-C stops the
-reply within one token and keeps what was generated (finish reason ``cancelled``, exit status 130);
-a second Ctrl-C aborts at once.
+``--field NAME=VALUE``), or standard input (UTF-8, whatever the locale). On a terminal the
+reasoning is shown dimmed and the answer plainly; when standard output is not a terminal the
+reasoning is wrapped in ``<think>…</think>`` instead. ``--json`` prints only one JSON object at the
+end. Ctrl-C stops the reply within one token and keeps what was generated (finish reason
+``cancelled``, exit status 130); a second Ctrl-C aborts at once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli.text_input import read_stdin
 from app.core.answer_readers import read_reply
 from app.core.chat_template import ChatMessage
 from app.core.engine import ChatEngine, TokenChunk, TurnResult
@@ -140,10 +141,7 @@ def _scenario_values(args: argparse.Namespace, scenario: Scenario) -> dict[str, 
 def _read_stdin() -> str:
     if sys.stdin.isatty():
         print("finr1: type the question, then Ctrl-D:", file=sys.stderr)
-    try:
-        return sys.stdin.read()
-    except UnicodeDecodeError as error:
-        raise TextInputError(f"standard input is not UTF-8 text ({error.reason})") from error
+    return read_stdin()
 
 
 @contextlib.contextmanager
@@ -203,20 +201,13 @@ def _verdict(scenario: Scenario | None, result: TurnResult) -> dict[str, Any] | 
 
 
 def result_json(result: TurnResult, verdict: dict[str, Any] | None) -> dict[str, Any]:
-    """The ``--json`` object: the parsed reply, finish reason, scenario verdict and metrics."""
-    metrics = result.metrics
+    """The ``--json`` object: the parsed reply, finish reason, scenario verdict and metrics (every
+    ``TurnMetrics`` field, under the names the history stores them by)."""
     return {
         **result.reply.to_dict(),
         "finish_reason": result.finish_reason,
         "verdict": verdict,
-        "metrics": {
-            "prompt_tokens": metrics.prompt_tokens,
-            "completion_tokens": metrics.completion_tokens,
-            "ttft_s": metrics.ttft_s,
-            "tokens_per_s": metrics.tokens_per_s,
-            "think_tokens": metrics.think_tokens,
-            "answer_tokens": metrics.answer_tokens,
-        },
+        "metrics": result.metrics.to_dict(),
     }
 
 

@@ -7,13 +7,12 @@ as the engine's tokens would arrive, so the command exercises the same path as t
 from __future__ import annotations
 
 import argparse
-import codecs
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from app.cli.text_input import stdin_chunks, utf8_chunks
 from app.core.reasoning import ParsedReply, ReasoningParser, ReplyAccumulator
 from quant.errors import TextInputError
 
@@ -70,10 +69,7 @@ def format_reply(reply: ParsedReply) -> str:
 
 def _read_input(path: Path | None) -> Iterator[str]:
     if path is None:
-        binary_stdin = getattr(sys.stdin, "buffer", None)
-        if binary_stdin is None:  # a text stream stands in for stdin (embedding, tests)
-            return iter(lambda: sys.stdin.read(CHUNK_BYTES), "")
-        return _decoded_chunks(binary_stdin, "standard input")
+        return stdin_chunks(CHUNK_BYTES)
     try:
         stream = path.open("rb")
     except OSError as error:
@@ -84,18 +80,4 @@ def _read_input(path: Path | None) -> Iterator[str]:
 
 def _decoded_chunks_then_close(stream: BinaryIO, name: str) -> Iterator[str]:
     with stream:
-        yield from _decoded_chunks(stream, name)
-
-
-def _decoded_chunks(stream: BinaryIO, name: str) -> Iterator[str]:
-    """Strict UTF-8 text of ``stream`` in pieces, whatever the locale says about stdin."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    try:
-        while data := stream.read(CHUNK_BYTES):
-            if text := decoder.decode(data):
-                yield text
-        if text := decoder.decode(b"", final=True):
-            yield text
-    except UnicodeDecodeError as error:
-        raise TextInputError(f"{name} is not UTF-8 text ({error.reason}); "
-                             "save the reply as UTF-8 and try again") from error
+        yield from utf8_chunks(stream, name, CHUNK_BYTES)

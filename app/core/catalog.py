@@ -2,7 +2,8 @@
 
 The shipped catalog (``resources/catalog.toml``) names the repositories and their files before the
 app has ever been online; ``refresh_repo`` replaces a repository's entry by the hub's real file
-list (names, sizes, sha256) and remembers it in a cache file, so later offline starts know it too.
+list (names, sizes, sha256), fetched by ``fetch_repo_entry``, and remembers it in a cache file, so
+later offline starts know it too.
 Quant types are read from file names with the one quant-type table (``quant.formats``), so a
 repository's naming style needs no code.
 """
@@ -197,8 +198,18 @@ def load_catalog(cache_file: Path | None = None) -> Catalog:
 def refresh_repo(catalog: Catalog, repo_id: str, config: HubConfig, *,
                  cache_file: Path | None = None, revision: str = "main",
                  explicit: bool = False) -> Catalog:
-    """Fetch ``repo_id``'s file list from the hub and return the catalog updated with it; the
-    listing is saved to ``cache_file`` when given.
+    """The catalog with ``repo_id``'s entry replaced by the hub's listing (``fetch_repo_entry``,
+    whose arguments and errors these are)."""
+    return catalog.with_repo(fetch_repo_entry(catalog, repo_id, config, cache_file=cache_file,
+                                              revision=revision, explicit=explicit))
+
+
+def fetch_repo_entry(catalog: Catalog, repo_id: str, config: HubConfig, *,
+                     cache_file: Path | None = None, revision: str = "main",
+                     explicit: bool = False) -> CatalogRepo:
+    """``repo_id``'s entry as the hub lists it at ``revision`` (one request): its files with sizes
+    and hashes, ``commit`` and ``refreshed_at`` set, and the kind and titles the catalog knows.
+    The listing is saved to ``cache_file`` when given.
 
     Honours offline mode (``explicit`` as in ``HubConfig.require_network``); raises the HubError
     subclasses of ``fetch_repo_snapshot``.
@@ -211,7 +222,7 @@ def refresh_repo(catalog: Catalog, repo_id: str, config: HubConfig, *,
         updated = replace(updated, title_zh=known.title_zh)
     if cache_file is not None:
         remember_repo(cache_file, updated)
-    return catalog.with_repo(updated)
+    return updated
 
 
 def refresh_quietly(catalog: Catalog, config: HubConfig, repo_ids: list[str] | None = None, *,

@@ -1,7 +1,8 @@
 """Downloading a model from the hub into the library, as one job.
 
-``plan_download`` asks the hub (one request) what the repository holds at its current commit and
-decides what to fetch: the GGUF of the requested (or recommended) quant type, a named file, or
+``plan_download`` refreshes the repository's catalog entry from the hub (one request, with
+``app.core.catalog.fetch_repo_entry``) to learn what it holds at its current commit, and decides
+what to fetch: the GGUF of the requested (or recommended) quant type, a named file, or
 every file of an original checkpoint. ``run_download`` checks the free disk space, fetches each
 file resumably (``app.core.http_transfer``), compares it with the hub's hash (SHA-256 for LFS
 files, git's blob SHA-1 for small files), deletes it on a mismatch, and moves the verified result
@@ -24,15 +25,7 @@ from typing import Any
 
 from huggingface_hub import get_hf_file_metadata
 
-from app.core.catalog import (
-    Catalog,
-    CatalogFile,
-    CatalogRepo,
-    RepoKind,
-    load_catalog,
-    remember_repo,
-    repo_from_snapshot,
-)
+from app.core.catalog import Catalog, CatalogFile, CatalogRepo, RepoKind, fetch_repo_entry, load_catalog
 from app.core.errors import (
     ChecksumMismatchError,
     HubFileNotFoundError,
@@ -43,7 +36,7 @@ from app.core.file_digest import git_blob_sha1
 from app.core.fit import advise
 from app.core.hardware import MachineInfo, detect_machine
 from app.core.http_transfer import PartialFile, RemoteBytes, RetryPolicy, fetch_to_partial
-from app.core.hub_client import HubConfig, fetch_repo_snapshot, translate_hub_errors
+from app.core.hub_client import HubConfig, translate_hub_errors
 from app.core.library import Library, ModelEntry
 from quant.atomic import atomic_output
 from quant.disk_space import human_bytes, require_free_space
@@ -69,15 +62,16 @@ class PlannedFile:
 class DownloadPlan:
     """What a download will do.
 
-    ``name``: the model's name in the library (the GGUF's file name, or the repository's name for
-    a checkpoint). ``resumable_bytes``: bytes already on disk from an interrupted attempt.
-    ``build_space_bytes``: extra room kept free to build a quant from a checkpoint.
-    ``existing``: the same model already in the library (nothing to download).
+    ``repo``: the repository's catalog entry as the hub listed it for this plan (titles in both
+    languages, every file with its size and hash); ``commit``: the commit the files are fetched
+    at, the one they were listed at. ``name``: the model's name in the library (the GGUF's file
+    name, or the repository's name for a checkpoint). ``resumable_bytes``: bytes already on disk
+    from an interrupted attempt. ``build_space_bytes``: extra room kept free to build a quant
+    from a checkpoint. ``existing``: the same model already in the library (nothing to download).
     """
 
-    repo_id: str
+    repo: CatalogRepo
     commit: str
-    kind: RepoKind
     name: str
     files: tuple[PlannedFile, ...]
     staging_dir: Path
@@ -85,6 +79,14 @@ class DownloadPlan:
     build_space_bytes: int
     endpoint: str
     existing: ModelEntry | None = None
+
+    @property
+    def repo_id(self) -> str:
+        return self.repo.repo_id
+
+    @property
+    def kind(self) -> RepoKind:
+        return self.repo.kind
 
     @property
     def total_bytes(self) -> int:
@@ -115,34 +117,34 @@ def plan_download(library: Library, config: HubConfig, *, repo_id: str | None = 
     ``repo_id`` defaults to the catalog's GGUF repository. For a GGUF repository, ``filename``
     picks a file, else ``quant`` a quant type, else the type recommended for ``machine`` (probed
     when None) at ``n_ctx``. ``build_quant`` (checkpoint only) keeps room free to build that
-    quant afterwards. The hub's file list is remembered in ``cache_file`` when given. Raises
+    quant afterwards. The hub's file list is remembered in ``cache_file`` when given, and the
+    plan's ``repo`` keeps everything ``catalog`` knows about the repository. Raises
     the HubError family, QuantNotAvailableError, UnverifiableFileError, OfflineModeError
     (HF_HUB_OFFLINE).
     """
     catalog = catalog or load_catalog()
     repo_id = repo_id or catalog.default_gguf_repo
-    known = catalog.repo(repo_id)
-    snapshot = fetch_repo_snapshot(config, repo_id, revision, explicit=True)
-    repo = repo_from_snapshot(snapshot, known.kind if known else None,
-                              known.title if known else "")
-    if cache_file is not None:
-        remember_repo(cache_file, repo)
+    repo = fetch_repo_entry(catalog, repo_id, config, cache_file=cache_file, revision=revision,
+                            explicit=True)
+    commit = repo.commit
+    assert commit is not None, "an entry fresh from the hub names its commit"
     if repo.kind is RepoKind.GGUF:
-        chosen = [_choose_gguf(repo.files, repo_id, filename, quant, machine, n_ctx)]
+        chosen = [_choose_gguf(repo, filename, quant, machine, n_ctx)]
         name = chosen[0].filename.rsplit("/", 1)[-1]
         staging = library.downloads_dir / _folder_name(repo_id)
     else:
         chosen = list(repo.files)
         name = repo_id.rsplit("/", 1)[-1]
-        staging = library.downloads_dir / f"{_folder_name(repo_id)}@{snapshot.commit[:12]}"
-    files = tuple(_planned(config, repo_id, snapshot.commit, file) for file in chosen)
+        staging = library.downloads_dir / f"{_folder_name(repo_id)}@{commit[:12]}"
+    files = tuple(_planned(config, repo_id, commit, file) for file in chosen)
     build_space = _build_space(files, build_quant) if repo.kind is RepoKind.CHECKPOINT else 0
     existing = None
     if repo.kind is RepoKind.GGUF and files[0].sha256:
         existing = library.find_by_sha256(files[0].sha256)
-    resumable = _resumable_bytes(staging, repo_id, snapshot.commit, files)
-    return DownloadPlan(repo_id, snapshot.commit, repo.kind, name, files, staging, resumable,
-                        build_space, config.endpoint, existing)
+    resumable = _resumable_bytes(staging, repo_id, commit, files)
+    return DownloadPlan(repo=repo, commit=commit, name=name, files=files, staging_dir=staging,
+                        resumable_bytes=resumable, build_space_bytes=build_space,
+                        endpoint=config.endpoint, existing=existing)
 
 
 def check_disk_space(plan: DownloadPlan, library: Library) -> None:
@@ -258,26 +260,25 @@ def _fetch_verified(plan: DownloadPlan, config: HubConfig, file: PlannedFile,
     return sha256
 
 
-def _choose_gguf(files: tuple[CatalogFile, ...], repo_id: str, filename: str | None,
-                 quant: str | None, machine: MachineInfo | None, n_ctx: int) -> CatalogFile:
+def _choose_gguf(repo: CatalogRepo, filename: str | None, quant: str | None,
+                 machine: MachineInfo | None, n_ctx: int) -> CatalogFile:
     if filename is not None:
-        for file in files:
+        for file in repo.files:
             if file.filename == filename or _leaf(file.filename) == filename:
                 return file
-        names = ", ".join(file.filename for file in files) or "none"
-        raise HubFileNotFoundError(f"{repo_id} has no GGUF file {filename!r}; its GGUF files: "
-                                   f"{names}")
-    repo = CatalogRepo(repo_id, RepoKind.GGUF, "", files)
+        names = ", ".join(file.filename for file in repo.files) or "none"
+        raise HubFileNotFoundError(f"{repo.repo_id} has no GGUF file {filename!r}; its GGUF "
+                                   f"files: {names}")
     if quant is not None:
         return repo.quant_file(quant_type(quant))
-    sizes = {file.quant_type.name: file.size_bytes for file in files
+    sizes = {file.quant_type.name: file.size_bytes for file in repo.files
              if file.quant_type is not None and file.size_bytes}
     advice = advise(machine or detect_machine(), n_ctx, file_sizes=sizes,
                     available=repo.quant_types)
     if advice.recommended is None:
         offered = ", ".join(q.label for q in repo.quant_types) or "no recognised quant types"
         raise QuantNotAvailableError(
-            f"none of the quant types {repo_id} offers ({offered}) fits this machine's memory "
+            f"none of the quant types {repo.repo_id} offers ({offered}) fits this machine's memory "
             f"at a {n_ctx}-token context; choose one with --quant to download it anyway"
         )
     return repo.quant_file(advice.recommended)
