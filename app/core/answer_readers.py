@@ -7,7 +7,8 @@ because that is where the model puts its conclusion, and falls back on the answe
 only trusts explicit phrasing ("答案为否", "风险等级：中高风险") over incidental words.
 
 Readers are written for the model's habits: ``\text{…}``, ``\%`` and ``{,}`` inside boxes, Chinese
-words in English answers (and the reverse), no box at all, fences glued to prose.
+words in English answers (and the reverse), no box at all, fences glued to prose. Code blocks are
+read as the chat view draws them (``code_fences``' rule).
 
 ``read_answer(scenario, answer_text, final_boxed)`` dispatches on the scenario's reader and returns
 one of the ``…Reading`` dataclasses below, or None when nothing could be read (the verdict reader
@@ -21,6 +22,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
+
+from app.core.code_fences import fenced_code
+from app.core.markdown_stream import split_blocks
 
 if TYPE_CHECKING:
     from app.core.reasoning import ParsedReply
@@ -471,7 +475,6 @@ def _esg_score(
 
 # ---------------------------------------------------------------- code blocks
 
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n`]*$")
 _LANGUAGE_ALIASES = {
     "py": "python", "python3": "python", "py3": "python", "ipython": "python",
     "mysql": "sql", "postgresql": "sql", "postgres": "sql", "sqlite": "sql", "tsql": "sql",
@@ -484,37 +487,22 @@ _PYTHON_HINT = re.compile(r"^\s*(import |from \S+ import |def |class |print\()",
 def read_code_blocks(
     answer_text: str, final_boxed: str | None, default_language: str
 ) -> CodeReading | None:
-    """The fenced code blocks (``` or ~~~) of the answer; None when there are none.
+    """The fenced code blocks of the answer, exactly those the chat view draws as code (the
+    splitter's blocks, by ``code_fences``' rule); None when there are none.
 
-    A fence glued to prose ("代码如下：```python") still opens a block; a block the reply never
-    closed is kept with ``complete=False``. Languages are lower-cased and aliases unified (py →
-    python); an untagged block is recognised as SQL or Python from its first lines, else given
-    ``default_language``. The box is ignored: Fin-R1 boxes only a remark about the code.
+    A backtick fence glued to prose ("代码如下：```python") still opens a block; a block the reply
+    never closed is kept with ``complete=False``; a block with no code is skipped. Languages are
+    lower-cased and aliases unified (py → python); an untagged block is recognised as SQL or Python
+    from its first lines, else given ``default_language``. The box is ignored: Fin-R1 boxes only a
+    remark about the code.
     """
     del final_boxed
-    text = re.sub(r"(?<=[^\s`~])[ \t]*(```|~~~)", r"\n\1", answer_text)
     blocks: list[CodeBlock] = []
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        opening = _FENCE.match(lines[index])
-        index += 1
-        if not opening:
-            continue
-        fence, tag = opening.groups()
-        body: list[str] = []
-        closed = False
-        while index < len(lines):
-            line = lines[index]
-            index += 1
-            stripped = line.strip()
-            if stripped.startswith(fence[0] * len(fence)) and not stripped.strip(fence[0]):
-                closed = True
-                break
-            body.append(line)
-        code = "\n".join(body).strip("\n")
+    for fenced in filter(None, map(fenced_code, split_blocks(answer_text))):
+        code = fenced.code.strip("\n")
         if code.strip():
-            blocks.append(CodeBlock(_language_of(tag, code, default_language), code, closed))
+            blocks.append(CodeBlock(_language_of(fenced.language, code, default_language), code,
+                                    fenced.closed))
     return CodeReading(tuple(blocks)) if blocks else None
 
 

@@ -7,17 +7,28 @@ length, not with its length squared.
 
 A block ends at a blank line, except inside a fenced code block or a display formula (``$$…$$``,
 ``\[…\]``), and except where a list goes on after the blank line (the next line is a list item or
-indented), so a loose list stays one list. A code fence always starts a block of its own and ends
-it at its closing fence, even when the model glued it to the prose before it.
+indented), so a loose list stays one list. A code fence (``code_fences``' rule) always starts a
+block of its own, even right under a line of prose or glued to its end, and ends it at its
+closing fence.
 """
 
 from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+from app.core.code_fences import Fence, opening_fence, unglued
+
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])\s")
 _MAYBE_LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)]?)?")  # a line start still undecided
+
+
+def split_blocks(text: str) -> list[str]:
+    """The blocks of a whole section's ``text``: the same ``BlockSplitter`` cuts however the text
+    streams in."""
+    splitter = BlockSplitter()
+    splitter.feed(text)
+    splitter.finish()
+    return splitter.closed
 
 
 class BlockSplitter:
@@ -27,7 +38,7 @@ class BlockSplitter:
         self.closed: list[str] = []
         self._lines: list[str] = []  # complete lines of the open block
         self._partial = ""  # the open block's last line, not yet ended by a newline
-        self._fence: str | None = None  # the open fence's marker, e.g. "```"
+        self._fence: Fence | None = None  # the open code block's fence
         self._in_display_math = False
         self._blank_pending = False  # a blank line was read; the next line decides if it splits
 
@@ -59,10 +70,14 @@ class BlockSplitter:
         return "\n".join(self._lines) + "\n" + self._partial
 
     def _read_line(self, line: str) -> None:
+        pieces = [line] if self._in_display_math else unglued(line, self._fence)
+        for piece in pieces:
+            self._read_whole_line(piece)
+
+    def _read_whole_line(self, line: str) -> None:
         if self._fence is not None:
             self._lines.append(line)
-            stripped = line.strip()
-            if stripped.startswith(self._fence) and not stripped.strip(self._fence[0]):
+            if self._fence.is_closed_by(line):
                 self._fence = None
                 self._close()
             return
@@ -74,10 +89,10 @@ class BlockSplitter:
             return
         if self._blank_pending:
             self._resolve_blank(line)
-        fence = _FENCE.match(line)
+        fence = opening_fence(line)
         if fence is not None:
             self._close()
-            self._fence = fence.group(1)
+            self._fence = fence
             self._lines.append(line)
             return
         self._lines.append(line)

@@ -9,8 +9,9 @@ r"""One block of a model's markdown to safe HTML: prose, tables, lists, highligh
   "$5 and $10" stays money. ``\boxed{…}`` (or ``boxed{…}``, as Fin-R1 sometimes writes) outside
   math is framed too: plain content as a text chip, LaTeX as boxed math.
 * Math is cut out before markdown runs, so markdown never eats its backslashes or underscores.
-* Fenced code is highlighted with Pygments (offline) inside a ``div.code`` holding the language;
-  the page adds its copy and save buttons.
+* Fenced code (``app.core.code_fences``' rule, which the answer readers share) is highlighted with
+  Pygments (offline) inside a ``div.code`` holding the language; the page adds its copy and save
+  buttons.
 * The model's text is untrusted: raw HTML is shown as text, images are dropped, and links keep
   only http(s) and mailto targets (the page opens none of them anyway).
 * ``streaming=True`` renders a block that is still arriving: an unclosed code fence is closed for
@@ -33,10 +34,10 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from app.core.code_fences import FencedCode, fenced_code
 from app.core.math_markup import latex_to_mathml
 from app.core.reasoning import clean_boxed
 
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _DISPLAY_PARAGRAPH = re.compile("<p>\\s*\ue000(\\d+)\ue001\\s*</p>")
 _MATH_START = re.compile(r"`+|\\\$|\$\$|\$|\\\[|\\\(|\\boxed\{|(?<![A-Za-z\\])boxed\{")
@@ -112,10 +113,9 @@ class RichTextRenderer:
 
     def render(self, block: str, streaming: bool = False) -> str:
         """The HTML for one block; ``streaming`` when more of it may still arrive. Never raises."""
-        lines = block.split("\n")
-        fence = FENCE.match(lines[0]) if lines else None
-        if fence is not None:
-            return self._render_code(lines, fence.group(1), fence.group(2))
+        fenced = fenced_code(block)
+        if fenced is not None:
+            return self._render_code(fenced)
         cuts: list[_Cut] = []
         text = _commonmark_habits(self._cut_math(block, cuts, streaming))
         self._markdown.reset()
@@ -126,14 +126,9 @@ class RichTextRenderer:
 
     # -- code ------------------------------------------------------------------------------------
 
-    def _render_code(self, lines: list[str], fence: str, language: str) -> str:
-        body = lines[1:]
-        if body and body[-1].strip().startswith(fence[0] * len(fence)) and \
-                not body[-1].strip().strip(fence[0]):
-            body = body[:-1]
-        code = "\n".join(body)
-        language = language.lower()
-        highlighted = highlight(code, self._lexer(language), _CODE_FORMATTER) if code else ""
+    def _render_code(self, fenced: FencedCode) -> str:
+        language = fenced.language.lower()
+        highlighted = highlight(fenced.code, self._lexer(language), _CODE_FORMATTER) if fenced.code else ""
         label = html.escape(language or "text", quote=True)
         return (f'<div class="code" data-lang="{label}"><pre class="highlight"><code>'
                 f"{highlighted}</code></pre></div>")
