@@ -15,7 +15,9 @@ import pytest
 from app.core.chat_template import ChatMessage, ChatMLTemplate, SandboxedJinjaTemplate
 from app.core.engine import ChatEngine, EngineBusyError, TokenChunk
 from app.core.engine_config import FIN_R1_SYSTEM_PROMPT, EngineConfig, GenerationSettings
-from app.core.gpu import ModelFootprint, footprint_from_gguf, layers_that_fit, plan_offload
+from app.core.gpu import plan_offload
+from app.core.hardware import GpuInfo
+from app.core.llama_memory import read_gguf_shape
 from app.core.llama_runtime import LlamaRuntime
 from app.core.reasoning import Done, ReasoningParser, ThinkStarted
 from app.core.token_text import StopStringFilter, Utf8Assembler
@@ -378,28 +380,19 @@ def test_auto_gpu_layers_on_a_cpu_only_build_runs_on_the_cpu_quietly(engine: Cha
 
 def test_auto_offloads_as_many_layers_as_the_free_memory_holds(smollm2_gguf: Path) -> None:
     info = validate_gguf(smollm2_gguf)
-    footprint = footprint_from_gguf(info)
-    assert footprint is not None and footprint.n_layer == 30
+    shape = read_gguf_shape(info)
+    assert shape is not None and shape.layer_count == 30
 
     def plan(free: int | None) -> int:
+        gpus = () if free is None else (GpuInfo("GPU", "nvidia", free, free, "test"),)
         return plan_offload("auto", info, 2048, 512, offload_supported=True,
-                            measure_free_bytes=lambda: free).n_gpu_layers
+                            gpus=gpus).n_gpu_layers
 
     assert plan(64 << 30) == 31
     assert plan(0) == 0
     assert 0 < plan(700 << 20) < 31
     assert plan(None) == -1
     assert plan_offload(12, info, 2048, 512, offload_supported=True).n_gpu_layers == 12
-
-
-def test_layers_that_fit_count_from_the_last_block_and_add_the_output_last() -> None:
-    footprint = ModelFootprint(layer_bytes=(100,) * 4, output_bytes=50,
-                               kv_bytes_per_token_per_layer=1, logits_bytes_per_token=0)
-    headroom = 512 << 20
-    assert layers_that_fit(footprint, 10, 1, headroom + 329) == 2
-    assert layers_that_fit(footprint, 10, 1, headroom + 330) == 3
-    assert layers_that_fit(footprint, 10, 1, headroom + 489) == 4
-    assert layers_that_fit(footprint, 10, 1, headroom + 490) == 5
 
 
 def test_bad_settings_are_refused_with_the_setting_named() -> None:

@@ -13,8 +13,9 @@ Memory to run a model on the CPU = weights + KV cache + runtime:
   (``bench/fit_memory.py`` prints estimate against measured RSS); ``tests/test_hardware.py``
   holds them to 15 %. Fin-R1 Q4_K_M at 8K: about 5.4 GB.
 
-On a GPU, llama.cpp reserves its whole compute buffer (dominated by one batch of logits) plus a
-driver headroom, so the VRAM need is larger than the RAM need for the same model.
+On a GPU, weights and KV cache must fit in what ``app.core.llama_memory.usable_gpu_bytes`` leaves
+once each GPU keeps its compute buffer (dominated by one batch of logits) and a driver headroom,
+the same rule the auto GPU layers use; so the VRAM need is larger than the RAM need.
 """
 
 from __future__ import annotations
@@ -24,19 +25,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from app.core.hardware import MachineInfo
-from quant.checkpoint_config import ModelShape
+from app.core.llama_memory import ModelDims, activation_bytes, gpu_reserve_bytes, usable_gpu_bytes
 from quant.formats import QUANT_TYPES, QuantType
-from quant.gguf_check import GGUFInfo, MetadataArray
 
 MIB = 1 << 20
-GIB = 1 << 30
-KV_BYTES_PER_VALUE = 2  # f16 K and V, llama.cpp's default cache type
 RUNTIME_BASE_BYTES = 5 * MIB
 RUNTIME_BYTES_PER_VOCAB_ENTRY = 280
-ACTIVATION_EMBEDDING_WIDTHS = 3.1
-ACTIVATION_FEED_FORWARD_WIDTHS = 3.8
-# CUDA/Metal context, scratch and fragmentation; the same headroom app.core.gpu keeps.
-GPU_HEADROOM_BYTES = 512 * MIB
 DEFAULT_CONTEXT = 8192
 DEFAULT_BATCH = 512  # EngineConfig's n_batch (= n_ubatch)
 
@@ -44,53 +38,6 @@ DEFAULT_BATCH = 512  # EngineConfig's n_batch (= n_ubatch)
 GPU_PREFERENCE = ("q8_0", "q6_k", "q4_k_m", "q4_k_s", "iq3_m", "iq3_s", "iq3_xs")
 # On a CPU, speed falls with size: Q4_K_M is the usual best trade, larger types run slower.
 CPU_PREFERENCE = ("q4_k_m", "q4_k_s", "iq3_m", "iq3_s", "iq3_xs")
-
-
-@dataclass(frozen=True)
-class ModelDims:
-    """The shape facts memory depends on."""
-
-    layer_count: int
-    head_count_kv: int
-    key_length: int
-    value_length: int
-    embedding_length: int
-    feed_forward_length: int
-    vocab_size: int
-    parameter_count: int
-
-    @property
-    def kv_bytes_per_token(self) -> int:
-        return (self.layer_count * self.head_count_kv * (self.key_length + self.value_length)
-                * KV_BYTES_PER_VALUE)
-
-    @classmethod
-    def from_checkpoint(cls, shape: ModelShape, parameter_count: int) -> ModelDims:
-        return cls(shape.layer_count, shape.head_count_kv, shape.head_dim, shape.head_dim,
-                   shape.hidden_size, shape.intermediate_size, shape.vocab_size, parameter_count)
-
-    @classmethod
-    def from_gguf(cls, info: GGUFInfo) -> ModelDims | None:
-        """The dims in a validated GGUF's metadata, or None when a needed key is missing."""
-        arch = info.architecture
-        if arch is None:
-            return None
-        metadata = info.metadata
-
-        def number(key: str) -> int | None:
-            value = metadata.get(f"{arch}.{key}")
-            return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-        layers, embedding = number("block_count"), number("embedding_length")
-        heads, feed_forward = number("attention.head_count"), number("feed_forward_length")
-        if not (layers and embedding and heads and feed_forward):
-            return None
-        key_length = number("attention.key_length") or embedding // heads
-        tokens = metadata.get("tokenizer.ggml.tokens")
-        vocab = number("vocab_size") or (tokens.length if isinstance(tokens, MetadataArray) else 0)
-        return cls(layers, number("attention.head_count_kv") or heads, key_length,
-                   number("attention.value_length") or key_length, embedding, feed_forward,
-                   vocab, info.parameter_count)
 
 
 FIN_R1_DIMS = ModelDims(layer_count=28, head_count_kv=4, key_length=128, value_length=128,
@@ -115,7 +62,7 @@ class MemoryEstimate:
 
     @property
     def vram_bytes(self) -> int:
-        """Running entirely on a GPU."""
+        """Running entirely on one GPU (each further GPU keeps its own ``gpu_buffers_bytes``)."""
         return self.weights_bytes + self.kv_cache_bytes + self.gpu_buffers_bytes
 
 
@@ -124,15 +71,13 @@ def estimate_memory(dims: ModelDims, weights_bytes: int, n_ctx: int = DEFAULT_CO
     """The memory estimate (see the module docstring) for a model of ``dims`` whose weights
     take ``weights_bytes``, with a context of ``n_ctx`` tokens and prompt batches of
     ``n_batch``."""
-    activations = n_batch * 4 * (ACTIVATION_EMBEDDING_WIDTHS * dims.embedding_length
-                                 + ACTIVATION_FEED_FORWARD_WIDTHS * dims.feed_forward_length)
+    activations = activation_bytes(dims, n_batch)
     runtime = RUNTIME_BASE_BYTES + RUNTIME_BYTES_PER_VOCAB_ENTRY * dims.vocab_size + activations
-    logits = n_batch * dims.vocab_size * 4
     return MemoryEstimate(
         weights_bytes=weights_bytes,
         kv_cache_bytes=n_ctx * dims.kv_bytes_per_token,
         runtime_bytes=int(runtime),
-        gpu_buffers_bytes=int(max(logits, activations) + GPU_HEADROOM_BYTES),
+        gpu_buffers_bytes=gpu_reserve_bytes(dims, n_batch),
     )
 
 
@@ -172,17 +117,16 @@ class FitAdvice:
 
 
 def fit_level(estimate: MemoryEstimate, machine: MachineInfo) -> FitLevel:
-    """Where a model of ``estimate`` runs on ``machine``: all on the GPU, on the CPU, or nowhere.
+    """Where a model of ``estimate`` runs on ``machine``: all on the GPUs, on the CPU, or nowhere.
 
-    The GPU counts only when llama.cpp can offload; its free memory is used when known (other
-    programs hold the rest), and on unified memory the available RAM caps it too.
+    The GPUs count only when llama.cpp can offload, and then by ``llama_memory``'s rule: their
+    weights and KV cache within ``usable_gpu_bytes`` once each GPU keeps its compute buffer and
+    headroom (``gpu_buffers_bytes``).
     """
-    gpu = machine.best_gpu
-    if gpu is not None and machine.gpu_offload_supported:
-        room = gpu.free_bytes if gpu.free_bytes is not None else gpu.total_bytes
-        if gpu.unified_memory and machine.ram_available_bytes is not None:
-            room = min(room, machine.ram_available_bytes)
-        if estimate.vram_bytes <= room:
+    if machine.gpu_offload_supported:
+        usable = usable_gpu_bytes(machine.gpus, estimate.gpu_buffers_bytes,
+                                  machine.ram_available_bytes)
+        if estimate.weights_bytes + estimate.kv_cache_bytes <= usable:
             return FitLevel.GPU
     if machine.ram_available_bytes is not None and estimate.ram_bytes <= machine.ram_available_bytes:
         return FitLevel.RAM

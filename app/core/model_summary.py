@@ -44,11 +44,13 @@ class ModelSummary:
 
 def summarize_model(info: EngineInfo, gguf: GGUFInfo) -> ModelSummary:
     """The header's texts for a loaded model."""
+    from app.core.llama_memory import read_gguf_shape  # imports numpy: kept off startup
+
     name = info.model_name or gguf.path.name
     offload = info.offload
     if offload.uses_gpu:
-        block_count = gguf.metadata.get(f"{gguf.architecture}.block_count")
-        total = block_count + 1 if isinstance(block_count, int) else None
+        shape = read_gguf_shape(gguf)
+        total = shape.offloadable_layers if shape is not None else None
         if total is None:
             device = "GPU · all layers" if offload.n_gpu_layers < 0 else \
                 f"GPU · {offload.n_gpu_layers} layers"
