@@ -15,12 +15,18 @@ RESERVE_SHARE = 0.01
 
 
 def human_bytes(count: float) -> str:
-    """``4.68 GB``, ``512 MB``… (decimal units, as disks are sold)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(count) < 1000:
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+    """A size as people read it, in decimal units (as disks and the hub count) with three
+    significant digits, trailing zeros kept so figures do not jitter as they change: ``512 B``,
+    ``98.4 MB``, ``4.68 GB``, ``2.00 GB``, ``15.2 GB``. The one size format of the app."""
+    if abs(count) < 1000:
+        return f"{count:.0f} B"
+    for unit in ("KB", "MB", "GB", "TB"):
         count /= 1000
-    return f"{count:.2f} TB"
+        if abs(count) < 999.5 or unit == "TB":  # 999.6 MB shows as 1.00 GB, not 1000 MB
+            break
+    magnitude = abs(count)
+    decimals = 2 if magnitude < 9.995 else 1 if magnitude < 99.95 else 0
+    return f"{count:.{decimals}f} {unit}"
 
 
 def free_bytes(path: Path) -> int:

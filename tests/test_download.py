@@ -359,7 +359,7 @@ def test_too_little_disk_space_is_refused_before_any_byte_is_fetched(
     disk = small_filesystem(2 << 20)
     with Library(disk / "library") as library:
         plan = plan_download(library, config, repo_id=GGUF_REPO, quant="bf16")
-        with pytest.raises(NotEnoughDiskSpaceError, match=r"needs 3\.3 MB"):
+        with pytest.raises(NotEnoughDiskSpaceError, match=r"needs 3\.31 MB"):
             run_download(plan, library, config)
     assert content_gets(hub, "Fin-R1.BF16.gguf") == []
 
@@ -583,5 +583,5 @@ def test_progress_bar_shows_bytes_speed_and_time_left() -> None:
         bar(Progress("download", 1_000_000_000 + second * 50_000_000, 2_000_000_000, "bytes",
                      "Fin-R1.Q4_K_M.gguf"))
     line = screen.getvalue().split("\r")[-1]
-    assert "1.2 GB/2.0 GB" in line
+    assert "1.20 GB/2.00 GB" in line
     assert "50.0 MB/s" in line and "0:16 left" in line

@@ -13,7 +13,7 @@ from app.core.answer_readers import (
     VerdictReading,
 )
 from app.core.chat_labels import chat_labels
-from app.core.model_summary import format_size, library_choices
+from app.core.model_summary import library_choices
 from app.core.reading_badges import reading_html
 
 
@@ -61,11 +61,6 @@ def test_a_number_read_from_the_box_already_shown_as_the_chip_is_not_repeated() 
 
 def test_nothing_read_shows_nothing() -> None:
     assert reading_html(None) == ""
-
-
-def test_sizes_read_as_a_disk_counts_them() -> None:
-    assert [format_size(n) for n in (4_680_000_000, 98_362_432, 512)] == ["4.68 GB", "98.4 MB",
-                                                                          "512 B"]
 
 
 def test_no_library_yet_means_no_models_and_nothing_created(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from quant.disk_space import human_bytes
 from quant.gguf_check import GGUFInfo, validate_gguf
 
 
@@ -47,18 +48,6 @@ def format_parameter_count(count: int) -> str:
     return str(count)
 
 
-def format_size(size_bytes: int) -> str:
-    """Decimal units, as download pages and file managers show model sizes: ``"4.68 GB"``."""
-    if size_bytes < 1000:
-        return f"{size_bytes} B"
-    scaled = size_bytes / 1000
-    for unit in ("KB", "MB", "GB"):
-        if scaled < 1000:
-            return f"{scaled:.2f} {unit}"
-        scaled /= 1000
-    return f"{scaled:.2f} TB"
-
-
 def summary_dict(info: GGUFInfo) -> dict[str, Any]:
     """The JSON form: plain types only; the tensor list is left out (it can be hundreds long)."""
     return {
@@ -87,7 +76,7 @@ def summary_text(info: GGUFInfo) -> str:
     )
     rows = [
         ("file", str(info.path)),
-        ("size", f"{format_size(info.size_bytes)} ({info.size_bytes} bytes)"),
+        ("size", f"{human_bytes(info.size_bytes)} ({info.size_bytes} bytes)"),
         ("GGUF version", str(info.version)),
         ("architecture", info.architecture or "not stated"),
         ("name", info.name or "not stated"),

@@ -10,17 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from quant.disk_space import human_bytes
+
 if TYPE_CHECKING:
     from app.core.engine import EngineInfo
     from quant.gguf_check import GGUFInfo
-
-
-def format_size(size_bytes: int) -> str:
-    """Decimal units, as disks and the hub count: "4.68 GB", "98.3 MB"."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size_bytes >= scale:
-            return f"{size_bytes / scale:.3g} {unit}"
-    return f"{size_bytes} B"
 
 
 @dataclass(frozen=True)
@@ -62,7 +56,7 @@ def summarize_model(info: EngineInfo, gguf: GGUFInfo) -> ModelSummary:
     return ModelSummary(
         name=name,
         quant=gguf.file_type_label or "",
-        size=format_size(gguf.size_bytes),
+        size=human_bytes(gguf.size_bytes),
         device=device,
         note=offload.note,
         warnings=info.warnings,
@@ -85,7 +79,7 @@ def library_choices(location_setting: str = "") -> list[tuple[str, str]]:
     with Library.open_default(location_setting) as library:
         return [
             (entry.id, " · ".join(part for part in (entry.name, entry.quant_label or "",
-                                                      format_size(entry.size_bytes)) if part))
+                                                      human_bytes(entry.size_bytes)) if part))
             for entry in library.models()
             if entry.kind is ModelKind.GGUF and entry.status is ModelStatus.OK
         ]

@@ -10,20 +10,15 @@ from PySide6.QtCore import QCoreApplication
 
 from app.core.fit import FitLevel
 from app.core.library import ModelStatus
+from quant.disk_space import human_bytes
 from quant.formats import QuantType
 
 translate = QCoreApplication.translate  # lupdate finds texts in calls named translate(…)
 
 
 def size_text(size_bytes: float | None) -> str:
-    """``4.68 GB``, ``512 MB``; "—" when unknown."""
-    if size_bytes is None:
-        return "—"
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if size_bytes >= scale:
-            return f"{size_bytes / scale:.2f} {unit}" if unit in ("TB", "GB") else \
-                f"{size_bytes / scale:.1f} {unit}"
-    return f"{int(size_bytes)} B"
+    """``human_bytes``' text (``4.68 GB``), or "—" when the size is unknown."""
+    return "—" if size_bytes is None else human_bytes(size_bytes)
 
 
 def parameters_text(count: int) -> str:
