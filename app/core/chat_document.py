@@ -316,7 +316,6 @@ class ReplyDocument:
     def _metrics_text(self, outcome: ReplyOutcome, now: float) -> str:
         labels = self.labels
         metrics = outcome.metrics
-        parts: list[str] = []
         if metrics is not None:
             rate, first_token = metrics.tokens_per_s, metrics.ttft_s
             think, answer = metrics.think_tokens, metrics.answer_tokens
@@ -326,11 +325,7 @@ class ReplyDocument:
                            if self._first_token_at is not None else None)
             think = self._think_tokens
             answer = self.tokens - think
-        if rate is not None:
-            parts.append(labels.text("reply", "rate", rate))
-        if first_token is not None:
-            parts.append(labels.text("reply", "first_token", labels.duration(first_token)))
-        parts.append(labels.text("reply", "split", think, labels.tokens(answer)))
+        parts = [labels.metrics_line(rate, first_token, think, answer)]
         if outcome.finish_reason == "cancelled":
             parts.append(labels.text("reply", "stopped"))
         elif outcome.finish_reason == "length":

@@ -4,8 +4,9 @@ The page's labels ("Thinking… 12 s", "Thought for 12 s · 812 tokens", the met
 verdict badges, the page's buttons) are decided in Python by ``app.core.chat_document`` and
 ``app.core.reading_badges``, which hold no Qt; so, like the scenario texts, they come from a data
 file with both languages, ``resources/chat/labels.toml``, rather than from Qt's ``.ts`` catalogs
-(those translate the widgets). ``chat_labels("zh")`` gives the Chinese set; every text is a
-``str.format`` pattern with the same fields in both languages.
+(those translate the widgets). The conversation export (``app.core.export``) labels its documents
+from the same file, so a document says what the chat view said. ``chat_labels("zh")`` gives the
+Chinese set; every text is a ``str.format`` pattern with the same fields in both languages.
 """
 
 from __future__ import annotations
@@ -55,6 +56,25 @@ class ChatLabels:
     def tokens(self, count: int) -> str:
         """"1 token", "812 tokens"."""
         return self.text("reply", "tokens_one" if count == 1 else "tokens_many", count)
+
+    def metrics_line(self, rate: float | None, first_token_s: float | None, think_tokens: int,
+                     answer_tokens: int, *, prompt_tokens: int | None = None,
+                     dropped_messages: int = 0) -> str:
+        """The per-message metrics line, e.g. "21.5 tok/s · first token 0.4 s · think 120 ·
+        answer 180 tokens": the decode ``rate`` and the time to the first token are left out when
+        None (not measured); the prompt's tokens are shown when given, and the earlier messages
+        left out to fit the context when there were any."""
+        parts = []
+        if rate is not None:
+            parts.append(self.text("reply", "rate", rate))
+        if first_token_s is not None:
+            parts.append(self.text("reply", "first_token", self.duration(first_token_s)))
+        if prompt_tokens is not None:
+            parts.append(self.text("reply", "prompt", self.tokens(prompt_tokens)))
+        parts.append(self.text("reply", "split", think_tokens, self.tokens(answer_tokens)))
+        if dropped_messages:
+            parts.append(self.text("reply", "dropped", dropped_messages))
+        return " · ".join(parts)
 
     def page_texts(self) -> dict[str, str]:
         return dict(self.texts["page"]) | {"thinking": self.texts["reply"]["thinking"]}
