@@ -94,8 +94,13 @@ def test_a_continued_reasoning_is_not_opened_twice(engine: ChatEngine) -> None:
 def test_on_token_sees_every_chunk_before_it_is_yielded(engine: ChatEngine) -> None:
     seen: list[TokenChunk] = []
     stream = engine.stream_chat(QUESTION, settings(seed=3, max_new_tokens=8), on_token=seen.append)
-    yielded = list(stream)
+    yielded: list[TokenChunk] = []
+    seen_when_yielded: list[int] = []
+    for chunk in stream:
+        seen_when_yielded.append(len(seen))
+        yielded.append(chunk)
     assert seen == yielded
+    assert seen_when_yielded == list(range(1, len(yielded) + 1))
 
 
 def test_a_reply_the_model_ends_itself_finishes_with_stop(engine: ChatEngine) -> None:

@@ -7,9 +7,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from app.core.errors import (
 )
 from app.core.library import ImportMode, Library, ModelKind, ModelStatus, model_id_for
 from app.core.paths import HOME_ENV_VAR, PORTABLE_MARKER, app_paths
+from quant.atomic import PARTIAL_MARKER
 from quant.gguf_check import validate_gguf
 from quant.jobs import CancelToken, JobCancelled, Progress
 
@@ -47,6 +50,18 @@ def write_small_gguf(path: Path, seed: int) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Wait until ``path`` exists; AssertionError (with the process's errors) when ``process``
+    ends first or the time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the process ended before {path.name} appeared: "
+                                 f"{process.communicate()[1]}")
+        assert time.monotonic() < deadline, f"timed out waiting for {path.name}"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -266,21 +281,47 @@ def test_removing_an_owned_model_deletes_its_files(library: Library, q8_gguf: Pa
         library.get(entry.id)
 
 
-def test_interrupted_add_shows_as_incomplete_and_remove_clears_it(
-        library: Library, q8_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def crash(*_args: object, **_kwargs: object) -> None:
-        raise KeyboardInterrupt
+_HALTS_MID_COPY = textwrap.dedent("""
+    import sys
+    import time
+    from pathlib import Path
+    from app.core.library import Library
+    root, source, halted = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 
-    monkeypatch.setattr(Library, "_undo_add", lambda *_args: None)  # as if the process died
-    monkeypatch.setattr("app.core.library.copy_with_sha256", crash)
-    with pytest.raises(KeyboardInterrupt):
-        library.import_path(q8_gguf)
-    monkeypatch.undo()
+    def halt_mid_copy(progress):
+        if progress.stage == "copy" and progress.done < progress.total:
+            halted.touch()
+            time.sleep(120)  # the test kills the process here
+
+    with Library(root) as library:
+        library.import_path(source, on_progress=halt_mid_copy)
+""")
+
+
+def test_interrupted_add_shows_as_incomplete_and_remove_clears_it(
+        library: Library, tmp_path: Path) -> None:
+    big = write_small_gguf(tmp_path / "big.gguf", 1)
+    with open(big, "ab") as handle:  # several copy chunks, so the kill lands mid-copy
+        handle.write(b"\0" * (9 << 20))
+    halted = tmp_path / "halted mid-copy"
+    adder = subprocess.Popen([sys.executable, "-c", _HALTS_MID_COPY, str(library.root), str(big),
+                              str(halted)], env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_file(halted, adder)
+        [partial] = (library.root / "models").rglob(f"*{PARTIAL_MARKER}*")
+        assert 0 < partial.stat().st_size < big.stat().st_size
+    finally:
+        adder.send_signal(signal.SIGKILL)  # nothing to do when it already ended
+        adder.communicate(timeout=30)
+    assert adder.returncode == -signal.SIGKILL
     (entry,) = library.models()
     assert entry.status is ModelStatus.INCOMPLETE
     library.remove(entry.id)
     assert library.models() == []
     assert not any((library.root / "models").iterdir())
+    added_again = library.import_path(big)
+    assert added_again.status is ModelStatus.OK and added_again.sha256 == sha256_of(big)
 
 
 # -- disks --------------------------------------------------------------------------------------
@@ -334,14 +375,24 @@ def test_import_refuses_before_copying_when_the_disk_is_too_small(
 # -- two processes ------------------------------------------------------------------------------
 
 _IMPORTER = textwrap.dedent("""
+    import json
     import sys
+    import time
     from pathlib import Path
     from app.core.library import Library
-    root, folder = Path(sys.argv[1]), Path(sys.argv[2])
+    root, folder, barrier = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     with Library(root) as library:
+        (barrier / f"ready {folder.name}").touch()
+        deadline = time.monotonic() + 60
+        while not (barrier / "go").exists():
+            if time.monotonic() > deadline:
+                sys.exit("the go signal never came")
+            time.sleep(0.001)
+        started = time.monotonic()
         for path in sorted(folder.glob("*.gguf")):
             library.import_path(path)
             library.models()
+        print(json.dumps([started, time.monotonic()]))
 """)
 
 
@@ -354,13 +405,28 @@ def test_two_processes_adding_models_at_once_both_succeed(tmp_path: Path) -> Non
             write_small_gguf(folder / f"model {index}.gguf", seed=process * 100 + index)
         folders.append(folder)
     root = tmp_path / "shared library"
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    workers = [subprocess.Popen([sys.executable, "-c", _IMPORTER, str(root), str(folder)],
-                                env=environment, stderr=subprocess.PIPE, text=True)
+    workers = [subprocess.Popen([sys.executable, "-c", _IMPORTER, str(root), str(folder),
+                                 str(barrier)],
+                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
                for folder in folders]
-    for worker in workers:
-        _, errors = worker.communicate(timeout=120)
-        assert worker.returncode == 0, errors
+    try:
+        for worker, folder in zip(workers, folders, strict=True):
+            wait_for_file(barrier / f"ready {folder.name}", worker)
+        (barrier / "go").touch()  # both start adding now
+        spans = []
+        for worker in workers:
+            output, errors = worker.communicate(timeout=120)
+            assert worker.returncode == 0, errors
+            spans.append(json.loads(output))
+    finally:
+        for worker in workers:
+            worker.kill()  # a no-op for one that ended; one that failed must not strand the other
+            worker.communicate()
+    assert max(start for start, _ in spans) < min(end for _, end in spans), "the adds did not overlap"
     with Library(root) as library:
         entries = library.models()
     assert len(entries) == 16

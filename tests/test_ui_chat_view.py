@@ -179,12 +179,25 @@ def local_server() -> Iterator[str]:
 
 def test_the_chat_page_reaches_no_server(view: ChatView, session: ChatSession,
                                          local_server: str) -> None:
-    evaluate(view, f"""document.body.insertAdjacentHTML('beforeend',
-        '<img src="{local_server}/image.png"><link rel="stylesheet" href="{local_server}/s.css">');
-        fetch('{local_server}/fetch').catch(() => null); true""")
-    view.page().runJavaScript("true")
-    wait_until(lambda: evaluate(view, "document.readyState") == "complete", 5)
+    evaluate(view, f"""window.networkProbe = {{ended: []}};
+        {{
+            const ended = name => () => networkProbe.ended.push(name);
+            const image = document.createElement('img');
+            image.onload = image.onerror = ended('image');
+            image.src = '{local_server}/image.png';
+            const sheet = document.createElement('link');
+            sheet.rel = 'stylesheet';
+            sheet.onload = sheet.onerror = ended('sheet');
+            sheet.href = '{local_server}/s.css';
+            image.className = sheet.className = 'network-probe';
+            document.body.append(image, sheet);
+            fetch('{local_server}/fetch').then(ended('fetch'), ended('fetch'));
+        }}
+        true""")
+    # the page hears of each outcome only once its request was refused, blocked or answered
+    wait_until(lambda: evaluate(view, "networkProbe.ended.length") == 3, 10, "the requests to end")
     assert _CountingHandler.requests == []
+    evaluate(view, "document.querySelectorAll('.network-probe').forEach(node => node.remove())")
 
 
 def test_the_web_profile_blocks_requests_even_without_the_pages_policy(

@@ -4,6 +4,7 @@ screen (the wizard, its standard buttons, the model manager)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -13,10 +14,13 @@ from pathlib import Path
 import pytest
 import ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app_setup_support import wait_for
-from PySide6.QtCore import QLocale
+from PySide6.QtCore import QLocale, QTranslator
 from PySide6.QtWidgets import QWizard
 
 from app.core.hub_client import HubConfig
+from app.core.resources import RESOURCES_ENV_VAR
+from app.core.scenarios import load_scenarios
+from app.ui.composer import Composer
 from app.ui.download_queue import DownloadQueue
 from app.ui.i18n import (
     Translations,
@@ -27,6 +31,7 @@ from app.ui.i18n import (
     ts_path,
 )
 from app.ui.model_manager import ModelManager
+from app.ui.scenario_panel import ScenarioPanel
 from app.ui.setup_wizard import SetupWizard
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -61,11 +66,19 @@ def test_placeholders_survive_translation() -> None:
             assert (f"{{{index}" in source) == (f"{{{index}" in translation), source
 
 
-def test_the_catalog_is_compiled_into_the_data_folder_at_first_start(app_home: Path) -> None:
-    shipped = ts_path("zh_CN").with_suffix(".qm")
+def test_the_catalog_is_compiled_into_the_data_folder_at_first_start(
+        app_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # resources as a fresh clone has them: the .ts sources only (the .qm files are not tracked)
+    fresh_clone = tmp_path / "resources"
+    (fresh_clone / "i18n").mkdir(parents=True)
+    shutil.copy2(ts_path("zh_CN"), fresh_clone / "i18n")
+    monkeypatch.setenv(RESOURCES_ENV_VAR, str(fresh_clone))
     compiled = compiled_translation("zh_CN")
-    assert compiled is not None and compiled.stat().st_size > 1000
-    assert compiled == shipped or compiled.is_relative_to(app_home)
+    assert compiled == app_home / "i18n" / "finr1_zh_CN.qm"
+    translator = QTranslator()
+    assert translator.load(str(compiled))
+    assert translator.translate("WelcomePage", "Welcome to Fin-R1 Studio") == "欢迎使用 Fin-R1 Studio"
+    assert not (fresh_clone / "i18n" / "finr1_zh_CN.qm").exists()
 
 
 def test_the_system_language_is_the_default() -> None:
@@ -112,3 +125,18 @@ def test_switching_changes_the_model_manager_texts(qtbot: object,
     repositories = [manager.get_tab.repo_box.itemText(i)
                     for i in range(manager.get_tab.repo_box.count())]
     assert repositories and all("现成" in text or "单个" in text for text in repositories)
+
+
+def test_switching_changes_the_chat_box_and_scenario_panel_texts(qtbot: object,
+                                                                 translations: Translations) -> None:
+    scenario = load_scenarios()[0]
+    composer, panel = Composer(), ScenarioPanel(scenario)
+    for widget in (composer, panel):
+        qtbot.addWidget(widget)  # type: ignore[attr-defined]
+    assert (composer.new_button.text(), panel.run_button.text()) == ("New chat", "Run")
+    assert panel.title_label.text() == scenario.title["en"]
+    translations.apply("zh_CN")
+    wait_for(qtbot, lambda: composer.new_button.text() == "新对话", 5)
+    assert composer.send_button.text() == "发送"
+    assert (panel.run_button.text(), panel.examples_label.text()) == ("运行", "示例：")
+    assert panel.title_label.text() == scenario.title["zh"] != scenario.title["en"]

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QFormLayout, QPlainTextEdit
 from ui_support import dispose, inspect, wait_until
 
 from app.core.chat_session import Turn
 from app.core.settings import AppSettings, load_settings
+from app.ui.i18n import content_language
 from app.ui.main_window import FREE_CHAT, MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import ThemeController
@@ -93,11 +95,25 @@ def test_each_scenario_panel_runs_its_example_and_the_reply_is_drawn(
 
 def test_the_panels_keep_their_own_conversations(window: MainWindow, tiny_bf16_gguf: Path) -> None:
     load(window, tiny_bf16_gguf)
+    asked: dict[str, str] = {}
+    for scenario_id in ("compliance", "risk"):
+        window.select_panel(scenario_id)
+        panel = window.panels[scenario_id]
+        panel.load_example(0)
+        turn, _ = run_to_end(window, panel.run_button.click)
+        asked[scenario_id] = turn.question
+
+    def questions_shown() -> list[str]:
+        return [reply["user"] for reply in inspect(window.chat_view)]
+
     window.select_panel("compliance")
-    before = [reply["id"] for reply in inspect(window.chat_view)]
+    compliance = questions_shown()
     window.select_panel("risk")
+    risk = questions_shown()
     window.select_panel("compliance")
-    assert [reply["id"] for reply in inspect(window.chat_view)] == before
+    assert questions_shown() == compliance
+    assert asked["compliance"] in compliance and asked["risk"] not in compliance
+    assert asked["risk"] in risk and asked["compliance"] not in risk
 
 
 def test_a_form_missing_a_required_field_says_which(window: MainWindow) -> None:
@@ -105,7 +121,11 @@ def test_a_form_missing_a_required_field_says_which(window: MainWindow) -> None:
     panel = window.panels["calculation"]
     panel.set_values({})
     panel.run_button.click()
-    assert "required" in panel.error_label.text() or "必填" in panel.error_label.text()
+    form = panel.findChild(QFormLayout)
+    problem_label = form.labelForField(panel.findChild(QPlainTextEdit, "field_question")).text()
+    assert problem_label in panel.error_label.text()  # the empty required field, as the form shows it
+    decimals_label = panel.scenario.field("decimals").label[content_language()]
+    assert decimals_label not in panel.error_label.text()  # empty too, but optional
     assert window.controller is not None and not window.controller.busy
 
 
