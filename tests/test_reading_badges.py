@@ -13,7 +13,7 @@ from app.core.answer_readers import (
     VerdictReading,
 )
 from app.core.chat_labels import chat_labels
-from app.core.model_summary import library_choices
+from app.core.model_summary import read_library, switcher_choices
 from app.core.reading_badges import reading_html
 
 
@@ -65,7 +65,7 @@ def test_nothing_read_shows_nothing() -> None:
 
 def test_no_library_yet_means_no_models_and_nothing_created(tmp_path: Path) -> None:
     location = tmp_path / "library"
-    assert library_choices(str(location)) == []
+    assert read_library(str(location)) == []
     assert not location.exists()
 
 
@@ -75,6 +75,6 @@ def test_the_switcher_lists_the_librarys_gguf_models(tmp_path: Path, tiny_bf16_g
     location = tmp_path / "library"
     with Library(location) as library:
         entry = library.import_path(tiny_bf16_gguf, ImportMode.LINK)
-    [(model_id, label)] = library_choices(str(location))
+    [(model_id, label)] = switcher_choices(read_library(str(location)))
     assert model_id == entry.id
     assert "BF16" in label and label.startswith(entry.name)

@@ -294,7 +294,7 @@ def test_the_switcher_loads_a_model_from_the_library(window: MainWindow, app_hom
 
     with Library.open_default() as library:
         entry = library.import_path(tiny_bf16_gguf, ImportMode.LINK)
-    window._refresh_library()
+    window.library.refresh()
     switcher = window.header.switcher
     wait_until(lambda: switcher.findData(entry.id) >= 0, 30, "the library's model in the switcher")
     assert switcher.itemText(switcher.count() - 1) == "Open a GGUF file…"

@@ -12,13 +12,19 @@ import pytest
 import ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app_setup_support import CHECKPOINT_REPO, files_under, wait_for
 from local_hub import LocalHub
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from ui_support import dispose
 
 from app.core.engine import ChatEngine
 from app.core.engine_config import EngineConfig, GenerationSettings
 from app.core.hub_client import HubConfig
 from app.core.library import Library, ModelStatus
 from app.core.scenarios import load_scenarios
+from app.core.settings import AppSettings
+from app.ui.i18n import install_translations
+from app.ui.main_window import MainWindow
 from app.ui.setup_wizard import MACHINE, PROGRESS, QUANT, READY, SOURCE, SetupWizard, Source
+from app.ui.theme import ThemeController
 
 N_CTX = 2048
 
@@ -239,3 +245,54 @@ def test_closing_during_an_import_leaves_no_partial_copy(
     wizard.reject()
     assert library_models(app_home) == []
     assert files_under(app_home / "library" / "models") == []
+
+
+# -- the window's language ----------------------------------------------------------------------
+
+
+class LanguageChanges(QObject):
+    """Counts, while in a ``with`` block, the ``LanguageChange`` events the application gets: Qt
+    sends one for each translator installed or removed, so each ``Translations.apply`` shows as
+    a fixed number of them."""
+
+    def __init__(self, application: QCoreApplication) -> None:
+        super().__init__()
+        self._application = application
+        self.count = 0
+
+    def __enter__(self) -> LanguageChanges:
+        self._application.installEventFilter(self)
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        self._application.removeEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
+        if event.type() == QEvent.Type.LanguageChange and watched is self._application:
+            self.count += 1
+        return False
+
+
+def test_a_language_chosen_in_the_wizard_is_applied_once(qapp: QCoreApplication, qtbot: object,
+                                                         app_home: Path) -> None:
+    translations = install_translations(qapp, "en")
+    with LanguageChanges(qapp) as one_apply:
+        translations.apply("zh_CN")
+    translations.apply("en")
+    assert one_apply.count > 0
+    window = MainWindow(AppSettings(), app_home / "settings.json", ThemeController(qapp, "light"),
+                        translations=translations, interactive=False)
+    window.show()
+    wait_for(qtbot, lambda: window.services is not None, 60)
+    try:
+        wizard = window.services.open_wizard()
+        box = wizard.welcome_page.language_box
+        with LanguageChanges(qapp) as chosen:
+            box.setCurrentIndex(box.findData("zh_CN"))
+        assert translations.language == "zh_CN" and window.settings.ui_language == "zh_CN"
+        assert chosen.count == one_apply.count
+        wait_for(qtbot, lambda: wizard.welcome_page.title() == "欢迎使用 Fin-R1 Studio", 5)
+    finally:
+        translations.apply("en")
+        window.close()
+        dispose(window)

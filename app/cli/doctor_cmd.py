@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from app.core.catalog import load_catalog
-from app.core.fit import DEFAULT_CONTEXT, FitAdvice, advise
+from app.core.fit import DEFAULT_CONTEXT, FitAdvice, advise, advise_for_repo
 from app.core.hardware import MachineInfo, detect_machine
 from app.core.hub_client import offline_mode
 from app.core.paths import AppPaths, app_paths
@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     machine = detect_machine()
     catalog = load_catalog(paths.catalog_cache_file)
     repo = catalog.repo(catalog.default_gguf_repo)
-    sizes = {file.quant_type.name: file.size_bytes for file in (repo.files if repo else ())
-             if file.quant_type is not None and file.size_bytes and file.from_hub}
-    advice = advise(machine, args.context, file_sizes=sizes)
+    # What fits this machine, not only what that repository offers: the rest can be built.
+    advice = (advise_for_repo(machine, repo, args.context, offered_only=False) if repo
+              else advise(machine, args.context))
     if args.json:
         print(json.dumps(_as_json(machine, advice, paths, settings), indent=2,
                          ensure_ascii=False))

@@ -33,7 +33,7 @@ from app.core.errors import (
     UnverifiableFileError,
 )
 from app.core.file_digest import git_blob_sha1
-from app.core.fit import advise
+from app.core.fit import advise_for_repo
 from app.core.hardware import MachineInfo, detect_machine
 from app.core.http_transfer import PartialFile, RemoteBytes, RetryPolicy, fetch_to_partial
 from app.core.hub_client import HubConfig, translate_hub_errors
@@ -271,10 +271,7 @@ def _choose_gguf(repo: CatalogRepo, filename: str | None, quant: str | None,
                                    f"files: {names}")
     if quant is not None:
         return repo.quant_file(quant_type(quant))
-    sizes = {file.quant_type.name: file.size_bytes for file in repo.files
-             if file.quant_type is not None and file.size_bytes}
-    advice = advise(machine or detect_machine(), n_ctx, file_sizes=sizes,
-                    available=repo.quant_types)
+    advice = advise_for_repo(machine or detect_machine(), repo, n_ctx)
     if advice.recommended is None:
         offered = ", ".join(q.label for q in repo.quant_types) or "no recognised quant types"
         raise QuantNotAvailableError(

@@ -21,12 +21,17 @@ the same rule the auto GPU layers use; so the VRAM need is larger than the RAM n
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.core.hardware import MachineInfo
 from app.core.llama_memory import ModelDims, activation_bytes, gpu_reserve_bytes, usable_gpu_bytes
 from quant.formats import QUANT_TYPES, QuantType
+
+if TYPE_CHECKING:  # only their attributes are read: no import cycle, no heavy import at start
+    from app.core.build_job import BuildPlan
+    from app.core.catalog import CatalogRepo
 
 MIB = 1 << 20
 RUNTIME_BASE_BYTES = 5 * MIB
@@ -155,6 +160,38 @@ def advise(machine: MachineInfo, n_ctx: int = DEFAULT_CONTEXT, dims: ModelDims =
     offered = {quant.name for quant in available} if available is not None else None
     recommended, reason = _recommend(rows, offered, machine)
     return FitAdvice(n_ctx, tuple(rows), recommended, reason)
+
+
+def advise_for_repo(machine: MachineInfo, repo: CatalogRepo, n_ctx: int = DEFAULT_CONTEXT, *,
+                    offered_only: bool = True) -> FitAdvice:
+    """``advise`` for Fin-R1 from a catalog GGUF repository: the real size of the file that
+    ``repo.quant_file`` names for each type, where the hub listed it (a refreshed or cached
+    entry; the shipped catalog's sizes are only the table's estimate), the table's size
+    elsewhere. The recommendation is among the types ``repo`` offers, or among every type with
+    ``offered_only`` False (what fits the machine: a type the repository lacks can be built, or
+    found in another repository)."""
+    return advise(machine, n_ctx, file_sizes=_repo_file_sizes(repo),
+                  available=repo.quant_types if offered_only else None)
+
+
+def _repo_file_sizes(repo: CatalogRepo) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for quant in repo.quant_types:
+        file = repo.quant_file(quant)  # the file a download of this type fetches
+        if file.from_hub and file.size_bytes:
+            sizes[quant.name] = file.size_bytes
+    return sizes
+
+
+def advise_for_build(machine: MachineInfo, plan: BuildPlan, offered: Sequence[QuantType],
+                     n_ctx: int = DEFAULT_CONTEXT) -> FitAdvice:
+    """``advise`` for the models a planned build can make from its checkpoint: the checkpoint's
+    own dimensions, each ``offered`` type at its expected output size (``plan.output_bytes``),
+    and the recommendation among the ``offered`` types."""
+    conversion = plan.conversion
+    dims = ModelDims.from_checkpoint(conversion.shape, conversion.parameter_count)
+    sizes = {quant.name: plan.output_bytes(quant) for quant in offered}
+    return advise(machine, n_ctx, dims, file_sizes=sizes, available=offered)
 
 
 def _recommend(rows: list[QuantFit], offered: set[str] | None,

@@ -218,9 +218,11 @@ class Library:
         return self._entry(row)
 
     def find_by_sha256(self, sha256: str) -> ModelEntry | None:
-        """A model in good order with this hash, if any."""
-        return next((entry for entry in self.models()
-                     if entry.sha256 == sha256.lower() and entry.status is ModelStatus.OK), None)
+        """The oldest model in good order with this hash, if any (only the models recorded with
+        it are checked on disk)."""
+        rows = self._manifest.rows_with_sha256(sha256.lower())
+        return next((entry for entry in map(self._entry, rows)
+                     if entry.status is ModelStatus.OK), None)
 
     def path_for_use(self, model_id: str) -> Path:
         """The path to load, only if the model is as verified; ModelChangedError otherwise."""

@@ -197,6 +197,14 @@ class Manifest:
                 f"SELECT {', '.join(_COLUMNS)} FROM models WHERE id = ?", (model_id,)).fetchone()
         return ManifestRow.from_values(values) if values else None
 
+    def rows_with_sha256(self, sha256: str) -> list[ManifestRow]:
+        """The rows recording ``sha256`` (lower-case hex), in the order of ``rows``."""
+        with self._lock, _translate_busy():
+            cursor = self._connection.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM models WHERE sha256 = ? "
+                "ORDER BY added_at, id", (sha256,))
+            return [ManifestRow.from_values(values) for values in cursor.fetchall()]
+
     # -- writes ---------------------------------------------------------------------------------
 
     def insert_with_unique_id(self, row: ManifestRow,

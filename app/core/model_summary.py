@@ -14,6 +14,7 @@ from quant.disk_space import human_bytes
 
 if TYPE_CHECKING:
     from app.core.engine import EngineInfo
+    from app.core.library import ModelEntry
     from quant.gguf_check import GGUFInfo
 
 
@@ -63,26 +64,32 @@ def summarize_model(info: EngineInfo, gguf: GGUFInfo) -> ModelSummary:
     )
 
 
-def library_choices(location_setting: str = "") -> list[tuple[str, str]]:
-    """The library's GGUF models in good order, as ``(model_id, label)`` for the switcher.
-
-    ``location_setting`` is the library-location setting ("" = the default folder). An empty
-    list when there is no library yet (nothing is created). Raises ``LibraryError`` subclasses
-    when the library exists but cannot be read.
-    """
-    from app.core.library import Library, ModelKind, ModelStatus
+def read_library(location_setting: str = "") -> list[ModelEntry]:
+    """Every model of the library at ``location_setting`` ("" = the default folder), oldest
+    first, each with its state checked on disk now. Empty when there is no library yet (nothing
+    is created). Raises ``LibraryError`` subclasses when the library exists but cannot be read.
+    Blocking: the GUI calls it off its thread (``app.ui.library_listing``)."""
+    from app.core.library import Library  # a heavy import: kept off the window's start
     from app.core.library_manifest import MANIFEST_NAME
     from app.core.paths import app_paths
 
     if not (app_paths().library_dir(location_setting) / MANIFEST_NAME).exists():
         return []
     with Library.open_default(location_setting) as library:
-        return [
-            (entry.id, " · ".join(part for part in (entry.name, entry.quant_label or "",
-                                                      human_bytes(entry.size_bytes)) if part))
-            for entry in library.models()
-            if entry.kind is ModelKind.GGUF and entry.status is ModelStatus.OK
-        ]
+        return library.models()
+
+
+def switcher_choices(entries: list[ModelEntry]) -> list[tuple[str, str]]:
+    """The GGUF models in good order among ``entries``, as ``(model_id, label)`` for the model
+    switcher ("name · quant · size"): the models the window can load."""
+    from app.core.library import ModelKind, ModelStatus
+
+    return [
+        (entry.id, " · ".join(part for part in (entry.name, entry.quant_label or "",
+                                                  human_bytes(entry.size_bytes)) if part))
+        for entry in entries
+        if entry.kind is ModelKind.GGUF and entry.status is ModelStatus.OK
+    ]
 
 
 def library_model_path(model_id: str, location_setting: str = "") -> Path:

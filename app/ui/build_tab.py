@@ -32,7 +32,7 @@ from app.core.build_job import (
     run_build,
     wants_imatrix,
 )
-from app.core.fit import ModelDims, advise
+from app.core.fit import advise_for_build
 from app.core.hardware import MachineInfo
 from app.core.library import Library, ModelEntry, ModelKind, ModelStatus
 from app.ui.formats import parameters_text, size_text, stage_text
@@ -133,28 +133,18 @@ class BuildTab(Retranslating, QWidget):
 
     # -- choosing the checkpoint ----------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """List the library's checkpoints (off the GUI thread)."""
-        setting = self._library_setting()
-
-        def work(_context: JobContext) -> list[ModelEntry]:
-            with Library.open_default(setting or None) as library:
-                return [entry for entry in library.models()
-                        if entry.kind is ModelKind.CHECKPOINT and entry.status is ModelStatus.OK]
-
-        job = BackgroundJob(self, work, "list checkpoints")
-        job.on_success(self._checkpoints_listed)
-        job.start()
-
-    def _checkpoints_listed(self, entries: list[ModelEntry]) -> None:
+    def show_models(self, entries: list[ModelEntry]) -> None:
+        """Offer the checkpoints in good order among ``entries`` (the library as listed)."""
+        checkpoints = [entry for entry in entries
+                       if entry.kind is ModelKind.CHECKPOINT and entry.status is ModelStatus.OK]
         current = self.source_box.currentData()
         self.source_box.blockSignals(True)
         self.source_box.clear()
-        for entry in entries:
+        for entry in checkpoints:
             self.source_box.addItem(self.tr("{0} (in the library)").format(entry.name),
                                     (str(entry.path), entry.id, entry.name))
         if self._folder is not None and not any(str(self._folder) == str(e.path)
-                                                for e in entries):
+                                                for e in checkpoints):
             self.source_box.addItem(str(self._folder), (str(self._folder), None, None))
         index = self.source_box.findData(current) if current else 0
         self.source_box.setCurrentIndex(max(index, 0))
@@ -214,12 +204,9 @@ class BuildTab(Retranslating, QWidget):
     def _show_table(self) -> None:
         if self._plan is None or self._machine is None:
             return
-        conversion = self._plan.conversion
-        dims = ModelDims.from_checkpoint(conversion.shape, conversion.parameter_count)
-        sizes = {name: self._plan.output_bytes(quant_type(name)) for name in BUILD_CHOICES}
-        advice = advise(self._machine, self._n_ctx(), dims, file_sizes=sizes)
         offered = [quant_type(name) for name in BUILD_CHOICES]
-        self.table.set_advice(advice, offered, sizes)
+        self.table.set_advice(advise_for_build(self._machine, self._plan, offered, self._n_ctx()),
+                              offered)
         self._choice_changed()
 
     def _show_plan_facts(self) -> None:

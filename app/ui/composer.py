@@ -6,12 +6,14 @@ earlier question (edit and resend), which the window resolves.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from app.ui.retranslate import Retranslating
 
-class Composer(QWidget):
+
+class Composer(Retranslating, QWidget):
     """The free-chat input (see the module docstring)."""
 
     send_requested = Signal(str)
@@ -55,11 +57,6 @@ class Composer(QWidget):
         self.edit_note.setText(self.tr("Editing an earlier question: sending replaces it and "
                                        "the replies after it. Clear the box to cancel."))
         self.set_busy(self._busy)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.catalog import Catalog, CatalogRepo, RepoKind, load_catalog, refresh_quietly
-from app.core.fit import advise
+from app.core.fit import advise_for_repo
 from app.core.hardware import MachineInfo
 from app.core.hub_client import HubConfig
 from app.core.paths import app_paths
@@ -227,12 +227,9 @@ class GetModelsTab(Retranslating, QWidget):
         repo = self.current_repo()
         if repo is None or self._machine is None:
             return
-        sizes = {file.quant_type.name: file.size_bytes for file in repo.files
-                 if file.quant_type is not None and file.size_bytes and file.from_hub}
-        advice = advise(self._machine, self._n_ctx(), file_sizes=sizes,
-                        available=repo.quant_types)
+        advice = advise_for_repo(self._machine, repo, self._n_ctx())
         chosen = [quant.name for quant in self.table.chosen()]
-        self.table.set_advice(advice, repo.quant_types, sizes)
+        self.table.set_advice(advice, repo.quant_types)
         offered = {quant.name for quant in repo.quant_types}
         if chosen and set(chosen) <= offered:  # a refresh arriving late keeps the person's pick
             self.table.choose(chosen)

@@ -54,7 +54,8 @@ def local_paths(urls: list[QUrl]) -> list[Path]:
 
 class LibraryTab(Retranslating, QWidget):
     """The library list and its actions (see the module docstring). ``use_requested(model_id)``
-    asks the window to load a model; ``changed`` says the library changed."""
+    asks the window to load a model; ``changed`` says an operation on the library ended (it may
+    have changed: list it again). The list shows what ``show_models`` was last given."""
 
     use_requested = Signal(str)
     changed = Signal()
@@ -127,22 +128,14 @@ class LibraryTab(Retranslating, QWidget):
 
     # -- listing ----------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Read the library again (off the GUI thread)."""
-        setting = self._library_setting()
-
-        def work(_context: JobContext) -> list[ModelEntry]:
-            with Library.open_default(setting or None) as library:
-                return library.models()
-
-        job = BackgroundJob(self, work, "list library")
-        job.on_success(self._listed)
-        job.on_failure(lambda error: self.hint_label.setText(str(error)))
-        job.start()
-
-    def _listed(self, entries: list[ModelEntry]) -> None:
+    def show_models(self, entries: list[ModelEntry]) -> None:
+        """List ``entries`` (the library as listed), keeping the selected model selected."""
         self._entries = entries
         self._fill()
+
+    def show_listing_failure(self, message: str) -> None:
+        """Say why the library could not be listed."""
+        self.hint_label.setText(message)
 
     def _fill(self) -> None:
         selected = self.selected_entry()
@@ -299,7 +292,6 @@ class LibraryTab(Retranslating, QWidget):
             message = "; ".join(f"{item.entry.id}: " + (self.tr("intact") if item.ok
                                                          else item.message) for item in result)
         self._ended(message)
-        self.changed.emit()
 
     def _failed(self, error: BaseException) -> None:
         if not isinstance(error, JobCancelled):
@@ -312,7 +304,7 @@ class LibraryTab(Retranslating, QWidget):
     def _ended(self, message: str) -> None:
         self.progress.end(message)
         self._job = None
-        self.refresh()
+        self.changed.emit()
 
     def _cancel(self) -> None:
         if self._job is not None:

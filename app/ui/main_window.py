@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core.model_summary import ModelSummary, library_choices
+from app.core.model_summary import ModelSummary, switcher_choices
 from app.core.settings import AppSettings, save_settings
 from app.ui.i18n import Translations, content_language
 from app.ui.job_bridge import BackgroundJob
+from app.ui.library_listing import LibraryListing
 from app.ui.model_header import ModelHeader
 from app.ui.model_host import ModelHost
+from app.ui.retranslate import Retranslating
 from app.ui.theme import ThemeController
 
 if TYPE_CHECKING:
@@ -65,13 +67,15 @@ STYLE_SHEET = """
 RAIL_MIN_WIDTH = 190
 
 
-class MainWindow(QMainWindow):
+class MainWindow(Retranslating, QMainWindow):
     """Fin-R1 Studio's window. ``settings_path`` None keeps settings in memory only (self-test).
 
     ``services`` (``app.ui.window_services``: history, model manager, wizard, downloads,
-    languages) is attached once the chat view is ready; ``translations`` switches the window's
-    language; ``interactive`` False (default: without a settings file) skips what needs a person
-    (the first-run wizard, resuming downloads).
+    languages) is attached once the chat view is ready; ``library`` is the library as last listed
+    (``app.ui.library_listing``), shared by every view that shows it and first listed once the
+    chat view is ready; ``translations`` switches the window's language; ``interactive`` False
+    (default: without a settings file) skips what needs a person (the first-run wizard, resuming
+    downloads).
     """
 
     chat_ready = Signal()
@@ -92,6 +96,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, ScenarioPanel] = {}
         self.gpu_supported: bool | None = None
         self.host = ModelHost(self)
+        self.library = LibraryListing(lambda: self.settings.library_dir, self)
         self.controller = None
         self.chat_view = None
         self._editing: dict[str, Turn] = {}
@@ -100,7 +105,9 @@ class MainWindow(QMainWindow):
         self.resize(1200, 820)
         self.setStyleSheet(STYLE_SHEET)
         self._build()
+        self.retranslate()
         self._connect_host()
+        self._connect_library()
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self._stop)
 
     # -- building --------------------------------------------------------------------------------
@@ -158,16 +165,16 @@ class MainWindow(QMainWindow):
         self._retranslate_rail()
         self.rail.setCurrentRow(0)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self._retranslate_rail()
-            self._prompts_label.setText(self.tr("Prompts in"))
-            self._chat_placeholder.setText(self.tr("Preparing the chat view…"))
-            if self.controller is not None:
-                from app.core.chat_labels import chat_labels
+    def retranslate(self) -> None:
+        """The window's own texts in its language (again when it changes); the chat view's
+        labels too once it exists."""
+        self._retranslate_rail()
+        self._prompts_label.setText(self.tr("Prompts in"))
+        self._chat_placeholder.setText(self.tr("Preparing the chat view…"))
+        if self.controller is not None:
+            from app.core.chat_labels import chat_labels
 
-                self.controller.set_labels(chat_labels(content_language()))
-        super().changeEvent(event)
+            self.controller.set_labels(chat_labels(content_language()))
 
     def _retranslate_rail(self) -> None:
         """The rail's entries in the window's language (scenario titles from their files)."""
@@ -192,7 +199,7 @@ class MainWindow(QMainWindow):
             item.data(Qt.ItemDataRole.UserRole)) if item else None)
         column.addWidget(self.rail, 1)
         language_row = QHBoxLayout()
-        self._prompts_label = QLabel(self.tr("Prompts in"))
+        self._prompts_label = QLabel()
         language_row.addWidget(self._prompts_label)
         self.language_box = QComboBox()
         self.language_box.addItem("English", "en")
@@ -211,7 +218,7 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         self.panel_stack = QStackedWidget()
         self.chat_area = QStackedWidget()
-        self._chat_placeholder = QLabel(self.tr("Preparing the chat view…"))
+        self._chat_placeholder = QLabel()
         self._chat_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.chat_area.addWidget(self._chat_placeholder)
         self.work_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -265,7 +272,7 @@ class MainWindow(QMainWindow):
         self.chat_view.ready.connect(self.chat_ready)
         # once the chat view is ready: importing the services takes a moment
         self.chat_view.ready.connect(self._attach_services)
-        self.chat_view.ready.connect(self._refresh_library)
+        self.chat_view.ready.connect(self.library.refresh)
         self.chat_view.ready.connect(self._probe_gpu_support)
 
     # -- panels ----------------------------------------------------------------------------------
@@ -449,17 +456,11 @@ class MainWindow(QMainWindow):
         self.header.show_no_model(text)
         self.statusBar().showMessage(text, 30000)
 
-    def refresh_library(self) -> None:
-        """Read the library again for the model switcher (after a download, build, import)."""
-        self._refresh_library()
-
-    def _refresh_library(self) -> None:
-        location = self.settings.library_dir
-        job = BackgroundJob(self, lambda _context: library_choices(location), "list library")
-        job.on_success(self.header.set_library_models)
-        job.on_failure(lambda error: self.header.set_library_models(
-            [], self.tr("Library: {0}").format(error)))
-        job.start()
+    def _connect_library(self) -> None:
+        self.library.listed.connect(
+            lambda entries: self.header.set_library_models(switcher_choices(entries)))
+        self.library.failed.connect(lambda message: self.header.set_library_models(
+            [], self.tr("Library: {0}").format(message)))
 
     def _probe_gpu_support(self) -> None:
         """Ask llama.cpp (off the GUI thread: loading it takes a moment) whether it can offload,
@@ -498,8 +499,8 @@ class MainWindow(QMainWindow):
         self.language_box.setCurrentIndex(self.language_box.findData(new.prompt_language))
         if reload:
             self.host.reload(new.engine_config())
-        if library_moved and self.controller is not None:
-            self._refresh_library()
+        if library_moved:
+            self.library.refresh()
 
     def _update_settings(self, new: AppSettings) -> None:
         self.settings = new

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import InvalidFieldValueError, MissingFieldsError
 from app.ui.i18n import content_language
+from app.ui.retranslate import Retranslating
 
 if TYPE_CHECKING:
     from app.core.scenarios import Field, Scenario
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 MULTILINE_HEIGHT = 84
 
 
-class ScenarioPanel(QWidget):
+class ScenarioPanel(Retranslating, QWidget):
     """The form of one scenario (see the module docstring)."""
 
     run_requested = Signal(str, dict)
@@ -90,11 +91,6 @@ class ScenarioPanel(QWidget):
             else:
                 widget.setPlaceholderText(field.example.get(language, ""))
         self.set_busy(self._busy)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def _examples_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

@@ -17,9 +17,7 @@ stay in the library.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +39,13 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.core.build_job import BuildPlan, plan_build, run_build
+from app.core.build_job import BuildPlan, plan_build
 from app.core.catalog import Catalog, load_catalog, refresh_quietly
-from app.core.download import plan_download, run_download
-from app.core.fit import FitAdvice, FitLevel, advise
+from app.core.first_model import Choice, Source, acquire
+from app.core.fit import FitAdvice, FitLevel, advise, advise_for_build, advise_for_repo
 from app.core.hardware import MachineInfo
 from app.core.hub_client import HubConfig
-from app.core.library import ImportMode, Library, ModelEntry, ModelKind
+from app.core.library import Library, ModelEntry
 from app.core.model_pack import find_offline_model_files
 from app.core.paths import app_paths
 from app.core.resources import resource_path
@@ -73,29 +71,6 @@ WIZARD_STYLE = """
 #jobTitle { font-weight: 600; }
 QRadioButton { padding: 3px 0; }
 """
-
-
-class Source(enum.Enum):
-    OFFLINE_FILE = "offline"
-    DOWNLOAD_GGUF = "download"
-    DOWNLOAD_BUILD = "build"
-    IMPORT = "import"
-
-
-@dataclass(frozen=True)
-class Choice:
-    """What the person chose: where the model comes from (``path`` for a file or folder on this
-    machine) and the quant type to download or build (None for a GGUF file)."""
-
-    source: Source
-    path: Path | None
-    repo_id: str | None
-    quant: str | None
-
-    @property
-    def builds(self) -> bool:
-        return self.source is Source.DOWNLOAD_BUILD or (
-            self.path is not None and self.path.is_dir())
 
 
 # -- pages ----------------------------------------------------------------------------------------
@@ -406,11 +381,9 @@ class QuantPage(Retranslating, QWizardPage):
         repo = self._catalog.repo(self._catalog.default_gguf_repo)
         if repo is None:
             return
-        sizes = {file.quant_type.name: file.size_bytes for file in repo.files
-                 if file.quant_type is not None and file.size_bytes and file.from_hub}
-        advice = advise(machine, n_ctx, file_sizes=sizes, available=repo.quant_types)
+        advice = advise_for_repo(machine, repo, n_ctx)
         chosen = [quant.name for quant in self.table.chosen()]
-        self.table.set_advice(advice, repo.quant_types, sizes)
+        self.table.set_advice(advice, repo.quant_types)
         if chosen and set(chosen) <= {quant.name for quant in repo.quant_types}:
             self.table.choose(chosen)  # else the recommended one stays chosen
 
@@ -431,8 +404,6 @@ class QuantPage(Retranslating, QWizardPage):
             self._show_repo(machine, n_ctx)
 
     def _show_checkpoint(self, machine: MachineInfo, n_ctx: int, folder: Path) -> None:
-        from app.core.fit import ModelDims
-
         setting = self._wizard.library_setting()
 
         def work(_context: JobContext) -> BuildPlan:
@@ -440,11 +411,8 @@ class QuantPage(Retranslating, QWizardPage):
                 return plan_build(library, folder, ["q4_k_m"])
 
         def planned(plan: BuildPlan) -> None:
-            conversion = plan.conversion
-            dims = ModelDims.from_checkpoint(conversion.shape, conversion.parameter_count)
-            sizes = {name: plan.output_bytes(quant_type(name)) for name in BUILD_CHOICES}
-            advice = advise(machine, n_ctx, dims, file_sizes=sizes)
-            self.table.set_advice(advice, [quant_type(name) for name in BUILD_CHOICES], sizes)
+            offered = [quant_type(name) for name in BUILD_CHOICES]
+            self.table.set_advice(advise_for_build(machine, plan, offered, n_ctx), offered)
 
         job = BackgroundJob(self, work, "read checkpoint")
         self._reading = job
@@ -515,11 +483,13 @@ class ProgressPage(Retranslating, QWizardPage):
         self._build_plan = None
         self._show_steps()
         setting, config = self._wizard.library_setting(), self._wizard.hub_config()
-        catalog = self._wizard.quant_page.catalog()
+        catalog, cache_file = self._wizard.quant_page.catalog(), app_paths().catalog_cache_file
 
         def work(context: JobContext) -> ModelEntry:
             with Library.open_default(setting or None) as library:
-                return acquire(choice, library, config, catalog, context)
+                return acquire(choice, library, config, catalog, cache_file=cache_file,
+                               on_progress=context.progress, cancel=context.cancel,
+                               on_build=context.emit)
 
         self.progress.begin(self._first_title(choice))
         job = BackgroundJob(self, work, "set up model")
@@ -615,33 +585,6 @@ class ProgressPage(Retranslating, QWizardPage):
         return self.job is not None and self.job.running
 
 
-def acquire(choice: Choice, library: Library, config: HubConfig, catalog: Catalog,
-            context: JobContext) -> ModelEntry:
-    """The wizard's job: get the chosen model into the library, building it when needed.
-    Emits the ``BuildPlan`` when the build starts. A cancel removes every partial file."""
-    if choice.source is Source.DOWNLOAD_GGUF:
-        plan = plan_download(library, config, repo_id=choice.repo_id or catalog.default_gguf_repo,
-                             quant=choice.quant, cache_file=app_paths().catalog_cache_file)
-        return run_download(plan, library, config, on_progress=context.progress,
-                            cancel=context.cancel, discard_partial_on_cancel=True)
-    if choice.source is Source.DOWNLOAD_BUILD:
-        plan = plan_download(library, config, repo_id=choice.repo_id or catalog.checkpoint_repo,
-                             build_quant=choice.quant, cache_file=app_paths().catalog_cache_file)
-        checkpoint = run_download(plan, library, config, on_progress=context.progress,
-                                  cancel=context.cancel, discard_partial_on_cancel=True)
-    else:
-        assert choice.path is not None
-        checkpoint = library.import_path(choice.path, ImportMode.COPY,
-                                         on_progress=context.progress, cancel=context.cancel)
-        if checkpoint.kind is ModelKind.GGUF:
-            return checkpoint
-    build = plan_build(library, checkpoint.path, [choice.quant or "q4_k_m"],
-                       model_name=checkpoint.name, source_model_id=checkpoint.id)
-    context.emit(build)
-    return run_build(build, library, on_progress=context.progress,
-                     cancel=context.cancel).entries[0]
-
-
 class ReadyPage(Retranslating, QWizardPage):
     """The model is in the library; Finish loads it and opens the compliance check."""
 
@@ -678,8 +621,9 @@ class SetupWizard(Retranslating, QWizard):
     """The quantize-then-chat wizard (see the module docstring).
 
     ``model_ready(entry)`` is emitted when Finish is pressed; ``language_chosen(setting)`` when
-    the language is changed on the first page (the wizard applies it at once through
-    ``translations``).
+    the language is changed on the first page. With ``translations`` the wizard applies that
+    language itself (a wizard on its own); a window that keeps the setting passes none and
+    applies it, once, on ``language_chosen``.
     """
 
     model_ready = Signal(object)

@@ -29,7 +29,7 @@ from app.core.history_replay import restore_session
 from app.core.hub_client import HubConfig
 from app.core.library import Library, ModelEntry
 from app.core.model_provenance import ModelProvenance, identify_model
-from app.core.model_summary import library_choices
+from app.core.model_summary import switcher_choices
 from app.core.pending_downloads import PendingDownloads
 from app.ui.about_dialog import AboutDialog
 from app.ui.download_queue import DownloadQueue
@@ -82,7 +82,7 @@ class WindowServices(QObject):
         window.installEventFilter(self)
         if interactive:
             QTimer.singleShot(0, self.queue.resume_pending)
-            QTimer.singleShot(0, self.start_first_run_if_needed)
+            self._check_first_run_once_listed()
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -328,10 +328,9 @@ class WindowServices(QObject):
         settings = lambda: self.window.settings  # noqa: E731
         if self.manager is None:
             self.manager = ModelManager(self.queue, lambda: settings().library_dir,
-                                        self.hub_config, lambda: settings().n_ctx, self.window)
+                                        self.hub_config, lambda: settings().n_ctx, self.window,
+                                        listing=self.window.library)
             self.manager.use_requested.connect(self.window.load_library_model)
-            self.manager.library_tab.changed.connect(self._library_changed)
-            self.manager.build_tab.built.connect(lambda _entries: self._library_changed())
         self.manager.show()
         self.manager.raise_()
         return self.manager
@@ -341,9 +340,11 @@ class WindowServices(QObject):
         settings = lambda: self.window.settings  # noqa: E731
         if self.wizard is not None:
             self.wizard.close()
+        # No translations for the wizard: a language chosen there is applied once, by
+        # set_ui_language, with the setting it saves.
         self.wizard = SetupWizard(lambda: settings().library_dir, self.hub_config,
                                   lambda: settings().n_ctx, settings().ui_language,
-                                  self.translations, parent=self.window)
+                                  parent=self.window)
         self.wizard.model_ready.connect(self._wizard_finished)
         self.wizard.language_chosen.connect(self.set_ui_language)
         self.wizard.show()
@@ -351,24 +352,32 @@ class WindowServices(QObject):
 
     def start_first_run_if_needed(self) -> bool:
         """Open the wizard when there is no model to use yet (the first start): none loaded or
-        loading, none used before, none in the library. True when the wizard is open."""
+        loading, none used before, none in the library as last listed (nothing is decided before
+        the first listing, nor when the library could not be read). True when the wizard is
+        open."""
         if self.wizard is not None and self.wizard.isVisible():
             return True
         host = self.window.host
+        listed = self.window.library.entries
         if not self.interactive or self.window.settings.last_model or host.busy \
-                or host.engine is not None:
-            return False
-        try:
-            if library_choices(self.window.settings.library_dir):
-                return False
-        except FinR1Error:
+                or host.engine is not None or listed is None or switcher_choices(listed):
             return False
         self.open_wizard()
         return True
 
+    def _check_first_run_once_listed(self) -> None:
+        """Run ``start_first_run_if_needed`` once the window has listed the library (off the GUI
+        thread), or at once when it already has."""
+        library = self.window.library
+        if library.entries is not None:
+            QTimer.singleShot(0, self.start_first_run_if_needed)
+        else:
+            library.listed.connect(lambda _entries: self.start_first_run_if_needed(),
+                                   Qt.ConnectionType.SingleShotConnection)
+
     def _wizard_finished(self, entry: ModelEntry) -> None:
         """Load the new model and open the compliance check with its first example filled in."""
-        self._library_changed()
+        self.window.library.refresh()
         self.window.load_library_model(entry.id)
         if FIRST_SCENARIO in self.window.panels:
             self.window.select_panel(FIRST_SCENARIO)
@@ -376,11 +385,7 @@ class WindowServices(QObject):
 
     def _model_added(self, entry: ModelEntry) -> None:
         self._status(self.tr("{0} is downloaded and verified.").format(entry.name))
-        self._library_changed()
-
-    def _library_changed(self) -> None:
-        if self.window.controller is not None:
-            self.window.refresh_library()
+        self.window.library.refresh()
 
     # -- language ---------------------------------------------------------------------------------
 
