@@ -187,6 +187,16 @@ def test_missing_required_fields_are_all_named_in_the_forms_language(scenarios):
     assert isinstance(en_error.value, FinR1Error)
 
 
+def test_a_form_in_english_can_ask_in_chinese(scenarios):
+    scenario = scenarios["advisory"]
+    with pytest.raises(MissingFieldsError) as error:
+        scenario.render_prompt({"question": "是否需要调整？"}, "en", prompt_lang="zh")
+    assert str(error.value).startswith("Please fill in the required fields: Client profile")
+    values = scenario.example_values(0, "zh")
+    assert scenario.render_prompt(values, "en", prompt_lang="zh") == \
+        scenario.render_prompt(values, "zh")
+
+
 def test_a_number_field_rejects_text(scenarios):
     scenario = scenarios["calculation"]
     with pytest.raises(InvalidFieldValueError, match="保留小数位数") as error:

@@ -116,9 +116,13 @@ def test_the_panels_keep_their_own_conversations(window: MainWindow, tiny_bf16_g
     assert asked["risk"] in risk and asked["compliance"] not in risk
 
 
-def test_a_form_missing_a_required_field_says_which(window: MainWindow) -> None:
+@pytest.mark.parametrize("prompt_language", ["en", "zh"])
+def test_a_form_missing_a_required_field_says_which(window: MainWindow,
+                                                    prompt_language: str) -> None:
+    """In the window's language, as the form is, whatever language the prompts are written in."""
     window.select_panel("calculation")
     panel = window.panels["calculation"]
+    panel.set_prompt_language(prompt_language)
     panel.set_values({})
     panel.run_button.click()
     form = panel.findChild(QFormLayout)

@@ -162,18 +162,20 @@ class Scenario:
                 return candidate
         raise KeyError(name)
 
-    def render_prompt(self, values: Mapping[str, str], lang: Language) -> str:
+    def render_prompt(self, values: Mapping[str, str], lang: Language,
+                      prompt_lang: str | None = None) -> str:
         """The user prompt for ``values`` (field name → text), with the form shown in ``lang``.
 
-        The prompt is written in ``prompt_language(lang)``. Values are stripped; a choice value may
-        be an option's value or its label. Unknown keys in ``values`` are ignored.
+        The prompt is written in ``prompt_language(prompt_lang or lang)``: a window in English
+        may ask in Chinese. Values are stripped; a choice value may be an option's value or its
+        label. Unknown keys in ``values`` are ignored.
 
         Raises ``MissingFieldsError`` naming every empty required field (labels in ``lang``) and
         ``InvalidFieldValueError`` for a number field that is not a number or a choice that is not
         an option. Error messages are in ``lang``.
         """
         ui_lang = lang if lang in UI_LANGUAGES else "en"
-        prompt_lang = self.prompt_language(lang)
+        prompt_lang = self.prompt_language(prompt_lang or lang)
         cleaned = {f.name: str(values.get(f.name, "") or "").strip() for f in self.fields}
         missing = [f for f in self.fields if f.required and not cleaned[f.name]]
         if missing:

@@ -195,7 +195,9 @@ class ScenarioPanel(Retranslating, QWidget):
         or wrong instead when the scenario refuses the values. Returns True when emitted."""
         values = self.values()
         try:
-            prompt = self.scenario.render_prompt(values, self.prompt_language)  # type: ignore[arg-type]
+            # errors in the window's language, as the form's labels are
+            prompt = self.scenario.render_prompt(values, content_language(),  # type: ignore[arg-type]
+                                                 self.prompt_language)
         except (MissingFieldsError, InvalidFieldValueError) as error:
             self.error_label.setText(str(error))
             return False
