@@ -116,7 +116,7 @@ class BuildTab(Retranslating, QWidget):
         self.progress.hide()
         layout.addWidget(self.progress)
         self.retranslate()
-        request_machine(self._machine_known)
+        request_machine(self, self._machine_known)
 
     def retranslate(self) -> None:
         self.hint_label.setText(self.tr(

@@ -166,7 +166,7 @@ class GetModelsTab(Retranslating, QWidget):
         queue.item_added.connect(self._add_row)
         self._fill_repos()
         self.retranslate()
-        request_machine(self._machine_known)
+        request_machine(self, self._machine_known)
 
     def retranslate(self) -> None:
         self.hint_label.setText(self.tr(

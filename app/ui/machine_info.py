@@ -5,23 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QTimer
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 from app.core.hardware import MachineInfo, detect_machine
 from app.ui.job_bridge import BackgroundJob
 
 _cached: MachineInfo | None = None
-_waiting: list[Callable[[MachineInfo], None]] = []
+_waiting: list[tuple[QObject, Callable[[MachineInfo], None]]] = []
 
 
-def request_machine(callback: Callable[[MachineInfo], None]) -> None:
+def request_machine(receiver: QObject, callback: Callable[[MachineInfo], None]) -> None:
     """Call ``callback(machine)`` on the GUI thread once the machine is known (at once, through
-    the event loop, when it already is). The detection belongs to the application, not to the
-    widget that asked first, so a widget closed meanwhile leaves the others their answer."""
+    the event loop, when it already is), unless ``receiver`` (the widget asking) has been deleted
+    by then. The detection belongs to the application, not to the widget that asked first, so a
+    widget closed meanwhile leaves the others their answer."""
     if _cached is not None:
-        QTimer.singleShot(0, lambda: callback(_cached))  # type: ignore[arg-type]
+        known = _cached
+        QTimer.singleShot(0, receiver, lambda: callback(known))  # dropped if receiver is deleted
         return
-    _waiting.append(callback)
+    _waiting.append((receiver, callback))
     if len(_waiting) > 1:
         return
     job = BackgroundJob(QCoreApplication.instance(), lambda _context: detect_machine(),
@@ -34,8 +37,9 @@ def request_machine(callback: Callable[[MachineInfo], None]) -> None:
 def _known(machine: MachineInfo) -> None:
     global _cached
     _cached = machine
-    callbacks = list(_waiting)
+    waiting = list(_waiting)
     _waiting.clear()
-    for callback in callbacks:
-        callback(machine)
+    for receiver, callback in waiting:
+        if shiboken6.isValid(receiver):
+            callback(machine)
 

@@ -141,7 +141,7 @@ class MachinePage(Retranslating, QWizardPage):
 
     def initializePage(self) -> None:  # Qt's name
         if self.machine is None:
-            request_machine(self._known)
+            request_machine(self, self._known)
 
     def _known(self, machine: MachineInfo) -> None:
         self.machine = machine
@@ -364,7 +364,7 @@ class QuantPage(Retranslating, QWizardPage):
             return  # an empty table (the checkpoint could not be read) is read again
         self._shown_for = key
         self.table.setRowCount(0)
-        request_machine(lambda machine: self._show(machine, source, path))
+        request_machine(self, lambda machine: self._show(machine, source, path))
 
     def _show(self, machine: MachineInfo, source: Source, path: Path | None) -> None:
         n_ctx = self._wizard.n_ctx()
