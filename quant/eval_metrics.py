@@ -42,14 +42,13 @@ class ScoreAccumulator:
     nll: list[np.ndarray] = field(default_factory=list)
     agreement: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, reference_logits: np.ndarray, model_logits: np.ndarray,
+    def add(self, reference_logprobs: np.ndarray, model_logprobs: np.ndarray,
             next_tokens: np.ndarray) -> None:
-        """Score one block of positions: ``*_logits`` (n, n_vocab), ``next_tokens`` (n,)."""
-        reference = log_softmax(reference_logits)
-        model = log_softmax(model_logits)
-        self.kld.append(kl_divergence(reference, model))
-        self.nll.append(negative_log_likelihood(model, next_tokens))
-        self.agreement.append(same_top_token(reference, model))
+        """Score one block of positions: ``*_logprobs`` (n, n_vocab) as ``log_softmax`` gives
+        them, ``next_tokens`` (n,)."""
+        self.kld.append(kl_divergence(reference_logprobs, model_logprobs))
+        self.nll.append(negative_log_likelihood(model_logprobs, next_tokens))
+        self.agreement.append(same_top_token(reference_logprobs, model_logprobs))
 
     @property
     def tokens(self) -> int:

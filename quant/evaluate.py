@@ -5,8 +5,9 @@ distributions from the reference's, how often both agree on the most likely toke
 size, bits per weight and decode speed on this machine. The method is llama.cpp's
 ``llama-perplexity --kl-divergence``: the text is cut into chunks of ``chunk_size`` tokens, each
 evaluated in a fresh KV cache, and only the second half of each chunk is scored (every scored
-token then has at least half a chunk of context). The reference's logits are computed once per
-chunk and kept in a temporary file, so only one model is in memory at a time.
+token then has at least half a chunk of context). Each file is validated once. The reference's
+log-probabilities are computed once and kept in a temporary file (``quant.reference_logprobs``)
+for every model compared with them, so only one model is in memory at a time.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import numpy as np
 from quant.atomic import atomic_output
 from quant.chunk_runner import ChunkRunner, split_chunks
 from quant.errors import EvaluationError
-from quant.eval_metrics import KLD_PERCENTILE, ScoreAccumulator
-from quant.gguf_check import validate_gguf
+from quant.eval_metrics import KLD_PERCENTILE, ScoreAccumulator, log_softmax
+from quant.gguf_check import GGUFInfo, validate_gguf
 from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 from quant.quantize import IMATRIX_DATASET_KEY, IMATRIX_FILE_KEY
+from quant.reference_logprobs import ReferenceLogprobs
 
 STAGE = "evaluate"
 JOB_NAME = "evaluation"
@@ -111,16 +113,15 @@ def evaluate_models(reference_path: Path | str, model_paths: Sequence[Path | str
     report = on_progress or ignore_progress
     reference_path = Path(reference_path)
     paths = [Path(path) for path in model_paths]
-    for path in [reference_path, *paths]:
-        validate_gguf(path)
+    infos = {path: validate_gguf(path) for path in dict.fromkeys([reference_path, *paths])}
     reference = _Reference(reference_path, chunk_size, threads, cancel, report)
     with tempfile.TemporaryDirectory(prefix="finr1-eval-", ignore_cleanup_errors=True) as scratch:
         try:
             reference_score = reference.evaluate(text, chunks, Path(scratch), decode_tokens,
-                                                 models_to_follow=len(paths))
-            scores = tuple(reference.score(path, decode_tokens) for path in paths)
+                                                 infos[reference_path], models_to_follow=len(paths))
+            scores = tuple(reference.score(path, infos[path], decode_tokens) for path in paths)
         finally:
-            reference.release_logits()  # unmap before the folder goes (Windows cannot delete it)
+            reference.release_logprobs()  # unmap before the folder goes (Windows cannot delete it)
     return EvaluationReport(
         reference=reference_score, models=scores, dataset=dataset, chunk_size=chunk_size,
         chunk_count=len(reference.chunks), threads=threads,
@@ -138,8 +139,8 @@ def _check_arguments(chunks: int | None, chunk_size: int, decode_tokens: int) ->
 
 
 class _Reference:
-    """The reference model's pass (tokens, chunks, and the logits every model is compared
-    with), then the scoring of each model against it; reports progress over all of them."""
+    """The reference model's pass (tokens, chunks, and the log-probabilities every model is
+    compared with), then the scoring of each model against it; reports progress over all."""
 
     def __init__(self, path: Path, chunk_size: int, threads: int | None,
                  cancel: CancelToken | None, report: ProgressCallback) -> None:
@@ -154,13 +155,16 @@ class _Reference:
         self.tokens = np.zeros(0, dtype=np.int32)
         self.chunks: list[np.ndarray] = []
         self.n_vocab = 0
-        self.logits = np.zeros((0, 0, 0), dtype=np.float32)
+        self.blocks = [slice(start, min(start + _ROWS_PER_BLOCK, self.rows))
+                       for start in range(0, self.rows, _ROWS_PER_BLOCK)]
+        self.logprobs: ReferenceLogprobs | None = None
         self.chunks_done = 0
         self.chunks_total = 0
 
     def evaluate(self, text: str, max_chunks: int | None, scratch: Path, decode_tokens: int,
-                 models_to_follow: int) -> ModelScore:
-        """Tokenize ``text``, evaluate the reference on it, keep its logits under ``scratch``."""
+                 info: GGUFInfo, models_to_follow: int) -> ModelScore:
+        """Tokenize ``text``, evaluate the reference (described by ``info``) on it, keep its
+        log-probabilities under ``scratch``."""
         with self._runner(self.path) as runner:
             self.text = text
             self.tokens = runner.tokenize(text)
@@ -171,21 +175,24 @@ class _Reference:
                     f"The evaluation text has {len(self.tokens)} tokens, fewer than one chunk "
                     f"of {self.chunk_size}; give a longer text or a smaller chunk size")
             self.chunks_total = len(self.chunks) * (1 + models_to_follow)
-            self.logits = np.lib.format.open_memmap(
-                scratch / "reference-logits.npy", mode="w+", dtype=np.float32,
-                shape=(len(self.chunks), self.rows, self.n_vocab))
+            self.logprobs = ReferenceLogprobs(scratch / "reference-logits.npy", len(self.chunks),
+                                              self.rows, self.n_vocab)
             self._progress(self.path.name, advance=False)
             scores = ScoreAccumulator()
             for index, chunk in enumerate(self.chunks):
                 self._decode(runner, chunk)
-                self.logits[index] = runner.output_logits()[:self.rows]
-                _add_blocks(scores, self.logits[index], self.logits[index], self._next(chunk))
+                logits, next_tokens = runner.output_logits(), self._next(chunk)
+                for rows in self.blocks:
+                    logprobs = self.logprobs.keep(index, rows, logits[rows])
+                    scores.add(logprobs, logprobs, next_tokens[rows])
                 self._progress(self.path.name)
-            return _model_score(self.path, runner, scores,
+            return _model_score(self.path, info, runner, scores,
                                 self._decode_speed(runner, decode_tokens))
 
-    def score(self, path: Path, decode_tokens: int) -> ModelScore:
-        """Evaluate the model at ``path`` on the same chunks and compare it with the reference."""
+    def score(self, path: Path, info: GGUFInfo, decode_tokens: int) -> ModelScore:
+        """Evaluate the model at ``path`` (described by ``info``) on the same chunks and compare
+        it with the reference; call after ``evaluate``."""
+        assert self.logprobs is not None, "score() needs the reference pass first"
         with self._runner(path) as runner:
             if runner.n_vocab != self.n_vocab or not np.array_equal(runner.tokenize(self.text),
                                                                    self.tokens):
@@ -195,14 +202,18 @@ class _Reference:
             scores = ScoreAccumulator()
             for index, chunk in enumerate(self.chunks):
                 self._decode(runner, chunk)
-                _add_blocks(scores, self.logits[index], runner.output_logits()[:self.rows],
-                            self._next(chunk))
+                logits, next_tokens = runner.output_logits(), self._next(chunk)
+                for rows in self.blocks:
+                    scores.add(self.logprobs.read(index, rows), log_softmax(logits[rows]),
+                               next_tokens[rows])
                 self._progress(path.name)
-            return _model_score(path, runner, scores, self._decode_speed(runner, decode_tokens))
+            return _model_score(path, info, runner, scores,
+                                self._decode_speed(runner, decode_tokens))
 
-    def release_logits(self) -> None:
-        """Drop the reference logits (and with them the file mapping)."""
-        self.logits = np.zeros((0, 0, 0), dtype=np.float32)
+    def release_logprobs(self) -> None:
+        """Drop the reference log-probabilities (and with them the file mapping)."""
+        if self.logprobs is not None:
+            self.logprobs.close()
 
     def _runner(self, path: Path) -> ChunkRunner:
         return ChunkRunner(path, chunk_size=self.chunk_size, threads=self.threads,
@@ -227,17 +238,8 @@ class _Reference:
         return runner.decode_tokens_per_second(self.chunks[0][:decode_tokens])
 
 
-def _add_blocks(scores: ScoreAccumulator, reference_logits: np.ndarray,
-                model_logits: np.ndarray, next_tokens: np.ndarray) -> None:
-    for start in range(0, len(next_tokens), _ROWS_PER_BLOCK):
-        stop = start + _ROWS_PER_BLOCK
-        scores.add(np.asarray(reference_logits[start:stop]), model_logits[start:stop],
-                   next_tokens[start:stop])
-
-
-def _model_score(path: Path, runner: ChunkRunner, scores: ScoreAccumulator,
+def _model_score(path: Path, info: GGUFInfo, runner: ChunkRunner, scores: ScoreAccumulator,
                  decode_speed: float | None) -> ModelScore:
-    info = validate_gguf(path)
     imatrix = info.metadata.get(IMATRIX_FILE_KEY)
     imatrix_dataset = info.metadata.get(IMATRIX_DATASET_KEY)
     return ModelScore(

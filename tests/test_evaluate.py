@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import gguf
 import numpy as np
@@ -37,9 +40,11 @@ from quant.evaluate import (
     sidecar_path,
     write_sidecar,
 )
+from quant.gguf_check import validate_gguf
 from quant.imatrix import build_imatrix
 from quant.jobs import CancelToken, JobCancelled, Progress
 from quant.quantize import quantize_gguf
+from quant.reference_logprobs import ReferenceLogprobs
 
 TINY_CHUNK = 64
 
@@ -65,8 +70,8 @@ def test_kl_divergence_matches_its_closed_form() -> None:
 
 def test_perplexity_of_a_uniform_model_is_the_vocabulary_size() -> None:
     scores = ScoreAccumulator()
-    logits = np.zeros((8, 40), dtype=np.float32)
-    scores.add(logits, logits, np.arange(8))
+    logprobs = log_softmax(np.zeros((8, 40), dtype=np.float32))
+    scores.add(logprobs, logprobs, np.arange(8))
     assert scores.perplexity() == pytest.approx(40.0)
     assert scores.kld_mean() == 0.0 and scores.top1_agreement() == 1.0
 
@@ -86,6 +91,19 @@ def test_top_token_agreement_compares_argmaxes() -> None:
 def test_the_99th_percentile_picks_the_tail() -> None:
     scores = ScoreAccumulator(kld=[np.concatenate([np.zeros(99), [5.0]])])
     assert scores.kld_percentile(99.0) == pytest.approx(0.05)
+
+
+def test_kept_reference_logprobs_read_back_bit_for_bit(tmp_path: Path) -> None:
+    logits = np.random.default_rng(0).normal(scale=8.0, size=(2, 5, 300)).astype(np.float32)
+    logits[1, 4, :3] = 1e4  # a tie at a huge peak
+    blocks = [(chunk, rows) for chunk in range(2) for rows in (slice(0, 3), slice(3, 5))]
+    kept = ReferenceLogprobs(tmp_path / "reference.npy", chunks=2, rows=5, n_vocab=300)
+    returned = [kept.keep(chunk, rows, logits[chunk, rows]) for chunk, rows in blocks]
+    read = [kept.read(chunk, rows) for chunk, rows in blocks]
+    kept.close()
+    for (chunk, rows), logprobs, again in zip(blocks, returned, read, strict=True):
+        expected = log_softmax(logits[chunk, rows])
+        assert np.array_equal(logprobs, expected) and np.array_equal(again, expected)
 
 
 # -- the evaluation job on the tiny model ----------------------------------------------------------
@@ -219,6 +237,63 @@ def test_cli_json_output_parses(tiny_bf16_gguf: Path, tiny_q8_0: Path,
     report = json.loads(capsys.readouterr().out)
     assert report["models"][0]["decode_tokens_per_s"] is None
     assert not sidecar_path(tiny_q8_0).exists()
+
+
+# -- work done once per call ------------------------------------------------------------------------
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, function: Callable[..., Any]) -> list[tuple[Any, ...]]:
+    """Wrap ``function`` under every name the app's modules bound it to; the real function still
+    runs. Returns the list of positional arguments of each call, filled as calls happen."""
+    calls: list[tuple[Any, ...]] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in {"app", "quant"} and getattr(module, function.__name__, None) is function:
+            monkeypatch.setattr(module, function.__name__, counted)
+    return calls
+
+
+def scores_without_timing(report: EvaluationReport) -> list[dict[str, Any]]:
+    return [asdict(score) for score in (report.reference, *report.models)]
+
+
+def test_models_evaluated_together_score_as_when_evaluated_alone(
+        tiny_bf16_gguf: Path, tiny_q8_0: Path, tiny_text: str, tmp_path: Path) -> None:
+    twin = Path(shutil.copy(tiny_bf16_gguf, tmp_path / "twin.gguf"))
+
+    def evaluate(models: list[Path]) -> list[dict[str, Any]]:
+        return scores_without_timing(evaluate_models(
+            tiny_bf16_gguf, models, tiny_text, dataset="heldout", chunks=2,
+            chunk_size=TINY_CHUNK, decode_tokens=0, threads=1))
+
+    together = evaluate([twin, tiny_q8_0])
+    reference, twin_alone = evaluate([twin])
+    assert together == [reference, twin_alone, evaluate([tiny_q8_0])[1]]
+
+
+@pytest.mark.parametrize("model_count", [1, 2])
+def test_the_reference_is_normalized_once_however_many_models_are_compared(
+        monkeypatch: pytest.MonkeyPatch, tiny_bf16_gguf: Path, tiny_q8_0: Path, tiny_text: str,
+        tmp_path: Path, model_count: int) -> None:
+    models = [Path(shutil.copy(tiny_q8_0, tmp_path / f"model-{index}.gguf"))
+              for index in range(model_count)]
+    calls = count_calls(monkeypatch, log_softmax)
+    report = evaluate_models(tiny_bf16_gguf, models, tiny_text, dataset="heldout", chunks=2,
+                             chunk_size=TINY_CHUNK, decode_tokens=0, threads=1)
+    rows_normalized = sum(len(args[0]) for args in calls)
+    assert rows_normalized == (1 + model_count) * report.reference.tokens_scored
+
+
+def test_each_gguf_is_validated_once(monkeypatch: pytest.MonkeyPatch, tiny_bf16_gguf: Path,
+                                     tiny_q8_0: Path, tiny_text: str, tmp_path: Path) -> None:
+    twin = Path(shutil.copy(tiny_bf16_gguf, tmp_path / "twin.gguf"))
+    calls = count_calls(monkeypatch, validate_gguf)
+    evaluate_models(tiny_bf16_gguf, [twin, tiny_q8_0], tiny_text, dataset="heldout", chunks=1,
+                    chunk_size=TINY_CHUNK, decode_tokens=0, threads=1)
+    assert sorted(str(args[0]) for args in calls) == sorted(map(str, [tiny_bf16_gguf, twin, tiny_q8_0]))
 
 
 # -- the proof on SmolLM2 -------------------------------------------------------------------------
