@@ -20,9 +20,7 @@ from app.core.turn_metrics import TurnMetrics
 
 FAST = ["--threads", "1", "--ctx", "512", "--seed", "1"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Standard output is made UTF-8 so that only the reading of standard input depends on the locale.
-_CLI_UTF8_STDOUT = ("import sys; sys.stdout.reconfigure(encoding='utf-8'); "
-                    "from app.cli import main; sys.exit(main(sys.argv[1:]))")
+_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 # The plain C locale, without Python's coercion to C.UTF-8 or its UTF-8 mode: stdin is ASCII text.
 C_LOCALE = {"LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
 
@@ -35,7 +33,7 @@ def run_chat(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
 
 def chat_in_c_locale(model: Path, stdin: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
     environ = {name: value for name, value in os.environ.items() if name != "PYTHONIOENCODING"}
-    return subprocess.run([sys.executable, "-c", _CLI_UTF8_STDOUT, "chat", str(model), *args],
+    return subprocess.run([sys.executable, "-c", _CLI, "chat", str(model), *args],
                           input=stdin, capture_output=True, env={**environ, **C_LOCALE},
                           cwd=REPO_ROOT, timeout=300, check=False)
 

@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one ``finr1`` command; returns the process exit status."""
+    write_utf8()
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
@@ -58,3 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     except (JobCancelled, KeyboardInterrupt):
         print("finr1: cancelled; nothing was written", file=sys.stderr)
         return 130
+
+
+def write_utf8() -> None:
+    """Write standard output and error as UTF-8 whatever the locale says, as standard input is
+    read (``app.cli.text_input``): replies, scenarios and history are Chinese, and a pipe under a
+    legacy code page (Windows) or the plain C locale would fail at the first Chinese character."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
