@@ -6,16 +6,17 @@ emits ``model_chosen(path)`` or ``library_model_chosen(model_id)``; the window l
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.model_summary import ModelSummary
+from app.ui.retranslate import Retranslating
 
 OPEN_FILE = "open-file"
 _NO_CHOICE = ""
 
 
-class ModelHeader(QWidget):
+class ModelHeader(Retranslating, QWidget):
     """Model name, quant, size and device; tokens/s; switcher; settings button."""
 
     library_model_chosen = Signal(str)
@@ -33,9 +34,9 @@ class ModelHeader(QWidget):
         layout.setContentsMargins(14, 8, 14, 8)
         texts = QVBoxLayout()
         texts.setSpacing(0)
-        self.model_label = QLabel(self.tr("No model loaded"))
+        self.model_label = QLabel()
         self.model_label.setObjectName("modelName")
-        self.detail_label = QLabel(self.tr("Choose a model on the right, or open a GGUF file."))
+        self.detail_label = QLabel()
         self.detail_label.setObjectName("modelDetail")
         self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         texts.addWidget(self.model_label)
@@ -51,10 +52,16 @@ class ModelHeader(QWidget):
         self.switcher.setMinimumWidth(220)
         self.switcher.activated.connect(self._switcher_activated)
         layout.addWidget(self.switcher)
-        self.settings_button = QPushButton(self.tr("Settings"))
+        self.settings_button = QPushButton()
         self.settings_button.clicked.connect(self.settings_requested)
         layout.addWidget(self.settings_button)
-        self.set_library_models([])
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.settings_button.setText(self.tr("Settings"))
+        self.set_library_models(self._library_models, self._library_note)
+        if self._no_model_shown:
+            self.show_no_model(self._no_model_message)
 
     def set_library_models(self, models: list[tuple[str, str]], note: str = "") -> None:
         """Fill the switcher with ``(model_id, label)`` pairs; ``note`` replaces the list when
@@ -67,14 +74,6 @@ class ModelHeader(QWidget):
         if note:
             self.switcher.addItem(note, _NO_CHOICE)
         self.switcher.addItem(self.tr("Open a GGUF file…"), OPEN_FILE)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.settings_button.setText(self.tr("Settings"))
-            self.set_library_models(self._library_models, self._library_note)
-            if self._no_model_shown:
-                self.show_no_model(self._no_model_message)
-        super().changeEvent(event)
 
     def _switcher_activated(self, index: int) -> None:
         choice = self.switcher.itemData(index)
