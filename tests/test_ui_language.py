@@ -30,6 +30,7 @@ from app.ui.i18n import (
     system_ui_language,
     ts_path,
 )
+from app.ui.model_header import ModelHeader
 from app.ui.model_manager import ModelManager
 from app.ui.scenario_panel import ScenarioPanel
 from app.ui.setup_wizard import SetupWizard
@@ -140,3 +141,17 @@ def test_switching_changes_the_chat_box_and_scenario_panel_texts(qtbot: object,
     assert composer.send_button.text() == "发送"
     assert (panel.run_button.text(), panel.examples_label.text()) == ("运行", "示例：")
     assert panel.title_label.text() == scenario.title["zh"] != scenario.title["en"]
+
+
+def test_switching_changes_the_model_header_texts(qtbot: object,
+                                                  translations: Translations) -> None:
+    header = ModelHeader()
+    qtbot.addWidget(header)  # type: ignore[attr-defined]
+    header.set_library_models([("m1", "Fin-R1 · Q4_K_M · 4.68 GB")])
+    assert header.settings_button.text() == "Settings"
+    translations.apply("zh_CN")
+    wait_for(qtbot, lambda: header.settings_button.text() == "设置", 5)
+    entries = [header.switcher.itemText(row) for row in range(header.switcher.count())]
+    assert entries[1] == "Fin-R1 · Q4_K_M · 4.68 GB"  # the models stay, their frame is Chinese
+    assert entries[0] != "Switch model…" and entries[-1] != "Open a GGUF file…"
+    assert header.model_label.text() != "No model loaded"
