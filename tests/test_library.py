@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
-from gguf import GGUFWriter
+from small_gguf import write_small_gguf
 
 from app.core.errors import (
     LibraryReadOnlyError,
@@ -37,19 +36,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def write_small_gguf(path: Path, seed: int) -> Path:
-    """A minimal valid GGUF whose bytes depend on ``seed`` (for many distinct models)."""
-    writer = GGUFWriter(str(path), "llama")
-    writer.add_name(f"small-{seed}")
-    writer.add_tensor("token_embd.weight",
-                      np.random.default_rng(seed).standard_normal((8, 32)).astype(np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
 
 
 def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = 60.0) -> None:

@@ -9,24 +9,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from gguf import GGUFWriter
+from small_gguf import write_small_gguf
 
 from app.core.library import ImportMode, Library, ModelStatus
-
-
-def write_small_gguf(path: Path, seed: int) -> Path:
-    """A minimal valid GGUF whose bytes depend on ``seed``."""
-    writer = GGUFWriter(str(path), "llama")
-    writer.add_name(f"small-{seed}")
-    writer.add_tensor("token_embd.weight",
-                      np.random.default_rng(seed).standard_normal((8, 32)).astype(np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
 
 
 def sha256_of(path: Path) -> str:
