@@ -186,20 +186,17 @@ class BackgroundJob(QObject):
 
     @Slot(object)
     def _deliver_success(self, result: object) -> None:
-        self._end()
-        try:
-            for callback in self._success:
-                callback(result)
-            self.finished.emit()
-        finally:
-            self._release()
+        self._finish(self._success, result)
 
     @Slot(object)
     def _deliver_failure(self, error: BaseException) -> None:
+        self._finish(self._failure, error)
+
+    def _finish(self, callbacks: list[Callable[[Any], None]], outcome: object) -> None:
         self._end()
         try:
-            for callback in self._failure:
-                callback(error)
+            for callback in callbacks:
+                callback(outcome)
             self.finished.emit()
         finally:
             self._release()
