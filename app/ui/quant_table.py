@@ -31,7 +31,6 @@ class QuantTable(Retranslating, QTableWidget):
         self._rows: list[QuantFit] = []
         self._recommended: QuantType | None = None
         self._measured: dict[str, float] = {}
-        self._sizes: dict[str, int] = {}
         self.setObjectName("quantTable")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection if multiple else
@@ -53,16 +52,15 @@ class QuantTable(Retranslating, QTableWidget):
         self._fill()
 
     def set_advice(self, advice: FitAdvice, offered: Sequence[QuantType] | None = None,
-                   sizes: Mapping[str, int] | None = None,
                    measured_kld: Mapping[str, float] | None = None,
                    recommended: QuantType | None = None) -> None:
-        """Show ``advice``'s rows (only the ``offered`` types when given, in the table's order);
-        ``sizes`` are real file sizes where known; ``recommended`` defaults to the advice's. The
-        recommended type is pre-selected (checked, with ``multiple``)."""
+        """Show ``advice``'s rows (only the ``offered`` types when given, in the table's order),
+        with the real file sizes the advice carries where known (``≈`` estimates otherwise);
+        ``recommended`` defaults to the advice's. The recommended type is pre-selected (checked,
+        with ``multiple``)."""
         names = {quant.name for quant in offered} if offered is not None else None
         self._rows = [row for row in advice.rows if names is None or row.quant_type.name in names]
         self._recommended = recommended or advice.recommended
-        self._sizes = dict(sizes or {})
         self._measured = dict(measured_kld or {})
         self._fill()
         if self._recommended is not None:
@@ -76,9 +74,8 @@ class QuantTable(Retranslating, QTableWidget):
             quant = row.quant_type
             recommended = self._recommended is not None and quant.name == self._recommended.name
             label = quant.label + ("  ★ " + self.tr("recommended") if recommended else "")
-            size = self._sizes.get(quant.name, row.estimate.weights_bytes)
-            size_label = size_text(size) if quant.name in self._sizes or row.size_known \
-                else "≈ " + size_text(size)
+            size = row.estimate.weights_bytes
+            size_label = size_text(size) if row.size_known else "≈ " + size_text(size)
             cells = [label, size_label, fit_text(row.level),
                      quality_text(quant, self._measured.get(quant.name)),
                      f"{quant.bits_per_weight:g}"]
