@@ -15,7 +15,8 @@
    window's first paint is reported; median of ``--starts`` runs, and their ratio. One untimed
    start of each comes first, so both run from compiled bytecode as an installed app does.
 
-Run: ``.venv/bin/python -m bench.render [--tokens 4000] [--starts 5] [--skip-stream] [--hz N]``
+Run: ``.venv/bin/python -m bench.render [--tokens 4000] [--starts 5] [--skip-stream] [--hz N]
+[--threads]`` (``--threads``: where the CPU goes, per thread of the app and of Chromium)
 (Linux: reads /proc). Offscreen by default; with ``QT_QPA_PLATFORM=xcb`` it draws into a real X
 window, e.g. under ``xvfb-run`` (where Qt composites through Mesa's software OpenGL: dearer still).
 """
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from app.ui.platform_setup import prepare_qt_environment
@@ -131,6 +133,36 @@ def _process_cpu_s(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def thread_cpu_seconds() -> Counter[tuple[str, str]]:
+    """CPU seconds so far of every thread of this process ("app") and of the Chromium processes
+    it started, keyed by (process name, thread name): where a frame's cost goes."""
+    seconds: Counter[tuple[str, str]] = Counter()
+    for pid in (os.getpid(), *_descendants(os.getpid())):
+        try:
+            process = "app" if pid == os.getpid() else Path(f"/proc/{pid}/comm").read_text().strip()
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            seconds[(process, name)] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+def report_threads(before: Counter[tuple[str, str]], after: Counter[tuple[str, str]],
+                   wall: float) -> None:
+    used = after.copy()
+    used.subtract(before)
+    for (process, thread), cpu in used.most_common(8):
+        if cpu > 0:
+            print(f"    {process} / {thread}: {100 * cpu / wall:.2f} % of one core", flush=True)
 
 
 def cpu_seconds() -> tuple[float, float]:
@@ -303,6 +335,8 @@ def main() -> int:
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--skip-stream", action="store_true")
     parser.add_argument("--skip-start", action="store_true")
+    parser.add_argument("--threads", action="store_true",
+                        help="also show the CPU of each thread (app and Chromium) while streaming")
     parser.add_argument("--hz", type=int, default=FRAME_RATE_HZ,
                         help=f"frames per second while streaming (the app uses {FRAME_RATE_HZ})")
     args = parser.parse_args()
@@ -318,16 +352,24 @@ def main() -> int:
         base = scripted_reply(args.tokens)
         double = scripted_reply(2 * args.tokens)
         stream(view, scripted_reply(300), None)  # warm caches: lexers, fonts, JIT
+        threads_before = thread_cpu_seconds()
         wall, own, chromium, tokens = stream(view, base, TOKENS_PER_SECOND)
+        threads_after = thread_cpu_seconds()
         single = report_stream(f"{TOKENS_PER_SECOND} tok/s", wall, own, chromium, tokens)
+        if args.threads:
+            report_threads(threads_before, threads_after, wall)
         idle_own, idle_chromium = idle(view, wall)
         print(f"baseline, the same page idle for {wall:.1f} s: CPU {idle_own + idle_chromium:.2f} s "
               f"= {100 * (idle_own + idle_chromium) / wall:.1f} % of one core", flush=True)
+        threads_before = thread_cpu_seconds()
         floor_own, floor_chromium = frame_floor(view, 20)
+        threads_after = thread_cpu_seconds()
         floor = floor_own + floor_chromium
         print(f"baseline, one line of text changed per frame at {_frame_rate[0]} Hz (the engine's "
               f"cost of a frame): {100 * floor / 20:.1f} % of one core; the stream costs "
               f"{(single / wall) / (floor / 20):.2f} x that", flush=True)
+        if args.threads:
+            report_threads(threads_before, threads_after, 20)
         wall2, own2, chromium2, tokens2 = stream(view, double, TOKENS_PER_SECOND)
         doubled = report_stream(f"{TOKENS_PER_SECOND} tok/s", wall2, own2, chromium2, tokens2)
         print(f"CPU ratio {tokens2} / {tokens} tokens: {doubled / single:.2f}", flush=True)
