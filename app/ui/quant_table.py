@@ -6,7 +6,7 @@ recommended type is marked and pre-selected. Single choice (a download) or sever
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -30,7 +30,6 @@ class QuantTable(Retranslating, QTableWidget):
         self._multiple = multiple
         self._rows: list[QuantFit] = []
         self._recommended: QuantType | None = None
-        self._measured: dict[str, float] = {}
         self.setObjectName("quantTable")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection if multiple else
@@ -51,17 +50,13 @@ class QuantTable(Retranslating, QTableWidget):
                                         self.tr("Bits/weight")])
         self._fill()
 
-    def set_advice(self, advice: FitAdvice, offered: Sequence[QuantType] | None = None,
-                   measured_kld: Mapping[str, float] | None = None,
-                   recommended: QuantType | None = None) -> None:
+    def set_advice(self, advice: FitAdvice, offered: Sequence[QuantType] | None = None) -> None:
         """Show ``advice``'s rows (only the ``offered`` types when given, in the table's order),
-        with the real file sizes the advice carries where known (``≈`` estimates otherwise);
-        ``recommended`` defaults to the advice's. The recommended type is pre-selected (checked,
-        with ``multiple``)."""
+        with the real file sizes the advice carries where known (``≈`` estimates otherwise). The
+        advice's recommended type is pre-selected (checked, with ``multiple``)."""
         names = {quant.name for quant in offered} if offered is not None else None
         self._rows = [row for row in advice.rows if names is None or row.quant_type.name in names]
-        self._recommended = recommended or advice.recommended
-        self._measured = dict(measured_kld or {})
+        self._recommended = advice.recommended
         self._fill()
         if self._recommended is not None:
             self.choose([self._recommended.name])
@@ -77,7 +72,7 @@ class QuantTable(Retranslating, QTableWidget):
             size = row.estimate.weights_bytes
             size_label = size_text(size) if row.size_known else "≈ " + size_text(size)
             cells = [label, size_label, fit_text(row.level),
-                     quality_text(quant, self._measured.get(quant.name)),
+                     quality_text(quant),
                      f"{quant.bits_per_weight:g}"]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
