@@ -24,6 +24,8 @@ from app.core.resources import resource_path
 
 SYSTEM = "system"
 UI_LANGUAGES = ("zh_CN", "en")
+# Each window language named in itself, as language pickers show them (never translated).
+LANGUAGE_NAMES = {"zh_CN": "中文（简体）", "en": "English"}
 CATALOG = "finr1"
 LRELEASE_TIMEOUT_S = 60
 

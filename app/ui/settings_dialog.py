@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.core.engine_config import AUTO, FIN_R1_SYSTEM_PROMPT
 from app.core.paths import app_paths
 from app.core.settings import AppSettings
+from app.ui.i18n import LANGUAGE_NAMES, SYSTEM, UI_LANGUAGES
 from quant.errors import InvalidSettingError
 
 # Labels are marked for translation here and translated where shown (context "SettingsDialog").
@@ -40,8 +41,6 @@ _THEMES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Follow the system"), "system"),
            (QT_TRANSLATE_NOOP("SettingsDialog", "Light"), "light"),
            (QT_TRANSLATE_NOOP("SettingsDialog", "Dark"), "dark"))
 _LANGUAGES = (("中文 (Chinese)", "zh"), ("English", "en"))
-_WINDOW_LANGUAGES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Same as the system"), "system"),
-                     ("中文（简体）", "zh_CN"), ("English", "en"))
 
 
 def _spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
@@ -194,8 +193,9 @@ class SettingsDialog(QDialog):
         _choose(self.theme, settings.theme)
         form.addRow(self.tr("Theme"), self.theme)
         self.ui_language = QComboBox()
-        for label, value in _WINDOW_LANGUAGES:
-            self.ui_language.addItem(self.tr(label), value)
+        self.ui_language.addItem(self.tr("Same as the system"), SYSTEM)
+        for code in UI_LANGUAGES:
+            self.ui_language.addItem(LANGUAGE_NAMES[code], code)
         _choose(self.ui_language, settings.ui_language)
         form.addRow(self.tr("Window language"), self.ui_language)
         return group

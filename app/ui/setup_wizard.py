@@ -51,7 +51,7 @@ from app.core.paths import app_paths
 from app.core.resources import resource_path
 from app.ui.build_tab import BUILD_CHOICES, build_step_text
 from app.ui.formats import size_text
-from app.ui.i18n import SYSTEM, Translations
+from app.ui.i18n import LANGUAGE_NAMES, SYSTEM, UI_LANGUAGES, Translations
 from app.ui.job_bridge import BackgroundJob, JobContext
 from app.ui.job_progress import JobProgress
 from app.ui.machine_info import request_machine
@@ -92,8 +92,8 @@ class WelcomePage(Retranslating, QWizardPage):
         self.language_box = QComboBox()
         self.language_box.setObjectName("wizardLanguage")
         self.language_box.addItem("", SYSTEM)
-        self.language_box.addItem("中文（简体）", "zh_CN")
-        self.language_box.addItem("English", "en")
+        for code in UI_LANGUAGES:
+            self.language_box.addItem(LANGUAGE_NAMES[code], code)
         self.language_box.setCurrentIndex(max(self.language_box.findData(language_setting), 0))
         self.language_box.currentIndexChanged.connect(
             lambda _index: self.language_chosen.emit(self.language_box.currentData()))
