@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.core.calibration import CALIBRATION_DATASET, calibration_set
+from app.core.calibration import calibration_set
 from app.core.errors import InvalidModelNameError
 from app.core.file_digest import sha256_file
 from app.core.library import Library, ModelEntry
@@ -131,10 +131,9 @@ class BuildPlan:
 @dataclass(frozen=True)
 class BuildResult:
     """The models the build added (in the order of the plan's types), as the library holds
-    them, and the importance matrix's dataset when one was used."""
+    them; each one's source names the importance matrix's dataset when one was used."""
 
     entries: tuple[ModelEntry, ...]
-    imatrix_dataset: str | None
 
 
 def wants_imatrix(quant_types: tuple[QuantType, ...] | list[QuantType]) -> bool:
@@ -285,10 +284,10 @@ def _build(plan: BuildPlan, library: Library, work_dir: Path, on_progress: Progr
         _check(cancel)
         used_matrix = imatrix_path is not None and quant.imatrix is not ImatrixNeed.NONE
         source = {**plan.source, "quant": quant.label,
-                  "imatrix_dataset": CALIBRATION_DATASET if used_matrix else None}
+                  "imatrix_dataset": dataset if used_matrix else None}
         entries[quant.name] = library.add_file(output, source=source, sha256=sha256,
                                                name=output.name)
-    return BuildResult(tuple(entries[quant.name] for quant in plan.quant_types), dataset)
+    return BuildResult(tuple(entries[quant.name] for quant in plan.quant_types))
 
 
 def _work_order(quant_types: tuple[QuantType, ...]) -> list[QuantType]:

@@ -211,10 +211,9 @@ class ChatEngine:
 
     # -- prompts --------------------------------------------------------------------------------
 
-    def render_prompt(self, messages: Sequence[ChatMessage], reply_prefix: str = "") -> str:
-        """The prompt text for ``messages`` (system prompt included), opening the reply; with
-        ``reply_prefix`` the reply is open and already holds that text."""
-        return self.template.render(messages, add_generation_prompt=True) + reply_prefix
+    def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt text for ``messages`` (system prompt included), opening the reply."""
+        return self.template.render(messages, add_generation_prompt=True)
 
     def tokenize_prompt(self, messages: Sequence[ChatMessage], reply_prefix: str = "") -> list[int]:
         """The prompt tokens for ``messages``: special tokens parsed, BOS added when the model

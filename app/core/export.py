@@ -28,7 +28,7 @@ from app.core.chat_labels import LANGUAGES, ChatLabels, chat_labels
 from app.core.errors import ExportError
 from app.core.export_markdown import contained_markdown
 from app.core.history import Conversation, StoredTurn
-from app.core.markdown_stream import BlockSplitter
+from app.core.markdown_stream import split_blocks
 from app.core.reading_badges import reading_html
 from app.core.reasoning import ParsedReply, parse_text
 from app.core.resources import resource_path
@@ -188,10 +188,7 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(text: str, renderer: RichTextRenderer) -> str:
     """A whole section's markdown as HTML, block by block, as the chat view renders it."""
-    splitter = BlockSplitter()
-    splitter.feed(text)
-    splitter.finish()
-    return "\n".join(renderer.render(block) for block in splitter.closed)
+    return "\n".join(renderer.render(block) for block in split_blocks(text))
 
 
 def conversation_html(conversation: Conversation, scenarios: Mapping[str, Scenario], *,
