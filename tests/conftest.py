@@ -129,6 +129,15 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def library(tmp_path: Path) -> Iterator[object]:
+    """A new, empty model library in the test's folder (``tmp_path / "library"``), closed after."""
+    from app.core.library import Library
+
+    with Library(tmp_path / "library") as opened:
+        yield opened
+
+
+@pytest.fixture
 def fin_r1_hub(local_hub: object, tiny_gguf_factory: Callable[..., Path],
                tiny_checkpoint: Path) -> object:
     """The stand-in hub serving the tiny model under Fin-R1's names: the GGUF repository (F16,

@@ -30,12 +30,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    with Library(tmp_path / "library") as opened:
-        yield opened
-
-
 def leftovers(library: Library) -> list[Path]:
     """Everything in the download area (where builds work) after a build."""
     area = library.downloads_dir

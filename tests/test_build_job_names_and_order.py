@@ -19,12 +19,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    with Library(tmp_path / "library") as opened:
-        yield opened
-
-
 def test_bf16_built_with_a_quant_adds_both_in_the_plans_order(
         library: Library, tiny_checkpoint: Path) -> None:
     plan = plan_build(library, tiny_checkpoint, ["q8_0", "bf16"], imatrix=False)

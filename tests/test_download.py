@@ -105,12 +105,6 @@ def config(hub: LocalHub) -> HubConfig:
     return HubConfig(endpoint=hub.endpoint)
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library(tmp_path / "library") as opened:
-        yield opened
-
-
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 

@@ -4,7 +4,7 @@ checkpoint folder imported), and a cancel that leaves nothing half-done."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,6 @@ from app.core.hub_client import HubConfig
 from app.core.library import Library, ModelKind, ModelStatus
 from quant.formats import quant_type
 from quant.jobs import CancelToken, JobCancelled, Progress
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library(tmp_path / "library") as opened:
-        yield opened
 
 
 def test_a_ready_gguf_is_downloaded_verified_and_its_listing_remembered(

@@ -51,12 +51,6 @@ def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = 60.0
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Library:
-    with Library(tmp_path / "library") as opened:
-        yield opened
-
-
-@pytest.fixture
 def q8_gguf(tiny_gguf_factory: Callable[..., Path], tmp_path: Path) -> Path:
     """A private copy of the tiny Q8_0 GGUF that a test may move or change."""
     copy = tmp_path / "incoming" / "tiny-q8_0.gguf"
