@@ -225,9 +225,13 @@ class HistoryPanel(Retranslating, QWidget):
 
     def _export(self, export_format: str) -> None:
         conversation_id = self.selected_id()
-        if conversation_id is None:
-            return
-        title = next(s.title for s in self._summaries if s.id == conversation_id)
+        if conversation_id is not None:
+            self.ask_and_export(conversation_id, export_format)
+
+    def ask_and_export(self, conversation_id: int, export_format: str) -> None:
+        """Ask where to save the conversation (named after its title), then ``export`` it."""
+        title = next((s.title for s in self._summaries if s.id == conversation_id),
+                     "conversation")
         filters = {"md": self.tr("Markdown (*.md)"), "html": self.tr("Web page (*.html)"),
                    "pdf": self.tr("PDF (*.pdf)")}
         suggested = "".join(c if c.isalnum() or c in " -_" else "_" for c in title)[:60]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu
+from PySide6.QtWidgets import QDockWidget, QMenu
 
 from app.core.about import about_info
 from app.core.errors import AboutDataError, FinR1Error
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 FREE_CHAT = "chat"
 FIRST_SCENARIO = "compliance"
-_SUFFIXES = {"md": ".md", "html": ".html", "pdf": ".pdf"}
 
 
 class WindowServices(QObject):
@@ -303,11 +302,7 @@ class WindowServices(QObject):
         if conversation_id is None or self.history_panel is None:
             self._status(self.tr("This panel has no saved conversation yet."))
             return
-        path, _filter = QFileDialog.getSaveFileName(
-            self.window, self.tr("Export conversation"), "conversation" +
-            _SUFFIXES[export_format])
-        if path:
-            self.history_panel.export(conversation_id, export_format, Path(path))
+        self.history_panel.ask_and_export(conversation_id, export_format)
 
     def open_about(self) -> AboutDialog | None:
         """Show the About box; None (and a message) when the installation's notices are broken."""
