@@ -59,6 +59,11 @@ def build_step_text(plan: BuildPlan, progress: Progress) -> str:
         index + 1, len(plan.stages), stage_text(stage.kind, label))
 
 
+def report_build(bar: JobProgress, plan: BuildPlan, progress: Progress) -> None:
+    """Show a build's ``progress`` on ``bar``: the whole build's fraction and its step."""
+    bar.report(plan.overall_fraction(progress), build_step_text(plan, progress), progress.stage)
+
+
 class BuildTab(Retranslating, QWidget):
     """Checkpoint → quants (see the module docstring). ``built`` carries the new entries."""
 
@@ -298,9 +303,7 @@ class BuildTab(Retranslating, QWidget):
     def _progressed(self, plans: list[BuildPlan], progress: Progress) -> None:
         if not plans:
             return
-        plan = plans[0]
-        self.progress.report(plan.overall_fraction(progress),
-                             build_step_text(plan, progress), progress.stage)
+        report_build(self.progress, plans[0], progress)
 
     def _finished(self, result: BuildResult) -> None:
         self._job = None

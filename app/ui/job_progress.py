@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from app.core.job_rate import RateMeter
 from app.ui.formats import size_text, speed_text, time_left_text
 from app.ui.retranslate import Retranslating
+from quant.jobs import Progress
 
 _STEPS = 1000
 
@@ -81,6 +82,14 @@ class JobProgress(Retranslating, QWidget):
         parts = [part for part in (detail, f"{fraction:.0%}",
                                    time_left_text(self._meter.seconds_left())) if part]
         self.detail_label.setText(" · ".join(parts))
+
+    def report_progress(self, progress: Progress, detail: str) -> None:
+        """``report`` a core job's ``progress``: its fraction and stage, with the amounts and the
+        speed when it counts bytes."""
+        counts_bytes = progress.unit == "bytes" and progress.total > 0
+        self.report(progress.fraction, detail, progress.stage,
+                    progress.done if counts_bytes else None,
+                    progress.total if counts_bytes else None)
 
     def end(self, message: str) -> None:
         """The job is over: show ``message`` and disable Cancel."""

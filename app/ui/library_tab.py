@@ -281,10 +281,7 @@ class LibraryTab(Retranslating, QWidget):
         return True
 
     def _progressed(self, progress: Progress, kind: str) -> None:
-        counts_bytes = progress.unit == "bytes" and progress.total > 0
-        self.progress.report(progress.fraction, stage_text(kind, None), progress.stage,
-                             progress.done if counts_bytes else None,
-                             progress.total if counts_bytes else None)
+        self.progress.report_progress(progress, stage_text(kind, None))
 
     def _succeeded(self, result: Any) -> None:
         message = self.tr("Done.")

@@ -49,7 +49,7 @@ from app.core.library import Library, ModelEntry
 from app.core.model_pack import find_offline_model_files
 from app.core.paths import app_paths
 from app.core.resources import resource_path
-from app.ui.build_tab import BUILD_CHOICES, build_step_text
+from app.ui.build_tab import BUILD_CHOICES, report_build
 from app.ui.formats import size_text
 from app.ui.i18n import LANGUAGE_NAMES, SYSTEM, UI_LANGUAGES, Translations
 from app.ui.job_bridge import BackgroundJob, JobContext
@@ -526,14 +526,9 @@ class ProgressPage(Retranslating, QWizardPage):
 
     def _progressed(self, progress: Progress) -> None:
         if self._build_plan is not None:
-            self.progress.report(self._build_plan.overall_fraction(progress),
-                                 build_step_text(self._build_plan, progress),
-                                 progress.stage)
-            return
-        counts_bytes = progress.unit == "bytes" and progress.total > 0
-        self.progress.report(progress.fraction, progress.message, progress.stage,
-                             progress.done if counts_bytes else None,
-                             progress.total if counts_bytes else None)
+            report_build(self.progress, self._build_plan, progress)
+        else:
+            self.progress.report_progress(progress, progress.message)
 
     def _succeeded(self, entry: ModelEntry) -> None:
         self.job = None
