@@ -210,8 +210,12 @@ class ReplyDocument:
         self._pending.extend(self._think.changes())
         self._phase = "answer"
         self._think_ended_at = now
-        seconds = now - (self._think_started_at or now) + self._seeded_think_s
-        self._mark(["think_end", self.message_id, self._thought_label(seconds, self._think_tokens)])
+        self._mark(["think_end", self.message_id,
+                    self._thought_label(self._think_seconds(now), self._think_tokens)])
+
+    def _think_seconds(self, end: float) -> float:
+        """How long the reasoning has taken by ``end``, a continued reply's earlier part included."""
+        return end - (self._think_started_at or end) + self._seeded_think_s
 
     def _thought_label(self, seconds: float, tokens: int, suffix: str = "") -> str:
         labels = self.labels
@@ -229,8 +233,7 @@ class ReplyDocument:
         ops.extend(self._think.changes())
         ops.extend(self._answer.changes())
         if self._phase == "think" and self._think_started_at is not None:
-            label = self.labels.text("reply", "thinking_for",
-                                     int(now - self._think_started_at + self._seeded_think_s))
+            label = self.labels.text("reply", "thinking_for", int(self._think_seconds(now)))
             if label != self._clock_on_page:
                 self._clock_on_page = label
                 ops.append(["think_clock", self.message_id, label])
@@ -283,9 +286,8 @@ class ReplyDocument:
             self._mark_labelled_ending(*self._ending)
             self._pending = pending  # a snapshot draws the new marks; nothing more to flush
         elif self._think_ended_at is not None:
-            seconds = self._think_ended_at - (self._think_started_at or self._think_ended_at)
             self._marks["think_end"] = ["think_end", self.message_id, self._thought_label(
-                seconds + self._seeded_think_s, self._think_tokens)]
+                self._think_seconds(self._think_ended_at), self._think_tokens)]
 
     def _truncation_notice(self, outcome: ReplyOutcome, tokens: int) -> str | None:
         """Why there is no (whole) answer: cut off at the token limit (can be continued), or the
@@ -302,11 +304,7 @@ class ReplyDocument:
         if self._think_started_at is None and not (metrics and metrics.think_tokens):
             return
         tokens = metrics.think_tokens if metrics else self._think_tokens + self._unplaced_tokens
-        if metrics is not None:
-            seconds = metrics.think_s
-        else:
-            seconds = (self._think_ended_at or now) - (self._think_started_at or now) \
-                + self._seeded_think_s
+        seconds = metrics.think_s if metrics else self._think_seconds(self._think_ended_at or now)
         suffix = ""
         if self._think_ended_at is None:
             suffix = self.labels.text("reply", "thought_stopped" if outcome.finish_reason ==
