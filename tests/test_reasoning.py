@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.cli import main
+from app.cli.parse_cmd import format_reply
 from app.core.reasoning import (
     AnswerText,
     BoxedFound,
@@ -527,3 +530,64 @@ def test_cli_non_utf8_input_is_a_clear_error_with_no_output(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "is not UTF-8 text" in captured.err
+
+
+# --- the command line: the scenario's reading --------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
+# Figures with thousands separators after E, S and G, and no score: the ESG reader reads nothing.
+ESG_FIGURES_REPLY = (
+    "<think>\n先整理披露数据。\n</think>\n<answer>\n"
+    "E: 8,888,578 tCO2e，S: 12,406 名员工，G: 65,837,980 元合规投入。\n"
+    "</answer>"
+)
+
+
+def parse_cli(reply: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``finr1 parse ARGS`` in a child process, with ``reply`` on its standard input."""
+    finished = subprocess.run([sys.executable, "-c", _CLI, "parse", *args], input=reply,
+                              cwd=REPO_ROOT, capture_output=True, encoding="utf-8", timeout=120,
+                              check=False)
+    assert finished.returncode == 0, finished.stderr
+    return finished
+
+
+def test_cli_json_with_a_scenario_adds_its_reading() -> None:
+    printed = json.loads(parse_cli(COMPLIANCE_ZH, "--scenario", "compliance", "--json").stdout)
+    assert list(printed) == ["think", "answer", "boxed", "final", "truncated", "reading"]
+    assert printed["reading"] == {"kind": "verdict", "verdict": "non_compliant", "evidence": "否"}
+
+
+def test_cli_json_reading_is_null_when_the_reader_finds_nothing() -> None:
+    printed = json.loads(parse_cli(ESG_FIGURES_REPLY, "--scenario", "esg", "--json").stdout)
+    assert "reading" in printed and printed["reading"] is None
+
+
+def test_cli_json_reading_is_null_for_a_reply_cut_off_in_its_reasoning(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("<think>\n\\boxed{是}"))
+    assert main(["parse", "--scenario", "compliance", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reading"] is None
+
+
+def test_cli_text_shows_the_reading_after_the_sections(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(LOAN_EN))
+    assert main(["parse", "--scenario", "calculation_en"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(format_reply(parse_text(LOAN_EN)))
+    assert out.endswith("\nREADING (number)\nvalue: 1933.28\nunit: yuan\nbase_value: 1933.28\n"
+                        "base_unit: yuan\ntext: 1,933.28 yuan\nsource: box\n")
+
+
+def test_cli_text_says_none_when_the_reader_finds_nothing(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(ESG_FIGURES_REPLY))
+    assert main(["parse", "--scenario", "esg"]) == 0
+    assert capsys.readouterr().out.endswith("FINAL\n(no boxed answer)\n\nREADING\n(none)\n")
+
+
+def test_cli_unknown_scenario_is_an_error_naming_the_known_ones(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(COMPLIANCE_ZH))
+    assert main(["parse", "--scenario", "nope", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Unknown scenario 'nope'" in captured.err and "compliance" in captured.err

@@ -8,13 +8,17 @@ answers, boxes without the backslash, no box at all, and replies cut off mid-cod
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
+from app.cli.scenarios_cmd import locale_language
 from app.core.answer_readers import (
     AdvisoryReading,
     CodeReading,
@@ -36,7 +40,9 @@ from app.core.resources import RESOURCES_ENV_VAR, resource_path
 from app.core.scenarios import Scenario, get_scenario, load_scenarios
 
 SCENARIO_IDS = ["compliance", "risk", "esg", "code", "calculation", "calculation_en", "advisory"]
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "resources" / "scenarios"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = REPO_ROOT / "resources" / "scenarios"
+_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 # The model card's compliance prompt, character for character (fin-r1-brief.md).
 BRIEF_COMPLIANCE_ZH = (
@@ -677,13 +683,65 @@ def test_cli_lists_ids_titles_and_fields(capsys):
     assert re.search(r"notes\s+Additional notes  \[multiline\]", out)
 
 
-def test_cli_json_lists_every_scenario_in_the_chosen_language(capsys):
-    data = json.loads(run_cli(["scenarios", "--json", "--lang", "zh"], capsys))
+def test_cli_json_carries_every_text_in_both_languages(capsys):
+    data = json.loads(run_cli(["scenarios", "--json"], capsys))
     assert [entry["id"] for entry in data] == SCENARIO_IDS
-    assert data[0]["title"] == "金融安全合规"
+    assert data[0]["title"] == {"zh": "金融安全合规", "en": "Security & compliance"}
     assert data[0]["fields"][0] == {
-        "name": "question", "label": "待判断的描述", "type": "multiline", "required": True,
+        "name": "question", "label": {"zh": "待判断的描述", "en": "Description to assess"},
+        "type": "multiline", "required": True,
     }
+    risk = data[1]
+    assert set(risk["help"]) == {"zh", "en"}
+    assert all(set(example) == {"zh", "en"} for example in risk["examples"])
+    scale = next(field for field in risk["fields"] if field["name"] == "scale")
+    assert {option["value"]: option["label"]["en"] for option in scale["options"]} == {
+        "level": "Risk level (low … high)", "rating": "Credit rating (AAA–D)"}
+
+
+def scenarios_cli(*args: str, **locale: str) -> subprocess.CompletedProcess[str]:
+    """``finr1 scenarios ARGS`` in a child process whose locale variables are exactly ``locale``."""
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+    finished = subprocess.run([sys.executable, "-c", _CLI, "scenarios", *args],
+                              env={**environment, **locale}, cwd=REPO_ROOT, capture_output=True,
+                              encoding="utf-8", timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr
+    return finished
+
+
+@pytest.mark.parametrize("locale", [
+    {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
+    {"LANG": "zh_CN.UTF-8", "LC_ALL": "zh_CN.UTF-8"},
+], ids=["c-utf8", "zh-cn"])
+def test_cli_json_is_bilingual_whatever_the_locale(locale):
+    data = json.loads(scenarios_cli("--json", **locale).stdout)
+    assert data[0]["title"] == {"zh": "金融安全合规", "en": "Security & compliance"}
+
+
+@pytest.mark.parametrize(("args", "locale", "title"), [
+    ((), {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}, "Security & compliance"),
+    ((), {"LANG": "zh_CN.UTF-8"}, "金融安全合规"),
+    ((), {"LC_ALL": "zh_TW.UTF-8"}, "金融安全合规"),
+    ((), {"LANG": "zh_CN.UTF-8", "LC_ALL": "en_US.UTF-8"}, "Security & compliance"),
+    (("--lang", "zh"), {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}, "金融安全合规"),
+    (("--lang", "en"), {"LANG": "zh_CN.UTF-8", "LC_ALL": "zh_CN.UTF-8"}, "Security & compliance"),
+], ids=["c-utf8-english", "lang-zh", "lc-all-zh-tw", "lc-all-wins-over-lang", "lang-flag-zh",
+        "lang-flag-en"])
+def test_cli_text_follows_the_locale_unless_lang_is_given(args, locale, title):
+    first_line = scenarios_cli(*args, **locale).stdout.splitlines()[0]
+    assert first_line == f"compliance  {title}"
+
+
+@pytest.mark.parametrize(("environ", "language"), [
+    ({"LC_ALL": "", "LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+    ({"LANG": "zh_HK.Big5"}, "zh"),
+    ({"LANG": "C"}, "en"),
+    ({"LANG": "POSIX"}, "en"),
+    ({"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+], ids=["empty-is-unset", "zh-hk", "c", "posix", "lc-all-first"])
+def test_locale_language_reads_the_variables_in_posix_order(environ, language):
+    assert locale_language(environ) == language
 
 
 def test_cli_reports_a_broken_scenario_file_as_an_error(tmp_path, monkeypatch, capsys):

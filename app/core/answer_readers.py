@@ -10,6 +10,12 @@ Readers are written for the model's habits: ``\text{…}``, ``\%`` and ``{,}`` i
 words in English answers (and the reverse), no box at all, fences glued to prose. Code blocks are
 read as the chat view draws them (``code_fences``' rule).
 
+A reading claims only what the model clearly stated: every number is read by one rule
+(``_number_value``: thousands separators, decimal commas, full-width digits), and a number that
+rule finds ambiguous ("1,5"), one end of a range, a negative or out-of-range value where none can
+be meant, or a value in Chinese numerals gives no reading rather than a guess. Each reader's
+docstring states its own cases.
+
 ``read_answer(scenario, answer_text, final_boxed)`` dispatches on the scenario's reader and returns
 one of the ``…Reading`` dataclasses below, or None when nothing could be read (the verdict reader
 always answers, with ``unclear`` when in doubt). Each reading has ``as_dict()`` for JSON.
@@ -158,14 +164,22 @@ _LATEX_REPLACEMENTS = (
     ("{,}", ","), ("\\%", "%"), ("\\$", "$"), ("\\approx", "≈"), ("\\sim", "~"),
     ("\\times", "×"), ("\\cdot", "·"), ("\\qquad", " "), ("\\quad", " "), ("\\,", ""),
     ("\\;", " "), ("\\:", " "), ("\\!", ""), ("\\ ", " "), ("\\left", ""), ("\\right", ""),
-    ("\\yen", "¥"), ("％", "%"), ("−", "-"), ("～", "~"), ("\\\\", " "),
+    ("\\yen", "¥"), ("−", "-"), ("～", "~"), ("\\\\", " "),
+)
+# Full-width digits, letters and signs as plain ASCII ("Ｒ４", "８５％"), so each is read one way.
+# The full-width comma "，" stays: between digits it is a list or a clause break, not a group mark.
+_FULL_WIDTH = str.maketrans(
+    {**{chr(0xFF10 + i): str(i) for i in range(10)},
+     **{chr(0xFF21 + i): chr(ord("A") + i) for i in range(26)},
+     **{chr(0xFF41 + i): chr(ord("a") + i) for i in range(26)},
+     "．": ".", "％": "%", "－": "-", "＋": "+", "＝": "="}
 )
 
 
 def clean_latex(text: str) -> str:
     r"""Box or answer text made plain: ``\text{元}`` → ``元``, ``\%`` → ``%``, ``1{,}933`` →
-    ``1,933``, ``\approx`` → ``≈``, full-width ``％`` → ``%``; ``$`` and stray braces go."""
-    cleaned = text
+    ``1,933``, ``\approx`` → ``≈``, full-width ``８５％`` → ``85%``; ``$`` and stray braces go."""
+    cleaned = text.translate(_FULL_WIDTH)
     previous = None
     while previous != cleaned:
         previous = cleaned
@@ -193,6 +207,67 @@ def _box_text(final_boxed: str | None, answer_text: str) -> str:
         box = _last(_FLAT_BOX.finditer(answer_text))
         final_boxed = box.group(1) if box else None
     return clean_latex(final_boxed) if final_boxed else ""
+
+
+# ---------------------------------------------------------------- numbers as written
+
+_GROUP_SPACES = "\u00a0\u2009\u202f "
+# One number as written (after ``clean_latex``), with every separator between its digits:
+# "1,234.5", "1.234,5", "1 234", "72,65", "1，234". It has no groups; ``_number_value`` says what,
+# if anything, it means. A space joins digits only as groups of three ("2023 100" is two numbers).
+_NUMBER = (
+    r"(?<![0-9])(?<![0-9][.,，])"
+    rf"(?:[0-9]{{1,3}}(?:[{_GROUP_SPACES}][0-9]{{3}})+(?:[.,][0-9]+)?(?![0-9]|[.,][0-9])"
+    r"|[0-9]+(?:[.,，][0-9]+)*)"
+)
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_COMMA_GROUPS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_DOT_GROUPS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+|[0-9]{1,3}(?:\.[0-9]{3}){2,}")
+_SPACE_GROUPS = re.compile(rf"([0-9]{{1,3}}(?:[{_GROUP_SPACES}][0-9]{{3}})+)(?:[.,]([0-9]+))?")
+
+
+def _number_value(written: str) -> float | None:
+    """The value of a number matched by ``_NUMBER``; None when its separators leave it
+    ambiguous.
+
+    "1234.5", "1,234.5" (comma groups), "1.234,5" and "1.234.567" (dot groups: a decimal comma
+    after them, or more than one dot) and "1 234,5" (space groups, either decimal mark) are read.
+    A lone dot is a decimal point ("1.234" is 1.234). A comma that does not group exactly three
+    digits ("1,5", "72,65", "1,2345") may be a decimal comma or a list, and so has no value;
+    neither has a full-width comma between digits ("1，234": a list or a clause break) nor any
+    other mixture ("3.2.1", "1,234,5").
+    """
+    if _PLAIN.fullmatch(written):
+        return float(written)
+    if _COMMA_GROUPS.fullmatch(written):
+        return float(written.replace(",", ""))
+    if _DOT_GROUPS.fullmatch(written):
+        return float(written.replace(".", "").replace(",", "."))
+    spaced = _SPACE_GROUPS.fullmatch(written)
+    if spaced:
+        whole = re.sub(f"[{_GROUP_SPACES}]", "", spaced.group(1))
+        return float(whole + (f".{spaced.group(2)}" if spaced.group(2) else ""))
+    return None
+
+
+_RANGE_LINK = r"\s*[%‰]?\s*(?:-|–|—|~|至|到|(?<![A-Za-z])to(?![A-Za-z]))\s*"
+_RANGE_FOLLOWS = re.compile(_RANGE_LINK + r"[$¥￥€£]?[0-9]")
+_RANGE_PRECEDES = re.compile(r"[0-9]" + _RANGE_LINK + r"[$¥￥€£]?$")
+# A minus sign is a "-" right before the digits, not after a digit, letter, "%" or bracket
+# (there it is a range dash, a subtraction or a hyphen: "5-7", "ROE-5%").
+_MINUS_PRECEDES = re.compile(r"(?<![0-9A-Za-z%)）\]])-$")
+
+
+def _in_range(text: str, start: int, end: int) -> bool:
+    """True when the number at ``text[start:end]`` is one end of a range ("5-7%", "3至5年",
+    "2020–2023"): a range states no single value."""
+    return bool(_RANGE_FOLLOWS.match(text, end)
+                or _RANGE_PRECEDES.search(text, max(0, start - 12), start))
+
+
+def _negative(text: str, start: int) -> bool:
+    """True when the number starting at ``text[start]`` has a minus sign ("-5%", "为-2%")."""
+    return bool(_MINUS_PRECEDES.search(text, max(0, start - 2), start))
 
 
 # ---------------------------------------------------------------- compliance verdict
@@ -297,14 +372,18 @@ _RATING_IN_TEXT = re.compile(
     rf"(?:信用评级|评级|信用等级|rating|grade)\s*(?:为|是|：|:|of|is)?\s*[:：]?\s*[“\"]?\s*"
     rf"(?<![A-Za-z]){_RATING}(?![A-Za-z])"
 )
-_PD_NUMBER = r"(\d+(?:\.\d+)?)\s*(%?)(?:\s*(?:-|–|~|至|到|to)\s*(\d+(?:\.\d+)?)\s*(%?))?"
+# The keyword, a short gap that crosses no sentence end and no "百分之" (a value in Chinese
+# numerals, which is not read), then a number or a range of two.
 _PD = re.compile(
     r"(?:违约概率|违约率|违约可能性|违约风险概率|\bPD\b|probability of default|default probability"
     r"|default rate|chance of default|likelihood of default)"
-    r"[^\d\n]{0,20}?" + _PD_NUMBER,
+    r"(?:(?!百分之)[^\d\n。；;!?！？]){0,20}?"
+    rf"(?P<low>{_NUMBER})\s*(?P<low_percent>%?)"
+    rf"(?:\s*(?:-|–|—|~|至|到|to)\s*(?P<high>{_NUMBER})\s*(?P<high_percent>%?))?",
     re.IGNORECASE,
 )
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+_PERCENT = re.compile(rf"(?P<number>{_NUMBER})\s*%")
+_WORD_FOLLOWS = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 
 
 def read_risk_grade(
@@ -318,6 +397,14 @@ def read_risk_grade(
     ("风险等级为中等", "高风险", "rating of BB"). The probability of default needs its keyword
     (违约概率, PD…), except that with ``percent_is_pd`` a box holding a grade and exactly one
     percentage is read as grade + PD.
+
+    No reading rather than a wrong one: a single 高/低/中 in the box counts only with 风险/等级/级
+    after it or standing alone ("中国" is not "medium"). A probability must be a readable number
+    (see ``_number_value``): a percentage within 0–100% or a fraction within 0–1 not glued to a
+    unit ("1年"); a range of two such gives its midpoint; a negative, an unreadable ("1,5%") or
+    out-of-range value, or one written in Chinese numerals (百分之三), gives no probability.
+    ``percent_is_pd`` never reads a range ("3-5%"). The box's last valid statement of the
+    probability wins, then the text's.
     """
     box = _box_text(final_boxed, answer_text)
     text = clean_latex(answer_text)
@@ -326,12 +413,13 @@ def read_risk_grade(
         level_word, rating = _grade_in_text(text)
     grade = rating or (level_word[0] if level_word else None)
     level = level_word[1] if level_word else None
-    pd_match = _last(_PD.finditer(box)) or _last(_PD.finditer(text))
-    probability, pd_text = _pd_of(pd_match) if pd_match else (None, None)
+    probability, pd_text = _pd_in(box) or _pd_in(text) or (None, None)
     if probability is None and percent_is_pd and grade is not None:
         percentages = list(_PERCENT.finditer(box))
         if len(percentages) == 1:
-            probability, pd_text = float(percentages[0].group(1)) / 100, percentages[0].group(0)
+            share = _percentage(box, percentages[0])
+            if share is not None:
+                probability, pd_text = share / 100, percentages[0].group(0)
     if grade is None and probability is None:
         return None
     return RiskReading(grade, level, rating, probability, pd_text)
@@ -349,9 +437,23 @@ def _grade_in_box(box: str) -> tuple[_LevelWord | None, str | None]:
         if len(letters) > 1 or sign or suffix or box.strip(" 。.") == match.group(0):
             rating = letters + sign
             break
-    match = _LEVEL_IN_BOX.search(box)
+    match = next((m for m in _LEVEL_IN_BOX.finditer(box) if _is_a_level(box, m)), None)
     level_word = _level_word(match.group(1), match.group(2), match.group(3)) if match else None
     return level_word, rating
+
+
+_STANDS_ALONE_AFTER = re.compile(r"(?:^|[\s，,；;、:：(（“\"]|为|是)$")
+_STANDS_ALONE_BEFORE = re.compile(r"$|[\s，,；;、。.)）”\"]")
+
+
+def _is_a_level(box: str, match: re.Match[str]) -> bool:
+    """An R level, a word of two or more letters ("中高", "Low"), or 高/低/中 with a suffix or on
+    its own between punctuation; not the 中 of "中国"."""
+    word, suffix = match.group(2), match.group(3)
+    if match.group(1) or len(word) > 1 or suffix:
+        return True
+    return bool(_STANDS_ALONE_AFTER.search(box, 0, match.start())
+                and _STANDS_ALONE_BEFORE.match(box, match.end()))
 
 
 def _grade_in_text(text: str) -> tuple[_LevelWord | None, str | None]:
@@ -375,15 +477,42 @@ def _level_word(r_level: str | None, word: str | None, suffix: str | None) -> _L
     return (word + (suffix or "")).strip(), level
 
 
-def _pd_of(match: re.Match[str]) -> tuple[float | None, str | None]:
-    low, low_percent, high, high_percent = match.groups()
-    is_percent = bool(low_percent or high_percent)
-    values = [float(low)] + ([float(high)] if high else [])
-    if not is_percent and any(v > 1 for v in values):
-        return None, None
-    value = sum(values) / len(values)
-    numbers_text = match.group(0)[match.group(0).index(low):]
-    return (value / 100 if is_percent else value), numbers_text.strip()
+def _pd_in(text: str) -> tuple[float, str] | None:
+    """The last valid probability of default stated in ``text`` and its numbers as written."""
+    for match in reversed(list(_PD.finditer(text))):
+        probability = _pd_of(text, match)
+        if probability is not None:
+            return probability, text[match.start("low"):match.end()].strip()
+    return None
+
+
+def _pd_of(text: str, match: re.Match[str]) -> float | None:
+    """The probability a ``_PD`` match states (a range's midpoint); None when it states none."""
+    is_percent = bool(match.group("low_percent") or match.group("high_percent"))
+    values = [_number_value(match.group("low"))]
+    if match.group("high"):
+        values.append(_number_value(match.group("high")))
+    if None in values or _negative(text, match.start("low")):
+        return None
+    low, high = values[0], values[-1]
+    assert low is not None and high is not None
+    last_number_end = match.end("high" if match.group("high") else "low")
+    if not is_percent and _WORD_FOLLOWS.match(text, last_number_end):
+        return None  # "违约概率在1年内…": a number with a unit, not a probability
+    if low > high or high > (100 if is_percent else 1):
+        return None
+    middle = (low + high) / 2
+    return middle / 100 if is_percent else middle
+
+
+def _percentage(text: str, match: re.Match[str]) -> float | None:
+    """The share in percent a ``_PERCENT`` match states; None when it is unreadable, negative,
+    one end of a range or above 100."""
+    value = _number_value(match.group("number"))
+    start, end = match.span("number")
+    if value is None or value > 100 or _negative(text, start) or _in_range(text, start, end):
+        return None
+    return value
 
 
 # ---------------------------------------------------------------- ESG scores
@@ -406,19 +535,40 @@ _ESG_AFTER_LABEL = (
     rf"\s*[)）]?\s*(?:{_PARENTHETICAL})?\s*(?:维度|方面|表现)?\s*(?:得分|评分|分数|score|rating)?\s*"
     r"(?:为|是|约为|约|of|is|approximately|about)?\s*[:：=|]?\s*(?:约|≈|~)?\s*"
 )
+# A clause ends at a comma, semicolon or line end; a comma between digits belongs to the number
+# ("8,888,578"; "72，65" is then one number that has no value).
 _ESG_PATTERNS = {
-    name: re.compile(rf"(?:{label}){_ESG_AFTER_LABEL}(?=\d)(?P<clause>[^,，;；\n]*)",
-                     re.IGNORECASE)
+    name: re.compile(
+        rf"(?:{label}){_ESG_AFTER_LABEL}(?=[0-9])"
+        r"(?P<clause>(?:[^,，;；\n]|(?<=[0-9])[,，](?=[0-9]))*)",
+        re.IGNORECASE,
+    )
     for name, label in _ESG_LABELS.items()
 }
-_ESG_SCALE = re.compile(r"(?:/|／|out of|满分\s*(?:为)?)\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+_ESG_SCALE = re.compile(rf"(?:/|／|out of|满分\s*(?:为)?)\s*(?P<number>{_NUMBER})", re.IGNORECASE)
 _ESG_RATING = re.compile(
     r"(?:ESG\s*)?(?:评级|rating)\s*(?:为|是|of|is)?\s*[:：]?\s*[“\"]?\s*"
     r"(?<![A-Za-z])(AAA|AA|A|BBB|BB|B|CCC|CC|C)([+-]?)(?![A-Za-z])",
     re.IGNORECASE,
 )
-_FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_BARE_NUMBER = re.compile(r"^\d+(?:\.\d+)?分?$")
+_ESG_VALUE = re.compile(rf"\s*(?:约|≈|~|about|approximately)?\s*(?P<number>{_NUMBER})",
+                        re.IGNORECASE)
+_SCORE_WORD = re.compile(r"得分|评分|分数|score|rating", re.IGNORECASE)
+_NEXT_ESG_LABEL = (r"[ESG]\s*[:：=(（]|ESG|环境|社会|治理|综合|Environment|Social|Governance|Overall"
+                   r"|Total|Composite")
+# What may follow a score: 分, points, a scale, a bracket, punctuation or a dash (a range is
+# refused apart), the next label. Not a unit ("8,888 tCO2e", "12家", "80%"): that is a figure.
+_SCORE_ENDS = re.compile(
+    r"\s*(?:$|分|points?(?![A-Za-z])|pts?(?![A-Za-z])|/|／|out of|[,，;；。、:：)）\]】|(（—–-]"
+    rf"|\.(?![0-9]))|\s+(?={_NEXT_ESG_LABEL})",
+    re.IGNORECASE,
+)
+# After a label that says "score", words may follow a space ("score of 72 reflects…").
+_SCORE_ENDS_AFTER_SCORE_WORD = re.compile(r"[^\S\n]+(?![%‰])")
+_BARE_SCORE = re.compile(rf"(?P<number>{_NUMBER})\s*分?")
+
+_Score = tuple[float, float | None]
+"""A score and the scale its statement gave ("7.5/10" → (7.5, 10.0)), None for no scale."""
 
 
 def read_esg_scores(answer_text: str, final_boxed: str | None, scale: int) -> EsgReading | None:
@@ -427,50 +577,75 @@ def read_esg_scores(answer_text: str, final_boxed: str | None, scale: int) -> Es
     A score is a number right after its label ("E: 72", "环境（E）得分：72分", "Social score of
     65/100"); in an equation ("综合 = 0.4×72 + … = 72.3") the number after the last "=" counts.
     The box is read first, each missing score is then taken from the text's last statement of it.
-    An explicit scale ("/10", "满分10分") overrides ``scale``; numbers outside 0…scale are ignored.
+    An explicit scale ("/10", "满分10分") overrides ``scale``.
+
+    No reading rather than a wrong one: a label's number is not a score when it is unreadable
+    ("72,65"; see ``_number_value``), negative, one end of a range ("60-70"), a percentage or a
+    figure with a unit ("E: 8,888,578 tCO2e", "环境：12家"), outside 0…scale, or on a scale other
+    than the reading's (the first explicit one). Scores in Chinese numerals (七十二分) are not read.
     """
     box = _box_text(final_boxed, answer_text)
     text = clean_latex(answer_text)
-    explicit_scales: list[float] = []
-    scores: dict[str, float | None] = {}
+    found: dict[str, _Score] = {}
     for name, pattern in _ESG_PATTERNS.items():
-        scores[name] = _esg_score(pattern, box, scale, explicit_scales, last=False)
-        if scores[name] is None:
-            scores[name] = _esg_score(pattern, text, scale, explicit_scales, last=True)
-    if scores["overall"] is None and _BARE_NUMBER.match(box):
-        scores["overall"] = float(box.rstrip("分"))
+        score = _esg_score(pattern, box, scale, last=False)
+        score = score or _esg_score(pattern, text, scale, last=True)
+        if score is not None:
+            found[name] = score
+    explicit_scales = [limit for _, limit in found.values() if limit is not None]
+    reading_scale = explicit_scales[0] if explicit_scales else float(scale)
+    scores = {
+        name: value for name, (value, limit) in found.items()
+        if (limit == reading_scale if limit is not None else value <= reading_scale)
+    }
+    bare = _BARE_SCORE.fullmatch(box)
+    if "overall" not in scores and bare:
+        value = _number_value(bare.group("number"))
+        if value is not None and value <= reading_scale:
+            scores["overall"] = value
     rating_match = _last(_ESG_RATING.finditer(box)) or _last(_ESG_RATING.finditer(text))
     rating = rating_match.group(1).upper() + rating_match.group(2) if rating_match else None
-    if all(v is None for v in scores.values()) and rating is None:
+    if not scores and rating is None:
         return None
     return EsgReading(
-        environmental=scores["environmental"],
-        social=scores["social"],
-        governance=scores["governance"],
-        overall=scores["overall"],
-        scale=explicit_scales[0] if explicit_scales else float(scale),
+        environmental=scores.get("environmental"),
+        social=scores.get("social"),
+        governance=scores.get("governance"),
+        overall=scores.get("overall"),
+        scale=reading_scale,
         overall_rating=rating,
     )
 
 
-def _esg_score(
-    pattern: re.Pattern[str], text: str, scale: int, explicit_scales: list[float], last: bool
-) -> float | None:
+def _esg_score(pattern: re.Pattern[str], text: str, scale: int, last: bool) -> _Score | None:
+    """The first (or, with ``last``, the last) score ``pattern``'s label states in ``text``."""
     matches = list(pattern.finditer(text))
     for match in reversed(matches) if last else matches:
-        clause = match.group("clause")
-        scale_match = _ESG_SCALE.search(clause)
-        limit = float(scale_match.group(1)) if scale_match else float(scale)
-        value_part = re.split(r"[=≈]", clause)[-1] if re.search(r"[=≈]", clause) else clause
-        number = _FIRST_NUMBER.search(value_part)
-        if number is None:
-            continue
-        value = float(number.group(0))
-        if 0 <= value <= limit:
-            if scale_match:
-                explicit_scales.append(limit)
-            return value
+        score = _stated_score(text, match, scale)
+        if score is not None:
+            return score
     return None
+
+
+def _stated_score(text: str, match: re.Match[str], scale: int) -> _Score | None:
+    """The score one label states, by ``read_esg_scores``' rules; None when it states none."""
+    clause_start, clause_end = match.span("clause")
+    equals = max(text.rfind("=", clause_start, clause_end), text.rfind("≈", clause_start, clause_end))
+    value = _ESG_VALUE.match(text, equals + 1 if equals >= 0 else clause_start, clause_end)
+    if value is None:
+        return None
+    number = _number_value(value.group("number"))
+    start, end = value.span("number")
+    labelled_as_score = bool(_SCORE_WORD.search(text, match.start(), clause_start))
+    ends_well = _SCORE_ENDS.match(text, end, clause_end) or (
+        labelled_as_score and _SCORE_ENDS_AFTER_SCORE_WORD.match(text, end, clause_end))
+    if number is None or not ends_well or _in_range(text, start, end):
+        return None
+    scale_match = _ESG_SCALE.search(text, clause_start, clause_end)
+    limit = _number_value(scale_match.group("number")) if scale_match else None
+    if scale_match and not limit:
+        return None
+    return (number, limit) if number <= (limit or scale) else None
 
 
 # ---------------------------------------------------------------- code blocks
@@ -545,8 +720,8 @@ def _alternation(words: tuple[str, ...] | list[str]) -> str:
 
 
 _NUMBER_WITH_UNIT = re.compile(
-    rf"(?:(?P<prefix>{_alternation(list(_PREFIX_CURRENCIES))})\s*|(?<![A-Za-z0-9_.]))"
-    r"(?P<sign>[-+])?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    rf"(?:(?P<prefix>{_alternation(list(_PREFIX_CURRENCIES))})\s*|(?<![A-Za-z0-9_.%)）]))"
+    rf"(?P<sign>[-+])?(?P<number>{_NUMBER})"
     rf"(?P<unit>\s*(?:(?:{_alternation(list(_PERCENT_UNITS))})"
     rf"|(?:{_alternation(list(_MULTIPLIERS))})?\s*(?:{_alternation(_CURRENCY_WORDS)})"
     rf"|(?:{_alternation(list(_MULTIPLIERS))})|(?:{_alternation(_OTHER_UNITS)})))?",
@@ -557,6 +732,11 @@ _RESULT_MARKER = re.compile(
     r"(?:=|≈|约|为|是|:|：|等于|~|(?<![A-Za-z])(?:approximately|about|is|of))\s*$", re.IGNORECASE
 )
 _LIST_NUMBER = re.compile(r"^\s*(?:[-#>]\s*)*$")
+# A value written in Chinese numerals with its unit ("一百二十万元", "百分之三"): not read.
+_CHINESE_NUMERAL_VALUE = re.compile(
+    r"百分之[零〇一二两三四五六七八九十百点]+|[零〇一二两三四五六七八九十百千万亿]+"
+    rf"(?:点[零〇一二三四五六七八九]+)?\s*(?:{_alternation(_CURRENCY_WORDS)}|倍|个百分点|基点|年|个月|天)"
+)
 
 
 def read_number(answer_text: str, final_boxed: str | None) -> NumberReading | None:
@@ -567,25 +747,33 @@ def read_number(answer_text: str, final_boxed: str | None) -> NumberReading | No
     （总利息15,996.80元）" gives 1933.28. Without a usable box: the answer's last number after a
     result marker (=, ≈, 约, 为, is…), else its last number; list numbering ("1.") is skipped.
     A box number without a unit takes the unit the text gives the same number ("约为1,933.28元").
-    Thousands separators, currency signs before the number ($, ¥), percent and basis points,
-    Chinese (万元, 亿元) and English (million) multipliers are understood.
+    Thousands separators (see ``_number_value``), currency signs before the number ($, ¥),
+    negatives, percent and basis points, Chinese (万元, 亿元) and English (million) multipliers
+    are understood.
+
+    No reading rather than a wrong one: the ends of a range ("5%-7%", "3至5年") are never the
+    result; when the chosen number is unreadable ("1,5") there is no reading; and a box that
+    states its value in some form not read (digits that give no result, Chinese numerals as in
+    "一百二十万元") gives no reading rather than a guess from the text. Only a box with no value
+    at all ("见上") sends the reader to the text.
     """
     box = _box_text(final_boxed, answer_text)
     text = clean_latex(answer_text)
-    reading = _pick_number(box, source="box") if box else None
-    if reading is None:
+    if not (re.search(r"[0-9]", box) or _CHINESE_NUMERAL_VALUE.search(box)):
         return _pick_number(text, source="answer")
-    if not reading.unit:
+    reading = _pick_number(box, source="box")
+    if reading is not None and not reading.unit:
         # "\boxed{1933.28}" after "约为1,933.28元": the unit is in the text.
         for match in _NUMBER_WITH_UNIT.finditer(text):
-            same = _number_reading(match, "box")
-            if same.unit and same.value == reading.value:
+            same = _number_reading(text, match, "box")
+            if same is not None and same.unit and same.value == reading.value:
                 return same
     return reading
 
 
 def _pick_number(text: str, source: Literal["box", "answer"]) -> NumberReading | None:
-    matches = [m for m in _NUMBER_WITH_UNIT.finditer(text) if not _is_list_number(text, m)]
+    matches = [m for m in _NUMBER_WITH_UNIT.finditer(text)
+               if not _is_list_number(text, m) and not _in_range(text, *m.span("number"))]
     if source == "box":
         # A box's asides in brackets ("（总利息15,996.80元）") are not its result.
         depths = _bracket_depths(text)
@@ -596,7 +784,7 @@ def _pick_number(text: str, source: Literal["box", "answer"]) -> NumberReading |
     if not matches:
         return None
     marked = [m for m in matches if marker.search(text[max(0, m.start() - 16):m.start()])]
-    return _number_reading(marked[-1] if marked else matches[fallback], source)
+    return _number_reading(text, marked[-1] if marked else matches[fallback], source)
 
 
 def _bracket_depths(text: str) -> list[int]:
@@ -620,8 +808,14 @@ def _is_list_number(text: str, match: re.Match[str]) -> bool:
     ) and not match.group("unit")
 
 
-def _number_reading(match: re.Match[str], source: Literal["box", "answer"]) -> NumberReading:
-    value = float(match.group("number").replace(",", ""))
+def _number_reading(
+    text: str, match: re.Match[str], source: Literal["box", "answer"]
+) -> NumberReading | None:
+    """The reading of one ``_NUMBER_WITH_UNIT`` match in ``text``; None when its number is
+    unreadable or one end of a range."""
+    value = _number_value(match.group("number"))
+    if value is None or _in_range(text, *match.span("number")):
+        return None
     if match.group("sign") == "-":
         value = -value
     prefix = (match.group("prefix") or "").strip()
@@ -651,8 +845,11 @@ def _number_reading(match: re.Match[str], source: Literal["box", "answer"]) -> N
 # ---------------------------------------------------------------- advisory allocation
 
 _ALLOCATION_PERCENT = re.compile(
-    r"(\d+(?:\.\d+)?)\s*%?\s*(?:-|–|~|至|到|to)\s*(\d+(?:\.\d+)?)\s*%|(\d+(?:\.\d+)?)\s*%"
+    rf"(?P<low>{_NUMBER})\s*%?\s*(?:-|–|—|~|至|到|to)\s*(?P<high>{_NUMBER})\s*%"
+    rf"|(?P<single>{_NUMBER})\s*%"
 )
+# Clauses end at these marks; a comma between digits belongs to the number ("1,000").
+_ALLOCATION_CLAUSE_END = re.compile(r"[；;、。\n]|(?<![0-9])[,，]|[,，](?![0-9])")
 _NOT_AN_ALLOCATION = re.compile(
     r"(?<!固定)收益|回报|波动|回撤|通胀|利率|增长|涨|跌|费率"
     r"|\b(?:returns?|volatility|drawdowns?|inflation|yields?|rates?|growth)\b",
@@ -680,6 +877,10 @@ def read_allocation(answer_text: str, final_boxed: str | None) -> AdvisoryReadin
     returns, volatility or rates are skipped; in the answer text a clause must also name an
     asset class (股票, 债券, bonds…). An asset named twice keeps its last share. None when there
     is neither a box nor an allocation.
+
+    No share rather than a wrong one: a clause whose percentage is unreadable ("1,5%"; see
+    ``_number_value``), negative, above 100%, or a range running backwards is skipped. Shares in
+    Chinese numerals (三成, 百分之四十) are not read.
     """
     box = _box_text(final_boxed, answer_text)
     allocations = _allocations_in(box, need_asset_hint=False) if box else ()
@@ -692,24 +893,39 @@ def read_allocation(answer_text: str, final_boxed: str | None) -> AdvisoryReadin
 
 def _allocations_in(text: str, need_asset_hint: bool) -> tuple[Allocation, ...]:
     found: dict[str, Allocation] = {}
-    for clause in re.split(r"[，,；;、。\n]", text):
+    for clause in _ALLOCATION_CLAUSE_END.split(text):
         percentages = list(_ALLOCATION_PERCENT.finditer(clause))
         if len(percentages) != 1 or _NOT_AN_ALLOCATION.search(clause):
             continue
         match = percentages[0]
+        share = _share(clause, match)
+        if share is None:
+            continue
         asset = _ASSET_FILLER.sub(" ", clause[:match.start()] + " " + clause[match.end():])
         asset = re.sub(r"\s+", " ", asset).strip(" .。")
         if not re.search(r"[A-Za-z\u4e00-\u9fff]", asset) or len(asset) > 30:
             continue
         if need_asset_hint and not _ASSET_HINT.search(asset):
             continue
-        if match.group(1):
-            allocation = Allocation(asset, float(match.group(1)), float(match.group(2)))
-        else:
-            allocation = Allocation(asset, float(match.group(3)))
         found.pop(asset, None)
-        found[asset] = allocation
+        found[asset] = Allocation(asset, *share)
     return tuple(found.values())
+
+
+def _share(clause: str, match: re.Match[str]) -> tuple[float, float | None] | None:
+    """An ``_ALLOCATION_PERCENT`` match as (percent, upper percent or None); None when it is
+    unreadable, negative, above 100 or a backwards range."""
+    if match.group("single"):
+        values = [_number_value(match.group("single"))]
+    else:
+        values = [_number_value(match.group("low")), _number_value(match.group("high"))]
+    if None in values or _negative(clause, match.start()):
+        return None
+    low, high = values[0], values[-1]
+    assert low is not None and high is not None
+    if low > high or high > 100:
+        return None
+    return (low, high) if match.group("high") else (low, None)
 
 
 # ---------------------------------------------------------------- dispatch
