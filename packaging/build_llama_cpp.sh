@@ -49,7 +49,9 @@ if [ "${FINR1_REBUILD_LLAMA:-0}" = 1 ] || [ ! -f "$cache/complete" ]; then
         -exec cp {} "$cache/backends/" \;
     find "$cache/cmake" -name 'ggml-*.dll' -type f ! -name 'ggml-base.dll' \
         -exec cp {} "$cache/backends/" \;
-    if [ "$variant" != metal ] && ! ls "$cache/backends" | grep -q 'ggml-cpu-'; then
+    # a glob, not `ls | grep -q` (grep -q exits at the first match; under pipefail ls's SIGPIPE
+    # would then read as "no modules")
+    if [ "$variant" != metal ] && ! compgen -G "$cache/backends/*ggml-cpu-*" > /dev/null; then
         echo "no CPU variant modules were built; is GGML_CPU_ALL_VARIANTS supported here?" >&2
         exit 1
     fi

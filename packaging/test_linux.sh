@@ -114,9 +114,10 @@ fi
 touch "$scratch/before-run"
 self_test deb "$scratch/home-deb" "$root/usr/bin/finr1-studio"
 check_cli deb "$scratch/home-deb" "$root/usr/bin/finr1"
-changed="$(find "$root" -newer "$scratch/before-run" | head -5)"
-[ -z "$changed" ] && pass "deb: running the app wrote nothing into the installed tree" \
-    || fail "deb: the app wrote into its installation: $changed"
+# `find | head` would let find die of SIGPIPE (set -e + pipefail: a silent exit) when many changed
+mapfile -t changed < <(find "$root" -newer "$scratch/before-run")
+[ "${#changed[@]}" = 0 ] && pass "deb: running the app wrote nothing into the installed tree" \
+    || fail "deb: the app wrote into its installation: ${changed[*]:0:5}"
 
 # --- the .deb installed and removed by dpkg in a scratch root ---
 if [ "$(id -u)" = 0 ]; then
@@ -126,9 +127,9 @@ if [ "$(id -u)" = 0 ]; then
     touch "$admin_root/var/lib/dpkg/status"
     if dpkg --root="$admin_root" --force-depends -i "$deb" > "$scratch/dpkg.log" 2>&1 \
             && dpkg --root="$admin_root" --purge fin-r1-studio >> "$scratch/dpkg.log" 2>&1; then
-        left="$(cd "$admin_root" && find . -mindepth 1 -not -path './var*' | head -5)"
-        [ -z "$left" ] && pass "deb: dpkg installs and purges it, leaving nothing behind" \
-            || fail "deb: files left after purge: $left"
+        mapfile -t left < <(cd "$admin_root" && find . -mindepth 1 -not -path './var*')
+        [ "${#left[@]}" = 0 ] && pass "deb: dpkg installs and purges it, leaving nothing behind" \
+            || fail "deb: files left after purge: ${left[*]:0:5}"
     else
         fail "deb: dpkg --root install/purge ($scratch/dpkg.log)"
     fi

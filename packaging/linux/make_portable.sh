@@ -12,7 +12,14 @@ set -euo pipefail
 app_dir="$1"; version="$2"; out="$3"
 here="$(cd "$(dirname "$0")" && pwd)"
 name="fin-r1-studio-$version-linux-x86_64-portable"
-glibc="$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$')"  # the build machine's: the minimum
+# The build machine's glibc is the minimum the app needs. No pipeline: `ldd --version | head -1`
+# lets ldd die of SIGPIPE, which under pipefail made this assignment (and the build) fail at random.
+glibc="$(getconf GNU_LIBC_VERSION)"
+glibc="${glibc#glibc }"
+if [[ ! "$glibc" =~ ^[0-9]+\.[0-9]+$ ]]; then
+    echo "make_portable.sh: cannot read the glibc version (getconf GNU_LIBC_VERSION gave '$glibc')" >&2
+    exit 1
+fi
 
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
