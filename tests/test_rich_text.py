@@ -98,6 +98,15 @@ def test_tables_and_numbered_lists_render(renderer: RichTextRenderer) -> None:
     assert '<ol start="3">' in renderer.render("3. third\n4. fourth")
 
 
+def test_an_ordered_list_carries_the_digit_count_of_its_widest_number(
+        renderer: RichTextRenderer) -> None:
+    twelve = "\n".join(f"{number}. step" for number in range(1, 13))
+    assert renderer.render(twelve).startswith('<ol style="--marker-digits: 2">')
+    assert renderer.render("98. a\n99. b\n100. c").startswith(
+        '<ol start="98" style="--marker-digits: 3">')
+    assert renderer.render("1. a\n2. b").startswith("<ol>\n")  # one digit: the stylesheet's default
+
+
 def test_the_models_html_is_text_and_unsafe_links_and_images_are_dropped(
         renderer: RichTextRenderer) -> None:
     html = renderer.render("<script>alert(1)</script> [x](javascript:alert(1)) "

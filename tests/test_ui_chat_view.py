@@ -5,13 +5,14 @@ reaches no network. One page serves the whole module (Chromium is heavy on a sma
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
 from fin_r1_replies import CALCULATION, CODE, COMPLIANCE, TRUNCATED
-from ui_support import Replay, dispose, evaluate, inspect, play, wait_until
+from ui_support import LIST_MARKER_ROOM_JS, Replay, dispose, evaluate, inspect, play, wait_until
 
 from app.core.chat_labels import chat_labels
 from app.core.chat_session import ChatSession
@@ -111,6 +112,17 @@ def test_streaming_replaces_only_the_block_being_written(view: ChatView,
     kept = evaluate(view, """[...document.querySelectorAll('.answer-body .block > *')]
         .filter((node) => node.__kept).length""")
     assert kept == marked
+
+
+def test_list_numbers_of_any_width_are_drawn_whole(view: ChatView, session: ChatSession) -> None:
+    twelve = "\n".join(f"{number}. Step {number} of the plan" for number in range(1, 13))
+    hundred_five = "\n".join(f"{number}. Item {number}" for number in range(1, 106))
+    play(view, session, f"<think>\nListing.\n</think>\n\nSteps:\n\n{twelve}\n\n"
+                        f"Items:\n\n{hundred_five}\n\nDone.")
+    lists = json.loads(evaluate(view, LIST_MARKER_ROOM_JS))
+    assert [marker["widest"] for marker in lists] == ["12. ", "105. "]
+    for marker in lists:
+        assert marker["need"] <= marker["room"], marker  # else the block cuts "10." to "0."
 
 
 def test_clicking_the_folded_reasoning_opens_it(view: ChatView, session: ChatSession) -> None:

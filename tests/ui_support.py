@@ -61,6 +61,26 @@ def inspect(view: ChatView) -> list[dict[str, Any]]:
     return box[0]
 
 
+# For each ordered list on a page: the text of its widest marker ("105. "), the width that text
+# needs in the marker's font, and the room left of the list's items inside the box that clips
+# the list (a chat view block, which contains its paint; elsewhere the list's own box). A
+# ::marker has no box to measure, so the same text is measured in a hidden span.
+LIST_MARKER_ROOM_JS = """JSON.stringify([...document.querySelectorAll('ol')].map((list) => {
+    const items = [...list.children].filter((node) => node.tagName === 'LI');
+    const widest = String(Math.max(list.start, list.start + items.length - 1)) + '. ';
+    const item = items[items.length - 1];
+    const probe = document.createElement('span');
+    probe.style.cssText = 'position: absolute; visibility: hidden; white-space: pre';
+    probe.style.fontVariantNumeric = getComputedStyle(item, '::marker').fontVariantNumeric;
+    probe.textContent = widest;
+    item.appendChild(probe);
+    const need = probe.getBoundingClientRect().width;
+    probe.remove();
+    const clip = list.closest('.block') || list;
+    return {widest, need, room: item.getBoundingClientRect().left - clip.getBoundingClientRect().left};
+}))"""
+
+
 class Replay:
     """``text`` replayed as a streamed reply into ``view``, as a new turn of ``session``: the
     document is flushed into the page every ``TOKENS_PER_FRAME`` tokens, as the frame timer

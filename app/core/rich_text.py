@@ -12,6 +12,10 @@ r"""One block of a model's markdown to safe HTML: prose, tables, lists, highligh
 * Fenced code (``app.core.code_fences``' rule, which the answer readers share) is highlighted with
   Pygments (offline) inside a ``div.code`` holding the language; the page adds its copy and save
   buttons.
+* An ordered list whose numbers have two digits or more carries the widest one's digit count
+  (``style="--marker-digits: 3"`` for a list that reaches 100), so the page's stylesheets
+  (chat view and export) widen the list's indent to hold "105." whole instead of cutting it at
+  the block's edge.
 * The model's text is untrusted: raw HTML is shown as text, images are dropped, and links keep
   only http(s) and mailto targets (the page opens none of them anyway).
 * ``streaming=True`` renders a block that is still arriving: an unclosed code fence is closed for
@@ -70,6 +74,24 @@ class _SafetyTreeprocessor(Treeprocessor):
                     child.attrib.pop("href", None)
 
 
+class _ListMarkerTreeprocessor(Treeprocessor):
+    """Gives each ordered list reaching two-digit numbers its widest marker's digit count."""
+
+    def run(self, root: ElementTree.Element) -> None:
+        for ordered_list in root.iter("ol"):
+            digits = _marker_digits(ordered_list.get("start"),
+                                   sum(1 for child in ordered_list if child.tag == "li"))
+            if digits > 1:
+                ordered_list.set("style", f"--marker-digits: {digits}")
+
+
+def _marker_digits(start: str | None, item_count: int) -> int:
+    """How many digits the widest number of an ordered list has: it counts ``item_count`` items
+    up from ``start`` (an ``<ol start>`` value; 1 when absent or not a number)."""
+    first = int(start) if start is not None and start.isdigit() else 1
+    return len(str(max(first, first + item_count - 1)))
+
+
 def _outside_code_spans(text: str, change: Callable[[str], str]) -> str:
     """``text`` with ``change`` applied to every part that is not an inline code span."""
     parts = _CODE_SPAN.split(text)
@@ -92,6 +114,7 @@ def _new_markdown() -> markdown.Markdown:
     converter.preprocessors.deregister("html_block")
     converter.inlinePatterns.deregister("html")
     converter.treeprocessors.register(_SafetyTreeprocessor(converter), "finr1_safety", 0)
+    converter.treeprocessors.register(_ListMarkerTreeprocessor(converter), "finr1_list_markers", 0)
     return converter
 
 
