@@ -1,7 +1,8 @@
 """``finr1 doctor [--json] [--context N]``: this machine, and which Fin-R1 quant fits it.
 
 Makes no network call: file sizes come from the quant table, or from the hub's file list when an
-earlier download remembered it.
+earlier download remembered it. On Linux it also says whether Qt's X11 platform plugin finds all
+its libraries, and which packages to install when not (``app.core.display_libraries``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from typing import Any
 
 from app.core.catalog import load_catalog
+from app.core.display_libraries import DisplayLibraries, check_display_libraries
 from app.core.fit import DEFAULT_CONTEXT, FitAdvice, advise, advise_for_repo
 from app.core.hardware import MachineInfo, detect_machine
 from app.core.hub_client import offline_mode
@@ -44,16 +46,17 @@ def run(args: argparse.Namespace) -> int:
     # What fits this machine, not only what that repository offers: the rest can be built.
     advice = (advise_for_repo(machine, repo, args.context, offered_only=False) if repo
               else advise(machine, args.context))
+    display = check_display_libraries()
     if args.json:
-        print(json.dumps(_as_json(machine, advice, paths, settings), indent=2,
+        print(json.dumps(_as_json(machine, advice, paths, settings, display), indent=2,
                          ensure_ascii=False))
     else:
-        print(_as_text(machine, advice, paths, settings))
+        print(_as_text(machine, advice, paths, settings, display))
     return 0
 
 
 def _as_json(machine: MachineInfo, advice: FitAdvice, paths: AppPaths,
-             settings: AppSettings) -> dict[str, Any]:
+             settings: AppSettings, display: DisplayLibraries | None) -> dict[str, Any]:
     return {
         "machine": dataclasses.asdict(machine),
         "context": advice.n_ctx,
@@ -71,12 +74,16 @@ def _as_json(machine: MachineInfo, advice: FitAdvice, paths: AppPaths,
         "offline_mode": offline_mode(settings.offline),
         "paths": {"mode": paths.mode, "data_dir": str(paths.data_dir),
                   "config_dir": str(paths.config_dir),
-                  "library_dir": str(paths.library_dir(settings.library_dir))},
+                  "library_dir": str(paths.library_dir(settings.library_dir)),
+                  "log_file": str(paths.log_file)},
+        "display_libraries": None if display is None else {
+            "plugin": str(display.plugin), "missing": list(display.missing),
+            "packages": list(display.packages), "install_command": display.install_command()},
     }
 
 
 def _as_text(machine: MachineInfo, advice: FitAdvice, paths: AppPaths,
-             settings: AppSettings) -> str:
+             settings: AppSettings, display: DisplayLibraries | None) -> str:
     library_dir = paths.library_dir(settings.library_dir)
     ram = (f"{human_bytes(machine.ram_total_bytes)} total, "
            f"{human_bytes(machine.ram_available_bytes or 0)} available"
@@ -102,6 +109,8 @@ def _as_text(machine: MachineInfo, advice: FitAdvice, paths: AppPaths,
         f"Data        {paths.data_dir} ({paths.mode})",
         f"Library     {library_dir}, {human_bytes(free_bytes(library_dir))} free",
         f"Offline     {'on' if offline_mode(settings.offline) else 'off'}",
+        f"Log         {paths.log_file}",
+        *_display_lines(display),
         "",
         f"Fin-R1 at a {advice.n_ctx}-token context (weights + KV cache + runtime):",
     ]
@@ -114,3 +123,16 @@ def _as_text(machine: MachineInfo, advice: FitAdvice, paths: AppPaths,
     lines.append("")
     lines.append(f"Recommended: {advice.reason}" if advice.recommended else advice.reason)
     return "\n".join(lines)
+
+
+def _display_lines(display: DisplayLibraries | None) -> list[str]:
+    """The Desktop line: whether Qt's X11 plugin finds its libraries (none off Linux)."""
+    if display is None:
+        return []
+    if display.complete:
+        return ["Desktop     Qt's X11 plugin finds all its libraries"]
+    lines = [f"Desktop     Qt's X11 plugin lacks {', '.join(display.missing)}: the window "
+             "cannot open on X11"]
+    if display.install_command():
+        lines.append(f"            install: {display.install_command()}")
+    return lines

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.core.display_libraries import startup_problem
 from app.ui.platform_setup import has_display, prepare_qt_environment
 
 if TYPE_CHECKING:
@@ -61,16 +62,24 @@ def main(argv: list[str] | None = None) -> int:
               "desktop, or check an installation with --self-test --model PATH.", file=sys.stderr)
         return EXIT_NO_DISPLAY
     prepare_qt_environment(offscreen=args.self_test and not has_display())
+    # Qt would end the process with a riddle ("could not load the Qt platform plugin") instead
+    problem = startup_problem()
+    if problem is not None:
+        print(f"finr1-studio: {problem.advice()}", file=sys.stderr)
+        return EXIT_NO_DISPLAY
     return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from app.core.paths import app_paths
     from app.core.settings import SettingsFileError, default_settings_file, load_settings
     from app.ui.main_window import MainWindow
     from app.ui.theme import ThemeController
+    from quant.llama_log import LLAMA_LOG
 
+    LLAMA_LOG.send_to(app_paths().log_file)  # llama.cpp's own log: the file `finr1 doctor` names
     application = QApplication([sys.argv[0]])
     application.setApplicationName("Fin-R1 Studio")
     settings_path = default_settings_file()

@@ -6,9 +6,11 @@ PyInstaller bundles most libraries the app links to, but leaves out those every 
 provide itself (glibc, libGL/EGL, the GPU driver's). This reads the ``NEEDED`` entries of every
 ELF file under APP_DIR (``readelf -d``), drops those the bundle holds, finds the rest through
 ``ldconfig -p`` and asks dpkg which package owns each (or, for a few libraries of Qt's platform
-plugins that a build machine may lack, names the package from a table). ``libc6`` gets a lower
-bound: the glibc the bundle was built against. Prints the comma-separated list on stdout;
-a library that cannot be resolved is named on stderr and makes the exit status 1.
+plugins that a build machine may lack, names the package from the app's table of them,
+``app.core.display_libraries.DEBIAN_PACKAGES``, which the app's start-up check reads too).
+``libc6`` gets a lower bound: the glibc the bundle was built against. Prints the
+comma-separated list on stdout; a library that cannot be resolved is named on stderr and makes
+the exit status 1.
 """
 
 from __future__ import annotations
@@ -18,19 +20,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: app.core
+from app.core.display_libraries import DEBIAN_PACKAGES  # (needs the path above)
+
 ELF_MAGIC = b"\x7fELF"
 _NEEDED = re.compile(r"\(NEEDED\)\s+Shared library: \[(.+?)\]")
 # the GPU driver's libraries come with the driver, never from a package the .deb can name
 _DRIVER_LIBRARIES = ("libcuda.so", "libnvidia-")
-# Libraries of Qt's X11/Wayland platform plugins that a desktop has but a build machine may
-# lack (then PyInstaller could not bundle them): their Debian/Ubuntu packages, by soname.
-KNOWN_PACKAGES = {
-    "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-keysyms.so.1": "libxcb-keysyms1",
-    "libxcb-cursor.so.0": "libxcb-cursor0",
-    "libwayland-cursor.so.0": "libwayland-cursor0",
-    "libwayland-egl.so.1": "libwayland-egl1",
-}
 
 
 def elf_files(app_dir: Path) -> list[Path]:
@@ -94,7 +90,7 @@ def main(argv: list[str]) -> int:
     unresolved = 0
     for soname in sorted(wanted):
         package = owning_package(known[soname]) if soname in known else None
-        package = package or KNOWN_PACKAGES.get(soname)
+        package = package or DEBIAN_PACKAGES.get(soname)
         if package is None:
             print(f"deb_depends: no package found for {soname}", file=sys.stderr)
             unresolved += 1
