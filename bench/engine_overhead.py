@@ -36,6 +36,7 @@ import llama_cpp
 from app.core.chat_template import ChatMessage
 from app.core.engine import ChatEngine
 from app.core.engine_config import EngineConfig, GenerationSettings
+from quant.llama_model_params import model_load_params
 
 PROMPT = "Write a long, detailed story about a small bank in a mountain town."
 TARGET_RATIO = 0.97
@@ -52,9 +53,8 @@ class BareLoop:
 
     def __init__(self, model_path: Path, n_ctx: int, n_threads: int, repeat_penalty: float,
                  repeat_last_n: int) -> None:
-        model_params = llama_cpp.llama_model_default_params()
-        model_params.n_gpu_layers = 0
-        self.model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), model_params)
+        self.model = llama_cpp.llama_model_load_from_file(str(model_path).encode(),
+                                                          model_load_params())
         context_params = llama_cpp.llama_context_default_params()
         context_params.n_ctx = n_ctx
         context_params.n_batch = 512

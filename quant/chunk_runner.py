@@ -8,7 +8,6 @@ Talks to libllama through llama-cpp-python's C bindings; not thread-safe.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from pathlib import Path
@@ -18,8 +17,9 @@ import numpy as np
 
 from quant.errors import FinR1Error, ModelLoadError
 from quant.jobs import CancelToken, JobCancelled
+from quant.llama_log import install_llama_log, llama_reason
+from quant.llama_model_params import model_load_params
 
-_LLAMA_LOGGER = "llama-cpp-python"
 _DECODE_ABORTED = 2
 
 
@@ -51,17 +51,15 @@ class ChunkRunner:
         self._job = job
         self._failure = failure
         self._cancel = cancel
-        _quiet_llama_log()
+        install_llama_log()
         llama_cpp.llama_backend_init()
         self.gguf_path = Path(gguf_path)
-        model_params = llama_cpp.llama_model_default_params()
-        model_params.n_gpu_layers = 0
         self._model = llama_cpp.llama_model_load_from_file(os.fsencode(self.gguf_path),
-                                                           model_params)
+                                                           model_load_params())
         if not self._model:
             raise ModelLoadError(
-                f"llama.cpp could not load {self.gguf_path}; check it with `finr1 inspect`, and "
-                "make sure there is enough free memory for it")
+                f"llama.cpp could not load {self.gguf_path}{llama_reason()}; check it with "
+                "`finr1 inspect`, and make sure there is enough free memory for it")
         self._abort = llama_cpp.ggml_abort_callback(self._should_abort)
         context_params = llama_cpp.llama_context_default_params()
         context_params.n_ctx = chunk_size
@@ -77,7 +75,7 @@ class ChunkRunner:
             self._model = None
             raise ModelLoadError(
                 f"llama.cpp loaded {self.gguf_path} but could not make a {chunk_size}-token "
-                "context; free some memory or use a smaller --ctx")
+                f"context{llama_reason()}; free some memory or use a smaller --ctx")
         self.chunk_size = chunk_size
         vocab = llama_cpp.llama_model_get_vocab(self._model)
         self._vocab = vocab
@@ -169,10 +167,3 @@ class ChunkRunner:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-
-def _quiet_llama_log() -> None:
-    """Keep llama.cpp's info chatter off the terminal unless the caller chose a log level."""
-    logger = logging.getLogger(_LLAMA_LOGGER)
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.ERROR)

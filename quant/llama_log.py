@@ -1,4 +1,16 @@
-"""Read libllama's quantizer log as it streams: per-tensor progress plus a tail of everything else.
+"""llama.cpp's log: where this process's goes, and reading the quantizer's as it streams.
+
+**Where it goes.** ``install_llama_log()`` makes llama.cpp and ggml log through ``LLAMA_LOG`` in
+this process (call it wherever llama.cpp is initialised; it replaces llama-cpp-python's own
+callback, which reads ggml's log levels as they were numbered in 2024 and so prints llama.cpp's
+warnings on stderr and hides its errors). ``LLAMA_LOG.send_to(log_file, echo=…)`` chooses the
+destinations: the file gets every line at INFO and above with its time and level, ``echo`` (the
+terminal with ``--verbose``) gets everything as llama.cpp wrote it, and without a destination
+nothing is written. ERROR lines are always kept, so the error a person sees can name llama.cpp's
+reason (``take_errors``) instead of pointing at a log they never saw.
+
+**The quantizer's log.** ``QuantizeLogParser`` reads per-tensor progress plus a tail of
+everything else.
 
 ``llama_model_quantize`` reports progress only through its log (``src/llama-quant.cpp``). For each
 tensor it logs, in separate fragments that together make one line (wrapped here)::
@@ -15,9 +27,16 @@ parser does not understand is never an error.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
+import threading
+import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
 
 _TENSOR_HEADER = re.compile(
     r"^\s*\[\s*(?P<index>\d+)\s*/\s*(?P<total>\d+)\s*\]\s+(?P<name>\S+)\s+-\s+\[[^\]]*\],"
@@ -121,3 +140,145 @@ class QuantizeLogParser:
 
 def _header_fields(header: re.Match[str]) -> tuple[int, int, str]:
     return int(header.group("index")), int(header.group("total")), header.group("name")
+
+
+# -- this process's llama.cpp log ---------------------------------------------------------------
+
+# enum ggml_log_level (ggml.h); CONT continues the line of the previous call, at its level
+GGML_LOG_LEVEL_DEBUG, GGML_LOG_LEVEL_INFO, GGML_LOG_LEVEL_WARN = 1, 2, 3
+GGML_LOG_LEVEL_ERROR, GGML_LOG_LEVEL_CONT = 4, 5
+_LEVEL_NAMES = {GGML_LOG_LEVEL_DEBUG: "DEBUG", GGML_LOG_LEVEL_INFO: "INFO",
+                GGML_LOG_LEVEL_WARN: "WARN", GGML_LOG_LEVEL_ERROR: "ERROR"}
+LOG_FILE_MAX_BYTES = 4 * 1024 * 1024  # beyond this, the file is renamed to *.1 when opened
+KEPT_ERRORS = 10
+
+
+class LlamaLogRouter:
+    """Sends llama.cpp's log fragments where ``send_to`` says (see the module docstring).
+
+    Thread-safe (llama.cpp may log from its worker threads); never raises into llama.cpp: a log
+    file that cannot be written is reported once on stderr and then left out.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log_file: Path | None = None
+        self._handle: TextIO | None = None
+        self._echo: TextIO | None = None
+        self._level = GGML_LOG_LEVEL_INFO
+        self._file_at_line_start = True
+        self._error_line = ""
+        self._errors: deque[str] = deque(maxlen=KEPT_ERRORS)
+
+    @property
+    def log_file(self) -> Path | None:
+        """The file the log is appended to, None when it is not written to a file."""
+        return self._log_file
+
+    def send_to(self, log_file: Path | None, *, echo: TextIO | None = None) -> None:
+        """Append the log to ``log_file`` (created with its folder at the first line; None: no
+        file) and copy all of it to ``echo`` (None: nowhere)."""
+        with self._lock:
+            self._close_file()
+            self._log_file = Path(log_file) if log_file is not None else None
+            self._echo = echo
+
+    @contextlib.contextmanager
+    def sending_to(self, log_file: Path | None, *, echo: TextIO | None = None) -> Iterator[None]:
+        """``send_to`` for the duration of the ``with`` block; the previous destinations after."""
+        previous = self._log_file, self._echo
+        self.send_to(log_file, echo=echo)
+        try:
+            yield
+        finally:
+            self.send_to(previous[0], echo=previous[1])
+
+    def write(self, level: int, text: str) -> None:
+        """Take one fragment as llama.cpp's log callback gets it (it need not end a line)."""
+        with self._lock:
+            if level != GGML_LOG_LEVEL_CONT:
+                self._level = level
+            if self._echo is not None:
+                self._write_echo(text)
+            if self._level >= GGML_LOG_LEVEL_INFO and self._log_file is not None:
+                self._write_file(text)
+            if self._level == GGML_LOG_LEVEL_ERROR:
+                self._keep_error(text)
+
+    def take_errors(self) -> list[str]:
+        """The ERROR lines logged since the last call (at most the last ``KEPT_ERRORS``), oldest
+        first; they are forgotten."""
+        with self._lock:
+            errors = list(self._errors)
+            if self._error_line.strip():
+                errors.append(self._error_line.strip())
+            self._errors.clear()
+            self._error_line = ""
+            return errors
+
+    def _keep_error(self, text: str) -> None:
+        *complete, self._error_line = (self._error_line + text).split("\n")
+        self._errors.extend(line.strip() for line in complete if line.strip())
+
+    def _write_echo(self, text: str) -> None:
+        try:
+            self._echo.write(text)
+            self._echo.flush()
+        except (OSError, ValueError):  # a closed or broken stream: stop echoing, keep running
+            self._echo = None
+
+    def _write_file(self, text: str) -> None:
+        try:
+            handle = self._handle or self._open_file()
+            stamp = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {_LEVEL_NAMES.get(self._level, '?'):<5} "
+            for piece in text.splitlines(keepends=True):
+                handle.write(stamp + piece if self._file_at_line_start else piece)
+                self._file_at_line_start = piece.endswith("\n")
+            handle.flush()
+        except OSError as error:
+            print(f"llama.cpp's log cannot be written to {self._log_file}: "
+                  f"{error.strerror or error}; it is left out", file=sys.stderr)
+            self._close_file()
+            self._log_file = None
+
+    def _open_file(self) -> TextIO:
+        assert self._log_file is not None
+        self._log_file.parent.mkdir(parents=True, exist_ok=True)
+        if self._log_file.is_file() and self._log_file.stat().st_size > LOG_FILE_MAX_BYTES:
+            self._log_file.replace(self._log_file.with_name(self._log_file.name + ".1"))
+        self._handle = self._log_file.open("a", encoding="utf-8", errors="replace")
+        self._file_at_line_start = True
+        return self._handle
+
+    def _close_file(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+LLAMA_LOG = LlamaLogRouter()
+_installed_callback: Any = None  # the ctypes callback must live as long as llama.cpp may call it
+
+
+def install_llama_log() -> None:
+    """Make llama.cpp and ggml log through ``LLAMA_LOG`` in this process. Idempotent; imports
+    llama_cpp (whose import installs its own callback, which this replaces)."""
+    global _installed_callback
+    if _installed_callback is not None:
+        return
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def on_log(level: int, text: bytes | None, _user_data: Any) -> None:
+        if text:
+            LLAMA_LOG.write(level, text.decode("utf-8", errors="replace"))
+
+    llama_cpp.llama_log_set(on_log, None)
+    _installed_callback = on_log
+
+
+def llama_reason() -> str:
+    """``" (llama.cpp said: <its errors>)"`` to put in an error message, when llama.cpp logged
+    errors since the last call (they are taken, see ``take_errors``); else ""."""
+    errors = LLAMA_LOG.take_errors()
+    return f" (llama.cpp said: {'; '.join(dict.fromkeys(errors))})" if errors else ""

@@ -14,7 +14,6 @@ time, except for the cancel token, which any thread may set.
 from __future__ import annotations
 
 import ctypes
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,38 +21,40 @@ import llama_cpp
 
 from quant.errors import GenerationError, ModelLoadError
 from quant.jobs import CancelToken
+from quant.llama_log import install_llama_log, llama_reason
+from quant.llama_model_params import model_load_params
 
 _DECODE_ABORTED = 2
 _PIECE_BUFFER_BYTES = 64
-_LLAMA_LOGGER = "llama-cpp-python"
 _backend_ready = False
 
 
 def _prepare_backend() -> None:
-    """Initialise llama.cpp once per process and keep its info chatter off the terminal."""
+    """Initialise llama.cpp once per process, its log going where ``quant.llama_log`` says."""
     global _backend_ready
     if _backend_ready:
         return
-    logger = logging.getLogger(_LLAMA_LOGGER)
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.ERROR)
+    install_llama_log()
     llama_cpp.llama_backend_init()
     _backend_ready = True
 
 
 class Sampler:
-    """A llama.cpp sampler chain: repetition penalty, top-k, top-p, min-p, temperature, then a
-    seeded draw; or greedy when ``temperature`` is 0. Call ``close`` (or use ``with``) to free it.
+    """A llama.cpp sampler chain: repetition, frequency and presence penalties, top-k, top-p,
+    min-p, temperature, then a seeded draw; or greedy when ``temperature`` is 0. Call ``close``
+    (or use ``with``) to free it.
     """
 
     def __init__(self, *, n_vocab: int, temperature: float, top_k: int, top_p: float,
-                 min_p: float, repeat_penalty: float, repeat_last_n: int, seed: int) -> None:
+                 min_p: float, repeat_penalty: float, repeat_last_n: int, seed: int,
+                 presence_penalty: float = 0.0, frequency_penalty: float = 0.0) -> None:
         chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         self._chain: llama_cpp.llama_sampler_p | None = chain
         add = llama_cpp.llama_sampler_chain_add
-        if repeat_penalty != 1.0 and repeat_last_n > 0:
-            penalties = llama_cpp.llama_sampler_init_penalties(n_vocab, repeat_last_n,
-                                                               repeat_penalty, 0.0, 0.0)
+        penalized = repeat_penalty != 1.0 or presence_penalty != 0.0 or frequency_penalty != 0.0
+        if penalized and repeat_last_n > 0:
+            penalties = llama_cpp.llama_sampler_init_penalties(
+                n_vocab, repeat_last_n, repeat_penalty, frequency_penalty, presence_penalty)
             add(chain, penalties)
         if temperature == 0:
             add(chain, llama_cpp.llama_sampler_init_greedy())
@@ -89,22 +90,19 @@ class Sampler:
 class LlamaRuntime:
     """A loaded model with one context of ``n_ctx`` tokens.
 
-    Raises ``ModelLoadError`` when llama.cpp cannot load the file or create the context (the
-    reason is in llama.cpp's log on stderr: out of memory, unsupported architecture…). Call
+    Raises ``ModelLoadError`` when llama.cpp cannot load the file or create the context (with
+    llama.cpp's reason: out of memory, unsupported architecture…). Call
     ``close`` to free the native memory.
     """
 
     def __init__(self, gguf_path: Path, *, n_ctx: int, n_threads: int, n_gpu_layers: int,
                  n_batch: int, flash_attn: bool | None, use_mmap: bool) -> None:
         _prepare_backend()
-        model_params = llama_cpp.llama_model_default_params()
-        model_params.n_gpu_layers = n_gpu_layers
-        model_params.load_mode = (llama_cpp.LLAMA_LOAD_MODE_MMAP if use_mmap
-                                  else llama_cpp.LLAMA_LOAD_MODE_NONE)
+        model_params = model_load_params(n_gpu_layers, use_mmap)
         model = llama_cpp.llama_model_load_from_file(str(gguf_path).encode("utf-8"), model_params)
         if not model:
             raise ModelLoadError(
-                f"llama.cpp could not load {gguf_path} (see its log above); the model may be too "
+                f"llama.cpp could not load {gguf_path}{llama_reason()}; the model may be too "
                 "large for the free memory, or of an architecture this llama.cpp does not support"
             )
         self._model = model
@@ -124,8 +122,8 @@ class LlamaRuntime:
             llama_cpp.llama_model_free(model)
             self._model = None
             raise ModelLoadError(
-                f"llama.cpp loaded {gguf_path} but could not create a {n_ctx}-token context "
-                "(see its log above); lower the context size or the GPU layers"
+                f"llama.cpp loaded {gguf_path} but could not create a {n_ctx}-token context"
+                f"{llama_reason()}; lower the context size or the GPU layers"
             )
         self._context = context
         self._vocab = llama_cpp.llama_model_get_vocab(model)

@@ -53,6 +53,11 @@ class AppPaths:
         return self.data_dir / "history.sqlite3"
 
     @property
+    def log_file(self) -> Path:
+        """The app's log: what llama.cpp reports while it loads and runs models."""
+        return self.data_dir / "finr1.log"
+
+    @property
     def catalog_cache_file(self) -> Path:
         """The hub file lists last fetched, so an offline start still knows sizes and hashes."""
         return self.data_dir / "catalog-cache.json"
