@@ -200,3 +200,58 @@ class ExportError(FinR1Error):
 class InvalidModelNameError(FinR1Error, ValueError):
     """A build's model name is not a plain file name (it holds a folder separator or is ``.``
     or ``..``), so its files would land outside the build's work folder."""
+
+
+# -- a remote engine: an OpenAI-compatible server (app/core/remote_engine.py) --------------------
+
+__all__ += [
+    "RemoteEngineError",
+    "ServerAuthError",
+    "ServerDroppedError",
+    "ServerModelNotFoundError",
+    "ServerResponseError",
+    "ServerTimeoutError",
+    "ServerUnreachableError",
+]
+
+
+class RemoteEngineError(FinR1Error):
+    """Base of the errors talking to an OpenAI-compatible server.
+
+    ``partial_text``: the reply received before a failure in the middle of it (its reasoning
+    wrapped in ``<think>…</think>``, as every reply is stored), so that nothing shown is lost;
+    None when the failure came before the reply began.
+    """
+
+    def __init__(self, message: str, partial_text: str | None = None) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
+class ServerUnreachableError(RemoteEngineError):
+    """No connection to the server: a wrong address or port, a server not running, a firewall."""
+
+
+class ServerAuthError(RemoteEngineError):
+    """The server refused the API key (HTTP 401 or 403): it is missing or wrong."""
+
+
+class ServerModelNotFoundError(RemoteEngineError):
+    """The server does not serve the model asked for; ``models`` lists the ones it serves."""
+
+    def __init__(self, message: str, models: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.models = models
+
+
+class ServerTimeoutError(RemoteEngineError):
+    """The server sent nothing for longer than the connection's timeout."""
+
+
+class ServerDroppedError(RemoteEngineError):
+    """The server closed the reply before its end (it crashed or restarted, the network broke)."""
+
+
+class ServerResponseError(RemoteEngineError):
+    """The server answered with an error, or with something that is not an OpenAI-compatible
+    reply; the message quotes what it said."""

@@ -92,11 +92,15 @@ def provenance_rows(turn: StoredTurn, labels: ChatLabels) -> list[tuple[str, str
             ("repeat_last_n", "repeat_last_n"), ("max_new_tokens", "max_new_tokens"))
         if key in sampling) or unknown
     seed = metrics.get("seed", sampling.get("seed"))
-    rows = [
-        (label("model_file"), str(record.get("model_file") or unknown)),
-        (label("sha256"), str(record.get("model_sha256") or unknown)),
-        (label("quant"), str(record.get("model_quant") or unknown)),
-    ]
+    if record.get("server_url"):  # a remote engine answered: the server and its model id
+        rows = [(label("server"), str(record["server_url"])),
+                (label("server_model"), str(record.get("server_model") or unknown))]
+    else:
+        rows = [
+            (label("model_file"), str(record.get("model_file") or unknown)),
+            (label("sha256"), str(record.get("model_sha256") or unknown)),
+            (label("quant"), str(record.get("model_quant") or unknown)),
+        ]
     if record.get("library_id"):
         rows.append((label("library_id"), str(record["library_id"])))
     rows += [

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.core.history import Conversation, HistoryStore, title_from
-from app.core.model_provenance import ModelProvenance
+from app.core.model_provenance import ModelProvenance, ServerProvenance
+from app.core.server_connection import sampling_request
 
 if TYPE_CHECKING:
     from app.core.chat_session import Turn
@@ -31,14 +32,15 @@ class HistoryRecorder:
     """Writes what the chat panels show into ``store`` (see the module docstring).
 
     ``model`` is the loaded model's provenance (set it when a model loads; its hash may come
-    later, see ``model_identified``). ``scenario_titles`` maps scenario ids to a title used
+    later, see ``model_identified``), or the server's when a remote engine answers: its turns
+    then also record the sampling fields as sent to it. ``scenario_titles`` maps scenario ids to a title used
     when a run has no form value to be named after.
     """
 
     def __init__(self, store: HistoryStore,
                  scenario_titles: Mapping[str, str] | None = None) -> None:
         self.store = store
-        self.model: ModelProvenance | None = None
+        self.model: ModelProvenance | ServerProvenance | None = None
         self._scenario_titles = dict(scenario_titles or {})
         self._conversation_of_panel: dict[str, int] = {}
         # (panel key, message id) -> (conversation id, turn id, position)
@@ -51,7 +53,7 @@ class HistoryRecorder:
     def model_identified(self, provenance: ModelProvenance) -> None:
         """The loaded model's full provenance (with its hash) is known: use it from now on, and
         fill it into the turns this recorder began with that file before it was."""
-        if self.model is not None and self.model.path == provenance.path:
+        if isinstance(self.model, ModelProvenance) and self.model.path == provenance.path:
             self.model = provenance
         if provenance.sha256:
             self.store.set_model_sha256(provenance.path, provenance.sha256,
@@ -76,7 +78,7 @@ class HistoryRecorder:
         turn_id = self.store.begin_turn(conversation_id, turn.question,
                                         scenario_id=turn.scenario_id, form_values=turn.values,
                                         provenance=self._provenance(sampling))
-        if self.model is not None and self.model.sha256 is None:
+        if isinstance(self.model, ModelProvenance) and self.model.sha256 is None:
             self._unhashed_turns.setdefault(self.model.path, []).append(turn_id)
         position = self.store.turn_position(turn_id)
         self._turns[(key, turn.message_id)] = (conversation_id, turn_id, position)
@@ -134,5 +136,7 @@ class HistoryRecorder:
 
     def _provenance(self, sampling: GenerationSettings) -> dict[str, Any]:
         model = self.model.as_record() if self.model is not None else {}
+        if isinstance(self.model, ServerProvenance):
+            model["server_sampling"] = sampling_request(sampling, sampling.seed)
         return {**model, "sampling": asdict(sampling), "app_version": __version__,
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -1,7 +1,8 @@
-"""Which model file answered: the facts a conversation's provenance records about it.
+"""Which model answered: the facts a conversation's provenance records about it.
 
 A model loaded from the library is identified by the library's verified SHA-256 at once; any
-other file is hashed (seconds per gigabyte), which the caller runs off the GUI thread.
+other file is hashed (seconds per gigabyte), which the caller runs off the GUI thread. A model on a
+server (the remote engine) is identified by the server's address and the model id it reports.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ class ModelProvenance:
         return {"model_sha256": self.sha256, "model_file": self.file_name,
                 "model_path": self.path, "model_quant": self.quant,
                 "model_size_bytes": self.size_bytes, "library_id": self.library_id}
+
+
+@dataclass(frozen=True)
+class ServerProvenance:
+    """A model answering from an OpenAI-compatible server: the server's API base ``url`` and the
+    ``model_id`` it reports for the model."""
+
+    url: str
+    model_id: str
+
+    def as_record(self) -> dict[str, Any]:
+        """The keys a turn's provenance holds about the server (none of a model file's)."""
+        return {"engine": "server", "server_url": self.url, "server_model": self.model_id}
 
 
 def quick_provenance(path: Path, library: Library | None = None) -> ModelProvenance:

@@ -2,14 +2,14 @@
 
 ``AppSettings`` holds every setting a person can change (engine, sampling, system prompt, library
 location, hub endpoint and token, offline mode, theme, prompt language, window language, last
-model). It validates itself on construction through the engine's own setting classes, so a bad
-value fails with the engine's message before anything is saved. ``load_settings`` /
-``save_settings`` read and write it as JSON at ``app_paths().settings_file`` (see
-``app.core.paths``: ``FINR1_HOME``, portable mode).
+model, and which engine answers: this computer or an OpenAI-compatible server). It validates
+itself on construction through the engine's own setting classes, so a bad value fails with the
+engine's message before anything is saved. ``load_settings`` / ``save_settings`` read and write it
+as JSON at ``app_paths().settings_file`` (see ``app.core.paths``: ``FINR1_HOME``, portable mode).
 
-The file is written atomically and readable only by its owner (it may hold a hub token). Keys the
-file has but this version does not know are ignored, keys it lacks take their defaults, so older
-and newer versions of the app can share one file.
+The file is written atomically and readable only by its owner (it may hold a hub token or a
+server's API key). Keys the file has but this version does not know are ignored, keys it lacks
+take their defaults, so older and newer versions of the app can share one file.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from app.core.engine_api import ENGINE_KINDS, EngineKind
 from app.core.engine_config import (
     AUTO,
     FIN_R1_SYSTEM_PROMPT,
@@ -28,6 +29,7 @@ from app.core.engine_config import (
     GpuLayers,
 )
 from app.core.paths import app_paths
+from app.core.server_connection import DEFAULT_TIMEOUT_S, ServerConnection
 from quant.errors import FinR1Error, InvalidSettingError
 
 Theme = Literal["system", "light", "dark"]
@@ -48,6 +50,9 @@ class SettingsFileError(FinR1Error):
 class AppSettings:
     """Every persisted setting. ``n_threads`` None = all CPUs; ``library_dir`` and
     ``hub_endpoint`` "" = the defaults; ``last_model`` is the GGUF loaded last ("" = none).
+    ``engine_kind``: "local" (this computer runs the model) or "server" (an OpenAI-compatible
+    server at ``server_url`` answers, with ``server_api_key`` and ``server_model``, "" = none /
+    the one it serves, waiting at most ``server_timeout_s`` for its next byte).
 
     Raises ``InvalidSettingError`` (naming the setting) for an out-of-range value.
     """
@@ -69,10 +74,20 @@ class AppSettings:
     prompt_language: PromptLanguage = "en"
     ui_language: str = "system"
     last_model: str = ""
+    engine_kind: EngineKind = "local"
+    server_url: str = ""
+    server_api_key: str = ""
+    server_model: str = ""
+    server_timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __post_init__(self) -> None:
         self.engine_config()
         self.generation_settings()
+        if self.engine_kind not in ENGINE_KINDS:
+            raise InvalidSettingError(f"the engine must be one of {', '.join(ENGINE_KINDS)}, not "
+                                      f"{self.engine_kind!r}")
+        if self.engine_kind == "server" or self.server_url:
+            self.server_connection()
         if self.theme not in THEMES:
             raise InvalidSettingError(f"the theme must be one of {', '.join(THEMES)}, not "
                                       f"{self.theme!r}")
@@ -97,9 +112,23 @@ class AppSettings:
             max_new_tokens=self.max_new_tokens,
         )
 
+    def server_connection(self) -> ServerConnection:
+        """The server to use when ``engine_kind`` is "server". Raises ``InvalidSettingError``
+        when ``server_url`` is empty or not an http(s) URL."""
+        if not self.server_url.strip():
+            raise InvalidSettingError("give the server's address, such as http://127.0.0.1:8000/v1")
+        return ServerConnection(self.server_url, self.server_api_key, self.server_model,
+                                self.server_timeout_s)
+
     def needs_reload(self, other: AppSettings) -> bool:
-        """True when ``other`` loads models differently (threads, GPU layers, context size)."""
-        return self.engine_config() != other.engine_config()
+        """True when ``other`` loads models differently (threads, GPU layers, context size) or
+        answers from another engine (the kind, the server, its key, model or timeout)."""
+        return (self.engine_config() != other.engine_config()
+                or self._engine_choice() != other._engine_choice())
+
+    def _engine_choice(self) -> tuple[object, ...]:
+        return (self.engine_kind, self.server_url, self.server_api_key, self.server_model,
+                self.server_timeout_s)
 
     def with_changes(self, **changes: Any) -> AppSettings:
         """A copy with ``changes`` applied (validated like a new instance)."""
