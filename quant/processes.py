@@ -56,3 +56,13 @@ def left_by_dead_writer(path: Path, pid_text: str) -> bool:
     except FileNotFoundError:
         return False
     return not process_alive(int(pid_text), since=written_at)
+
+
+def python_child_environment() -> dict[str, str]:
+    """This process's environment for a ``sys.executable -m MODULE`` child, with this project's
+    packages importable whatever the child's working folder."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    environment = dict(os.environ)
+    paths = [package_root, *filter(None, environment.get("PYTHONPATH", "").split(os.pathsep))]
+    environment["PYTHONPATH"] = os.pathsep.join(paths)
+    return environment

@@ -118,6 +118,13 @@ def test_a_template_that_does_not_compile_is_refused_when_loaded() -> None:
         SandboxedJinjaTemplate("{% for m in messages %}")
 
 
+def test_a_model_whose_template_does_not_compile_gets_chatml_with_a_warning() -> None:
+    template = choose_chat_template({"general.name": "Other",
+                                     "tokenizer.chat_template": "{% for m in messages %}"})
+    assert isinstance(template, ChatMLTemplate)
+    assert template.warning is not None and "not a valid template" in template.warning
+
+
 def test_raise_exception_in_a_template_becomes_a_chat_template_error() -> None:
     template = SandboxedJinjaTemplate("{{ raise_exception('roles must alternate') }}")
     with pytest.raises(ChatTemplateError, match="roles must alternate"):

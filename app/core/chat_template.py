@@ -2,26 +2,41 @@
 
 Fin-R1 GGUFs, recognised from their metadata whoever converted them, get the app's own pinned
 Qwen2.5 ChatML, so a file's template can never change how Fin-R1 is prompted. Any other GGUF gets
-the ``tokenizer.chat_template`` it carries, rendered in Jinja's ``ImmutableSandboxedEnvironment``:
-that text comes from a downloaded file, so it may read the conversation but never reach Python
-internals (attributes starting with ``_`` are undefined, and using them further is refused). A
-GGUF without a template falls back to ChatML.
+the ``tokenizer.chat_template`` it carries, compiled and rendered in Jinja's
+``ImmutableSandboxedEnvironment`` inside a child process (``app.core.chat_template_child``), with
+limits on time, memory, output length, recursion and integer size. A GGUF without a template, or
+whose template fails a trial render at load, gets ChatML, with a warning that says why.
+
+Why a child process. That text comes from a downloaded file. Jinja's sandbox keeps it from Python
+internals (attributes starting with ``_`` are undefined, using them further is refused), but not
+from the machine's resources: macros and ``loop()`` recurse into ``RecursionError``;
+``'x' * 10**10`` or a string doubled in a loop takes gigabytes; ``10**(10**8)`` is one C call that
+holds the GIL for minutes and ignores Ctrl-C; nested ``range(10**5)`` loops run for a minute; and
+Jinja evaluates constant expressions while *compiling*, so some of this happens at load, outside
+any render's error handling. Checks inside the process could intercept the operators, but not
+every C-level method and filter a template may call (``ljust``, ``center``, ``replace``, format
+widths…), and nothing in the process can stop one C call that holds the GIL or bound the memory
+of one thread. A child process can be killed when its time is up, and the kernel bounds its
+memory and CPU (POSIX ``RLIMIT_AS``/``RLIMIT_CPU``; on Windows the time limit alone, with the
+operator checks, bounds it). The sandbox stays: it is what keeps a template from the child's own
+Python, and its operator checks give a clear message before the kernel has to step in.
+
+What it costs. One child per app process (``app.core.template_sandbox``), started at the first
+load of a model with its own template, then kept: a render is one pipe round trip carrying the
+template and the conversation (the child keeps compiled templates). ``bench/chat_template_sandbox.py``
+measures both against rendering in-process. A render that times out or crashes kills the child;
+the next starts another.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-import jinja2
-import jinja2.ext
-from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from app.core.template_sandbox import TemplateSandbox, stopped_sentence, template_sandbox
 from quant.errors import ChatTemplateError
 
 Role = Literal["system", "user", "assistant"]
@@ -53,15 +68,31 @@ class ChatMessage:
     content: str
 
 
+# A prompt may repeat the conversation a few times (a system prompt, tool lists), never more.
+MIN_OUTPUT_CHARS = 256 * 1024
+OUTPUT_CHARS_PER_INPUT_CHAR = 4
+# A conversation with every role, for the trial render at load.
+PROBE_CONVERSATION = (
+    ChatMessage("system", "You are a helpful assistant."),
+    ChatMessage("user", "Hello."),
+    ChatMessage("assistant", "Hello! How can I help?"),
+    ChatMessage("user", "What is 2 + 2?"),
+)
+FILE_TEMPLATE_NAME = "the model file's chat template (sandboxed)"
+FALLBACK_NAME = "ChatML (fallback: the model file's chat template cannot be used)"
+
+
 class ChatTemplate(Protocol):
     """Renders messages to prompt text.
 
-    ``name`` says which template it is (shown to a person). ``render`` returns the prompt for
-    ``messages`` followed, when ``add_generation_prompt``, by the opening of the assistant's reply;
-    it raises ``ChatTemplateError`` when the template cannot render them.
+    ``name`` says which template it is (shown to a person); ``warning`` is a sentence to show the
+    person when the template is a fallback they should know about, else None. ``render`` returns
+    the prompt for ``messages`` followed, when ``add_generation_prompt``, by the opening of the
+    assistant's reply; it raises ``ChatTemplateError`` when the template cannot render them.
     """
 
     name: str
+    warning: str | None
 
     def render(self, messages: Sequence[ChatMessage], add_generation_prompt: bool = True) -> str:
         ...
@@ -70,8 +101,9 @@ class ChatTemplate(Protocol):
 class ChatMLTemplate:
     """Qwen2.5's ChatML, pinned in code: ``<|im_start|>{role}\\n{content}<|im_end|>\\n`` each."""
 
-    def __init__(self, name: str = "ChatML (pinned, Qwen2.5)") -> None:
+    def __init__(self, name: str = "ChatML (pinned, Qwen2.5)", warning: str | None = None) -> None:
         self.name = name
+        self.warning = warning
 
     def render(self, messages: Sequence[ChatMessage], add_generation_prompt: bool = True) -> str:
         """The ChatML text for ``messages``; never raises."""
@@ -81,70 +113,72 @@ class ChatMLTemplate:
         return "".join(parts)
 
 
-def _raise_from_template(message: str) -> None:
-    raise ChatTemplateError(f"the model's chat template refused the conversation: {message}")
+class ChatTemplateRefusal(ChatTemplateError):
+    """The template itself refused the conversation (its ``raise_exception``, e.g. "roles must
+    alternate"): the template works, the conversation breaks its rules."""
 
 
-def _strftime_now(format_string: str) -> str:
-    return datetime.now().strftime(format_string)
+def _sentence(reply: Mapping[str, Any]) -> str:
+    """The ``ChatTemplateError`` message for an error reply of the child."""
+    kind, message = reply.get("error"), str(reply.get("message", ""))
+    if kind == "invalid":
+        return (f"the chat template in this model file is not a valid template ({message}); "
+                "the app will not use it")
+    if kind == "refused":
+        return f"the model's chat template refused the conversation: {message}"
+    if kind == "unsafe":
+        return (f"the chat template in this model file tried something unsafe ({message}); the "
+                "app refused to run it. Use a model file from a trusted source")
+    if kind == "limit":
+        return stopped_sentence(f"it {message}")
+    return f"the chat template in this model file failed to render the conversation ({message})"
 
 
-def _tojson(value: object, indent: int | None = None) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=indent)
+def output_limit(messages: Sequence[ChatMessage], *texts: str) -> int:
+    """The most characters a render of ``messages`` may produce (see ``OUTPUT_CHARS_PER_INPUT_CHAR``)."""
+    size = sum(len(message.content) for message in messages) + sum(len(text) for text in texts)
+    return MIN_OUTPUT_CHARS + OUTPUT_CHARS_PER_INPUT_CHAR * size
 
 
 class SandboxedJinjaTemplate:
-    """A chat template taken from a model file, compiled and rendered only inside Jinja's sandbox.
+    """A chat template taken from a model file, compiled and rendered only in the sandbox child.
 
-    The environment matches what Hugging Face templates expect (``trim_blocks``, ``lstrip_blocks``,
-    ``loopcontrols``, ``raise_exception``, ``strftime_now``, ``tojson``), and offers nothing else.
-    Construction raises ``ChatTemplateError`` when the text is not a valid template.
+    Construction compiles it there and raises ``ChatTemplateError`` when it is not a valid
+    template or goes past a limit while compiling. ``sandbox`` defaults to the app's one.
     """
 
     def __init__(self, source: str, bos_token: str = "", eos_token: str = "",
-                 name: str = "the model file's chat template (sandboxed)") -> None:
+                 name: str = FILE_TEMPLATE_NAME, sandbox: TemplateSandbox | None = None) -> None:
         self.name = name
+        self.warning: str | None = None
+        self._source = source
         self._bos_token = bos_token
         self._eos_token = eos_token
-        environment = ImmutableSandboxedEnvironment(
-            loader=jinja2.BaseLoader(),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            extensions=[jinja2.ext.loopcontrols],
-        )
-        environment.filters["tojson"] = _tojson
-        environment.globals["raise_exception"] = _raise_from_template
-        environment.globals["strftime_now"] = _strftime_now
-        try:
-            self._template = environment.from_string(source)
-        except TemplateError as error:
-            raise ChatTemplateError(
-                f"the chat template in this model file is not a valid template ({error}); "
-                "the app will not use it"
-            ) from error
+        self._sandbox = sandbox or template_sandbox()
+        self._ask({"source": source, "max_output_chars": MIN_OUTPUT_CHARS})
 
     def render(self, messages: Sequence[ChatMessage], add_generation_prompt: bool = True) -> str:
-        """Render in the sandbox; a template reaching for Python internals raises
-        ``ChatTemplateError`` (when it only names them, they render as empty text)."""
-        try:
-            return self._template.render(
-                messages=[{"role": m.role, "content": m.content} for m in messages],
-                add_generation_prompt=add_generation_prompt,
-                bos_token=self._bos_token,
-                eos_token=self._eos_token,
-            )
-        except ChatTemplateError:
-            raise
-        except SecurityError as error:
-            raise ChatTemplateError(
-                f"the chat template in this model file tried something unsafe ({error}); the app "
-                "refused to run it. Use a model file from a trusted source"
-            ) from error
-        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
-            raise ChatTemplateError(
-                f"the chat template in this model file failed to render the conversation "
-                f"({type(error).__name__}: {error})"
-            ) from error
+        """Render in the sandbox. Raises ``ChatTemplateError`` when the template refuses the
+        conversation (``raise_exception``), reaches for Python internals (when it only names
+        them, they render as empty text), fails, or goes past a limit (time, memory, output
+        length, recursion, integer size)."""
+        context = {
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "add_generation_prompt": add_generation_prompt,
+            "bos_token": self._bos_token,
+            "eos_token": self._eos_token,
+        }
+        limit = output_limit(messages, self._bos_token, self._eos_token)
+        reply = self._ask({"source": self._source, "max_output_chars": limit, "context": context})
+        return str(reply["text"])
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        reply = self._sandbox.request(request)
+        if reply.get("error") == "refused":
+            raise ChatTemplateRefusal(_sentence(reply))
+        if "error" in reply:
+            raise ChatTemplateError(_sentence(reply))
+        return reply
 
 
 def is_fin_r1(metadata: Mapping[str, object]) -> bool:
@@ -161,15 +195,28 @@ def is_fin_r1(metadata: Mapping[str, object]) -> bool:
 
 
 def choose_chat_template(metadata: Mapping[str, object], bos_token: str = "",
-                         eos_token: str = "") -> ChatTemplate:
-    """The template to prompt the model described by ``metadata`` with.
+                         eos_token: str = "", sandbox: TemplateSandbox | None = None
+                         ) -> ChatTemplate:
+    """The template to prompt the model described by ``metadata`` with; never raises.
 
-    Fin-R1 → pinned ChatML; a ``tokenizer.chat_template`` string → that template, sandboxed (raises
-    ``ChatTemplateError`` when it does not compile); otherwise → ChatML as a fallback.
+    Fin-R1 → pinned ChatML; a ``tokenizer.chat_template`` string → that template, sandboxed, once
+    it has compiled and rendered ``PROBE_CONVERSATION`` (a template refusing that conversation
+    with ``raise_exception`` is kept: it follows its own rules); otherwise → ChatML as a fallback,
+    whose ``warning`` says why when the file's template failed.
     """
     if is_fin_r1(metadata):
         return ChatMLTemplate()
     source = metadata.get("tokenizer.chat_template")
-    if isinstance(source, str) and source.strip():
-        return SandboxedJinjaTemplate(source, bos_token=bos_token, eos_token=eos_token)
-    return ChatMLTemplate(name="ChatML (fallback: the model file has no chat template)")
+    if not isinstance(source, str) or not source.strip():
+        return ChatMLTemplate(name="ChatML (fallback: the model file has no chat template)")
+    try:
+        template = SandboxedJinjaTemplate(source, bos_token=bos_token, eos_token=eos_token,
+                                          sandbox=sandbox)
+        with contextlib.suppress(ChatTemplateRefusal):
+            template.render(PROBE_CONVERSATION)
+    except ChatTemplateError as error:
+        return ChatMLTemplate(name=FALLBACK_NAME, warning=(
+            f"{error}. The app prompts this model with ChatML instead, which may not be the "
+            "format it was trained on"
+        ))
+    return template

@@ -6,6 +6,10 @@ it may name are run as ``python -m`` would:
 
 - ``finr1-studio -m quant.quantize_child``: the quantizer's child process
   (``quant.quantize_runner`` starts exactly that);
+- ``finr1-studio -m app.core.chat_template_child``: the chat-template sandbox's child process
+  (``app.core.chat_template`` starts exactly that);
+- ``finr1-studio -m app.core.load_probe PATH THREADS FLASH``: the first-load probe of a model
+  file (``app.core.load_probe`` starts exactly that);
 - ``finr1-studio -m app.cli ARGS``: the ``finr1`` command line (the Linux packages' ``finr1``
   launcher runs this); on Windows, where the app's executable has no console, a console twin
   named ``finr1.exe`` runs the command line with its arguments as given;
@@ -27,6 +31,14 @@ def main() -> int:
 
         sys.argv = [sys.argv[0], *arguments[2:]]
         return quantize_child_main()
+    if arguments[:2] == ["-m", "app.core.chat_template_child"]:
+        from app.core.chat_template_child import main as chat_template_child_main
+
+        return chat_template_child_main()
+    if arguments[:2] == ["-m", "app.core.load_probe"]:
+        from app.core.load_probe import main as load_probe_main
+
+        return load_probe_main(arguments[2:])
     if arguments[:2] == ["-m", "app.cli"]:
         from app.cli import main as cli_main
 
