@@ -27,6 +27,7 @@ from quant.formats import CONVERT_OUTTYPES, quant_type
 from quant.gguf_check import validate_gguf
 from quant.gguf_fast_writer import FastArrayGGUFWriter
 from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
+from quant.output_path import check_output_file
 from quant.safetensors_reader import (
     TensorSource,
     checkpoint_tensors,
@@ -161,12 +162,14 @@ def convert_checkpoint(checkpoint_dir: Path, output_path: Path, outtype: str = "
     """Convert a Hugging Face checkpoint folder to one GGUF file at ``output_path``.
 
     Progress is reported in output bytes (stage ``"convert"``). On any error or cancellation no
-    file is left at ``output_path`` (nor a temporary one). Raises the CheckpointError subclasses of
-    ``plan_conversion``, F16OverflowError (naming the tensor), NotEnoughDiskSpaceError (before
-    writing) or DiskFullError (the disk filled up while writing), JobCancelled.
+    file is left at ``output_path`` (nor a temporary one). Raises OutputPathError (``output_path``
+    is a folder or cannot be written; before reading the checkpoint), the CheckpointError
+    subclasses of ``plan_conversion``, F16OverflowError (naming the tensor),
+    NotEnoughDiskSpaceError (before writing) or DiskFullError (the disk filled up while writing),
+    JobCancelled.
     """
+    output_path = check_output_file(output_path, "the converted model", "model.gguf")
     plan = plan_conversion(checkpoint_dir, outtype)
-    output_path = Path(output_path)
     require_free_space(output_path, plan.tensor_bytes, "the converted model",
                        remedy="write it to a folder on a larger disk")
     writer = _writer_with_metadata(plan)

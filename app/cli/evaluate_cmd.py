@@ -15,8 +15,10 @@ from quant.evaluate import (
     DEFAULT_DECODE_TOKENS,
     evaluate_models,
     format_table,
+    sidecar_path,
     write_sidecar,
 )
+from quant.output_path import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate with a progress bar, save each model's results, print the table or JSON."""
+    if not args.no_save:
+        for model in args.models:
+            check_output_file(sidecar_path(model), f"the results of {model} (or pass --no-save)")
     text_set = text_file_set(args.text) if args.text is not None else heldout_set()
     report = evaluate_models(args.reference, args.models, text_set.text, dataset=text_set.name,
                              chunks=args.chunks, chunk_size=args.ctx,

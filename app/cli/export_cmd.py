@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.export import EXPORT_FORMATS, LANGUAGES, export_text, write_export
 from app.core.history import HistoryStore
 from app.core.scenarios import load_scenarios
+from quant.output_path import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export and print the written file's path."""
+    check_output_file(args.output, "the export", f"conversation.{args.export_format}")
     with HistoryStore.open_default() as store:
         conversation = store.conversation(args.conversation_id)
     scenarios = {scenario.id: scenario for scenario in load_scenarios()}

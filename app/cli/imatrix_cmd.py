@@ -9,6 +9,7 @@ from app.cli.arg_types import at_least
 from app.cli.progress_bar import ProgressBar
 from app.core.calibration import calibration_set, text_file_set
 from quant.imatrix import DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, build_imatrix
+from quant.output_path import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the importance matrix with a progress bar, then print the output path."""
+    check_output_file(args.output, "the importance matrix", "model.imatrix.gguf")
     text_set = text_file_set(args.text) if args.text is not None else calibration_set()
     output = build_imatrix(args.model, args.output, text_set.text, dataset=text_set.name,
                            chunks=args.chunks, chunk_size=args.ctx, threads=args.threads,
