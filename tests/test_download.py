@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +29,7 @@ from app.core.errors import (
     DownloadInterruptedError,
     HubAccessError,
     HubRepoNotFoundError,
+    HubUnreachableError,
     NotEnoughDiskSpaceError,
     OfflineModeError,
     QuantNotAvailableError,
@@ -579,3 +582,97 @@ def test_progress_bar_shows_bytes_speed_and_time_left() -> None:
     line = screen.getvalue().split("\r")[-1]
     assert "1.20 GB/2.00 GB" in line
     assert "50.0 MB/s" in line and "0:16 left" in line
+
+
+# -- dry runs --------------------------------------------------------------------------------------
+
+_NETWORK_RECORDER = """
+import json, sys
+events = []
+def audit(event, args):
+    if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
+                 "socket.connect", "socket.sendto"):
+        events.append([event, repr(args)[:200]])
+sys.addaudithook(audit)
+from app.cli import main
+status = main(sys.argv[1:])
+print(json.dumps(events), file=sys.stderr)
+sys.exit(status)
+"""
+
+
+def _dry_run_offline(tmp_path: Path, *arguments: str) -> tuple[subprocess.CompletedProcess[str],
+                                                               str | None]:
+    """``finr1 download … --dry-run`` in offline mode, in its own process, its hub an address
+    that cannot resolve. Python's audit events record every name lookup and connection it makes
+    (the last line of stderr); under strace, where there is one, the kernel's record too (every
+    network system call of the process and its children, C libraries included)."""
+    environ = {**os.environ, "FINR1_OFFLINE": "1", "FINR1_HOME": str(tmp_path / "home")}
+    environ.pop("HF_HUB_OFFLINE", None)
+    command = [sys.executable, "-c", _NETWORK_RECORDER, "download", *arguments, "--dry-run",
+               "--endpoint", "http://hub.invalid"]
+    trace_file = tmp_path / "network.trace"
+    strace = shutil.which("strace")
+    if strace is not None and subprocess.run([strace, "-o", os.devnull, "true"],
+                                             capture_output=True, check=False).returncode == 0:
+        command = [strace, "-f", "-qq", "-e", "trace=network", "-o", str(trace_file), *command]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=environ, capture_output=True, text=True,
+                            timeout=300, check=False)
+    trace = trace_file.read_text() if trace_file.exists() else None
+    return result, trace
+
+
+def test_an_offline_dry_run_plans_without_touching_the_network(tmp_path: Path) -> None:
+    result, trace = _dry_run_offline(tmp_path, GGUF_REPO, "--quant", "q8_0")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert json.loads(lines[-1]) == []  # no lookup, no connection, not even to resolve a name
+    assert "Fin-R1.Q8_0.gguf" in result.stderr
+    assert "offline mode is on, so the hub was not asked" in result.stderr
+    assert "needs about" in result.stderr
+    if trace is not None:
+        internet = [line for line in trace.splitlines() if "AF_INET" in line or "nscd" in line]
+        assert internet == []
+
+
+def test_an_offline_dry_run_plans_from_the_hubs_last_listing_when_there_is_one(
+        hub: LocalHub, library: Library, tmp_path: Path) -> None:
+    cache = tmp_path / "catalog-cache.json"
+    refresh_repo(load_catalog(cache), GGUF_REPO, HubConfig(endpoint=hub.endpoint),
+                 cache_file=cache)
+    hub.clear_log()
+    offline = HubConfig(endpoint=hub.endpoint, offline=True)
+    with recorded_connections() as connections:
+        plan = plan_download(library, offline, repo_id=GGUF_REPO, quant="q8_0",
+                             catalog=load_catalog(cache), dry_run=True)
+    assert connections == [] and hub.log == []
+    assert not plan.from_hub
+    assert plan.commit == hub.repo(GGUF_REPO).commit
+    assert plan.files[0].sha256 is not None
+    assert "the hub's listing of" in plan.describe()
+    with pytest.raises(ValueError, match="dry run"):
+        run_download(plan, library, offline)
+
+
+def test_a_dry_run_plans_from_the_catalog_when_the_hub_cannot_be_reached(
+        library: Library) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = HubConfig(endpoint=f"http://127.0.0.1:{closed_port}")
+    plan = plan_download(library, unreachable, repo_id=GGUF_REPO, quant="q8_0",
+                         catalog=load_catalog(), dry_run=True)
+    assert not plan.from_hub and plan.commit is None
+    assert "could not be reached: planned from the app's catalog" in plan.describe()
+    with pytest.raises(HubUnreachableError):  # a real download still needs the hub
+        plan_download(library, unreachable, repo_id=GGUF_REPO, quant="q8_0")
+
+
+def test_an_offline_dry_run_of_a_repository_the_app_never_listed_is_one_line(
+        tmp_path: Path) -> None:
+    result, _trace = _dry_run_offline(tmp_path, "someone/unknown-model")
+    assert result.returncode == 2
+    assert "finr1: error: cannot plan a download of someone/unknown-model: offline mode is on" \
+        in result.stderr
+    assert "Traceback" not in result.stderr

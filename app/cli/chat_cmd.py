@@ -1,5 +1,11 @@
 """``finr1 chat MODEL.gguf [PROMPT]``: ask a model one question and stream its reply.
 
+``finr1 chat --server URL [--api-key KEY] [--server-model NAME] [PROMPT]`` asks the model on an
+OpenAI-compatible server instead (vLLM, llama.cpp's server, Ollama, ``finr1 serve``): no model file
+is loaded, and every other option works the same. When the server fails in the middle of the
+reply, what it sent is kept: printed as it came, or with ``--json`` as the object with
+``finish_reason`` ``"error"`` and ``error`` (the sentence); the exit status is then 2.
+
 The question is PROMPT, a scenario's prompt (``--scenario ID`` with ``--example N`` and/or
 ``--field NAME=VALUE``), or standard input (UTF-8, whatever the locale). On a terminal the
 reasoning is shown dimmed and the answer plainly; when standard output is not a terminal the
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -20,15 +27,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli.arg_types import at_least
 from app.cli.text_input import read_stdin
 from app.core.answer_readers import read_reply
 from app.core.chat_template import ChatMessage
 from app.core.engine import ChatEngine, TokenChunk, TurnResult
-from app.core.engine_config import EngineConfig, GenerationSettings, parse_gpu_layers
-from app.core.errors import InvalidFieldValueError
-from app.core.reasoning import AnswerText, Done, ThinkEnded, ThinkStarted, ThinkText
+from app.core.engine_api import Engine
+from app.core.engine_config import (
+    MIN_CONTEXT,
+    EngineConfig,
+    GenerationSettings,
+    GpuLayers,
+    parse_gpu_layers,
+)
+from app.core.errors import InvalidFieldValueError, RemoteEngineError
+from app.core.fit import choose_context
+from app.core.hardware import detect_machine
+from app.core.reasoning import AnswerText, Done, ThinkEnded, ThinkStarted, ThinkText, parse_text
+from app.core.remote_engine import RemoteEngine
 from app.core.scenarios import Scenario, get_scenario
+from app.core.server_connection import ServerConnection
 from quant.errors import InvalidSettingError, TextInputError
+from quant.gguf_check import validate_gguf
 from quant.jobs import CancelToken
 
 DIM = "\x1b[2m"
@@ -45,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Ask a GGUF model one question (PROMPT, a scenario, or standard input) and "
                     "stream its reasoning and answer.",
     )
-    parser.add_argument("model", type=Path, metavar="MODEL.gguf", help="the GGUF model file")
+    parser.add_argument("model", nargs="?", metavar="MODEL.gguf",
+                        help="the GGUF model file (none with --server)")
     parser.add_argument("prompt", nargs="?", metavar="PROMPT",
                         help="the question (default: a scenario's prompt, else standard input)")
     parser.add_argument("--scenario", metavar="ID", help="build the prompt from this scenario")
@@ -62,42 +83,117 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"sampling temperature, 0 = greedy (default {_DEFAULTS.temperature})")
     parser.add_argument("--n-gpu-layers", default="auto", metavar="N|auto",
                         help="layers on the GPU: auto (as many as fit), 0 (CPU), -1 (all) or N")
-    parser.add_argument("--ctx", type=int, default=EngineConfig.n_ctx, metavar="N",
-                        help=f"context size in tokens (default {EngineConfig.n_ctx})")
+    parser.add_argument("--ctx", type=at_least(MIN_CONTEXT), metavar="N",
+                        help=f"context size in tokens (default {EngineConfig.n_ctx}); capped at "
+                             "the length the model was trained for, and refused when its cache "
+                             "does not fit in free memory")
+    parser.add_argument("--ctx-beyond-trained", action="store_true",
+                        help="allow a context longer than the model was trained for")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the reply and metrics at the end")
+    remote = parser.add_argument_group("a model on a server")
+    remote.add_argument("--server", metavar="URL",
+                        help="ask the model of this OpenAI-compatible server (e.g. "
+                             "http://127.0.0.1:8000/v1) instead of loading MODEL.gguf")
+    remote.add_argument("--api-key", default=os.environ.get("FINR1_API_KEY", ""), metavar="KEY",
+                        help="the server's API key (default: $FINR1_API_KEY)")
+    remote.add_argument("--server-model", default="", metavar="NAME",
+                        help="the server's model to ask (default: the one it serves)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Answer one question; returns 0, or 130 when stopped with Ctrl-C. Raises ``FinR1Error``
-    subclasses for bad input (prompt, scenario fields, settings, model file)."""
+    subclasses for bad input (prompt, scenario fields, settings, model file) and a server's
+    failures."""
+    _check_positionals(args)
     scenario = get_scenario(args.scenario) if args.scenario else None
     prompt = _prompt(args, scenario)
     settings = GenerationSettings(max_new_tokens=args.max_tokens, seed=args.seed,
                                   temperature=args.temperature)
-    config = EngineConfig(n_ctx=args.ctx, n_threads=args.threads,
-                          n_gpu_layers=parse_gpu_layers(args.n_gpu_layers))
-    with ChatEngine(args.model, config) as engine:
+    engine: Engine
+    server: RemoteEngine | None = None
+    if args.server is not None:
+        engine = server = RemoteEngine(ServerConnection(args.server, args.api_key,
+                                                        args.server_model))
+    else:
+        gpu_layers = parse_gpu_layers(args.n_gpu_layers)
+        config = EngineConfig(n_ctx=_context_size(args, gpu_layers), n_threads=args.threads,
+                              n_gpu_layers=gpu_layers)
+        engine = ChatEngine(args.model, config)
+    with engine:
         for warning in engine.info.warnings:
             print(f"finr1: warning: {warning}", file=sys.stderr)
         cancel = CancelToken()
         printer = None if args.json else ReplyPrinter(sys.stdout)
         with _ctrl_c_cancels(cancel):
             stream = engine.stream_chat([ChatMessage("user", prompt)], settings, cancel)
-            for chunk in stream:
-                if printer is not None:
-                    printer.show(chunk)
+            try:
+                for chunk in stream:
+                    if printer is not None:
+                        printer.show(chunk)
+            except RemoteEngineError as error:
+                _keep_partial_reply(error, printer)
+                raise
         result = stream.result
     verdict = _verdict(scenario, result)
     if args.json:
-        print(json.dumps(result_json(result, verdict), ensure_ascii=False))
+        reply = result_json(result, verdict)
+        if server is not None:
+            reply["server"] = server.info.provenance().as_record()
+        print(json.dumps(reply, ensure_ascii=False))
     else:
         if verdict is not None:
             print(f"verdict: {json.dumps(verdict, ensure_ascii=False)}")
         print(_metrics_line(result), file=sys.stderr)
     return EXIT_CANCELLED if result.stopped else 0
+
+
+def _check_positionals(args: argparse.Namespace) -> None:
+    """Sort out the positionals: with ``--server`` there is no model file, so the one given is
+    PROMPT; without it MODEL.gguf is required. Server options need ``--server``."""
+    if args.server is None:
+        if args.server_model:
+            raise InvalidSettingError("--server-model needs --server URL")
+        if args.model is None:
+            raise InvalidSettingError("give MODEL.gguf, or --server URL to ask a model on a server")
+        args.model = Path(args.model)
+        return
+    if args.prompt is not None:
+        raise InvalidSettingError("with --server the server's model answers: give only PROMPT, "
+                                  "no MODEL.gguf")
+    args.model, args.prompt = None, args.model
+    ignored = [option for option, given in (
+        ("--ctx", args.ctx is not None), ("--ctx-beyond-trained", args.ctx_beyond_trained),
+        ("--threads", args.threads is not None), ("--n-gpu-layers", args.n_gpu_layers != "auto"),
+    ) if given]
+    if ignored:
+        print(f"finr1: warning: {', '.join(ignored)} set how a model file is loaded; with --server "
+              "the server's own settings apply", file=sys.stderr)
+
+
+def _keep_partial_reply(error: RemoteEngineError, printer: ReplyPrinter | None) -> None:
+    """The server failed mid-reply: end the printed reply, or print the ``--json`` object with
+    the reply so far (``finish_reason`` "error"); the error itself is reported by the caller."""
+    if error.partial_text is None:
+        return
+    if printer is not None:
+        printer.end()
+        return
+    partial = {**parse_text(error.partial_text).to_dict(), "finish_reason": "error",
+               "error": str(error), "verdict": None, "metrics": None}
+    print(json.dumps(partial, ensure_ascii=False))
+
+
+def _context_size(args: argparse.Namespace, gpu_layers: GpuLayers) -> int:
+    """``--ctx`` as ``app.core.fit.choose_context`` allows it for this model and machine; its
+    notes are printed as warnings."""
+    choice = choose_context(validate_gguf(args.model), args.ctx, detect_machine(),
+                            beyond_trained=args.ctx_beyond_trained, use_gpu=gpu_layers != 0)
+    for note in choice.notes:
+        print(f"finr1: warning: {note}", file=sys.stderr)
+    return choice.n_ctx
 
 
 def _prompt(args: argparse.Namespace, scenario: Scenario | None) -> str:
@@ -184,6 +280,11 @@ class ReplyPrinter:
             elif isinstance(event, Done):
                 self._close_think()
                 self._write("\n")
+
+    def end(self) -> None:
+        """End a reply that stopped without its closing events (the server failed)."""
+        self._close_think()
+        self._write("\n")
 
     def _close_think(self) -> None:
         if self._in_think:

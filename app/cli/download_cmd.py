@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         choices=[quant.name for quant in QUANT_TYPES],
                         help="for a checkpoint: also keep disk space to build this quant")
     parser.add_argument("--dry-run", action="store_true",
-                        help="say what would be downloaded and stop")
+                        help="say what would be downloaded and stop; in offline mode, or when the "
+                             "hub cannot be reached, from what the app already knows")
     parser.set_defaults(handler=run)
 
 
@@ -60,11 +61,12 @@ def run(args: argparse.Namespace) -> int:
             library, config, repo_id=args.repo, quant=args.quant, filename=args.file,
             revision=args.revision, build_quant=args.build_quant,
             catalog=load_catalog(paths.catalog_cache_file), n_ctx=args.context,
-            cache_file=paths.catalog_cache_file,
+            cache_file=paths.catalog_cache_file, dry_run=args.dry_run,
         )
         print(plan.describe(), file=sys.stderr)
         if args.dry_run:
-            print(f"needs {human_bytes(plan.needed_disk_bytes)} of disk space in "
+            about = "" if plan.from_hub else "about "
+            print(f"needs {about}{human_bytes(plan.needed_disk_bytes)} of disk space in "
                   f"{library.downloads_dir}", file=sys.stderr)
             return 0
         try:

@@ -10,7 +10,10 @@ into the library. A checkpoint is fetched file by file into a staging folder and
 library, as a folder, only when every file is verified.
 
 A download is something the person asked for: it is allowed in the app's offline mode (see
-``app.core.hub_client``).
+``app.core.hub_client``). A dry run only plans, so it is not: in offline mode it makes no network
+call at all and plans from what the app already knows (the hub's last listing in the catalog
+cache, else the shipped catalog's names and estimated sizes), as it does when the hub cannot be
+reached. Such a plan says so (``DownloadPlan.from_hub`` False) and cannot be carried out.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import contextlib
 import json
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,8 @@ from app.core.catalog import Catalog, CatalogFile, CatalogRepo, RepoKind, fetch_
 from app.core.errors import (
     ChecksumMismatchError,
     HubFileNotFoundError,
+    HubUnreachableError,
+    OfflineModeError,
     QuantNotAvailableError,
     UnverifiableFileError,
 )
@@ -36,7 +42,7 @@ from app.core.file_digest import git_blob_sha1
 from app.core.fit import advise_for_repo
 from app.core.hardware import MachineInfo, detect_machine
 from app.core.http_transfer import PartialFile, RemoteBytes, RetryPolicy, fetch_to_partial
-from app.core.hub_client import HubConfig, translate_hub_errors
+from app.core.hub_client import HubConfig, network_blocked, translate_hub_errors
 from app.core.library import Library, ModelEntry
 from quant.atomic import atomic_output
 from quant.disk_space import human_bytes, require_free_space
@@ -64,14 +70,17 @@ class DownloadPlan:
 
     ``repo``: the repository's catalog entry as the hub listed it for this plan (titles in both
     languages, every file with its size and hash); ``commit``: the commit the files are fetched
-    at, the one they were listed at. ``name``: the model's name in the library (the GGUF's file
-    name, or the repository's name for a checkpoint). ``resumable_bytes``: bytes already on disk
-    from an interrupted attempt. ``build_space_bytes``: extra room kept free to build a quant
-    from a checkpoint. ``existing``: the same model already in the library (nothing to download).
+    at, the one they were listed at. ``from_hub`` False: a dry run's plan from what the app knew
+    without asking the hub (``repo`` the catalog's entry, ``commit`` its last listed one or None,
+    sizes perhaps estimates, hashes perhaps unknown); ``note`` then says why. ``name``: the
+    model's name in the library (the GGUF's file name, or the repository's name for a
+    checkpoint). ``resumable_bytes``: bytes already on disk from an interrupted attempt.
+    ``build_space_bytes``: extra room kept free to build a quant from a checkpoint.
+    ``existing``: the same model already in the library (nothing to download).
     """
 
     repo: CatalogRepo
-    commit: str
+    commit: str | None
     name: str
     files: tuple[PlannedFile, ...]
     staging_dir: Path
@@ -79,6 +88,8 @@ class DownloadPlan:
     build_space_bytes: int
     endpoint: str
     existing: ModelEntry | None = None
+    from_hub: bool = True
+    note: str | None = None
 
     @property
     def repo_id(self) -> str:
@@ -103,15 +114,19 @@ class DownloadPlan:
         resumed = (f", resuming {human_bytes(self.resumable_bytes)} already downloaded"
                    if self.resumable_bytes else "")
         count = f"{len(self.files)} files, " if len(self.files) > 1 else ""
-        return (f"{self.repo_id}@{self.commit[:12]}: {self.name} ({count}"
+        at = f"@{self.commit[:12]}" if self.commit else ""
+        about = "" if self.from_hub else "about "
+        line = (f"{self.repo_id}{at}: {self.name} ({count}{about}"
                 f"{human_bytes(self.total_bytes)}{resumed})")
+        return line if self.note is None else f"{line}; {self.note}"
 
 
 def plan_download(library: Library, config: HubConfig, *, repo_id: str | None = None,
                   quant: str | None = None, filename: str | None = None,
                   revision: str = "main", build_quant: str | None = None,
                   catalog: Catalog | None = None, machine: MachineInfo | None = None,
-                  n_ctx: int = 8192, cache_file: Path | None = None) -> DownloadPlan:
+                  n_ctx: int = 8192, cache_file: Path | None = None,
+                  dry_run: bool = False) -> DownloadPlan:
     """Decide what to download (one request to the hub; allowed in the app's offline mode).
 
     ``repo_id`` defaults to the catalog's GGUF repository. For a GGUF repository, ``filename``
@@ -121,13 +136,21 @@ def plan_download(library: Library, config: HubConfig, *, repo_id: str | None = 
     plan's ``repo`` keeps everything ``catalog`` knows about the repository. Raises
     the HubError family, QuantNotAvailableError, UnverifiableFileError, OfflineModeError
     (HF_HUB_OFFLINE).
+
+    ``dry_run``: only to show the plan. In offline mode (or under HF_HUB_OFFLINE) no network call
+    is made, and a hub that cannot be reached is no error: the plan comes from ``catalog``
+    (``from_hub`` False, see ``DownloadPlan``); OfflineModeError when ``catalog`` does not know
+    ``repo_id``.
     """
     catalog = catalog or load_catalog()
     repo_id = repo_id or catalog.default_gguf_repo
-    repo = fetch_repo_entry(catalog, repo_id, config, cache_file=cache_file, revision=revision,
-                            explicit=True)
+    if dry_run:
+        repo, note = _repo_for_dry_run(catalog, repo_id, config, cache_file, revision)
+    else:
+        repo, note = fetch_repo_entry(catalog, repo_id, config, cache_file=cache_file,
+                                      revision=revision, explicit=True), None
+    from_hub = note is None
     commit = repo.commit
-    assert commit is not None, "an entry fresh from the hub names its commit"
     if repo.kind is RepoKind.GGUF:
         chosen = [_choose_gguf(repo, filename, quant, machine, n_ctx)]
         name = chosen[0].filename.rsplit("/", 1)[-1]
@@ -135,16 +158,48 @@ def plan_download(library: Library, config: HubConfig, *, repo_id: str | None = 
     else:
         chosen = list(repo.files)
         name = repo_id.rsplit("/", 1)[-1]
-        staging = library.downloads_dir / f"{_folder_name(repo_id)}@{commit[:12]}"
-    files = tuple(_planned(config, repo_id, commit, file) for file in chosen)
+        staging = library.downloads_dir / f"{_folder_name(repo_id)}@{(commit or 'unknown')[:12]}"
+    if from_hub:
+        assert commit is not None, "an entry fresh from the hub names its commit"
+        files = tuple(_planned(config, repo_id, commit, file) for file in chosen)
+    else:
+        files = tuple(PlannedFile(file.filename, file.size_bytes or 0, file.sha256,
+                                  file.git_blob_id) for file in chosen)
     build_space = _build_space(files, build_quant) if repo.kind is RepoKind.CHECKPOINT else 0
     existing = None
     if repo.kind is RepoKind.GGUF and files[0].sha256:
         existing = library.find_by_sha256(files[0].sha256)
-    resumable = _resumable_bytes(staging, repo_id, commit, files)
+    resumable = _resumable_bytes(staging, repo_id, commit, files) if commit else 0
     return DownloadPlan(repo=repo, commit=commit, name=name, files=files, staging_dir=staging,
                         resumable_bytes=resumable, build_space_bytes=build_space,
-                        endpoint=config.endpoint, existing=existing)
+                        endpoint=config.endpoint, existing=existing, from_hub=from_hub,
+                        note=note)
+
+
+def _repo_for_dry_run(catalog: Catalog, repo_id: str, config: HubConfig,
+                      cache_file: Path | None, revision: str) -> tuple[CatalogRepo, str | None]:
+    """The repository's entry for a dry run, and None, or a note saying why it is not fresh
+    from the hub; offline, without asking the hub."""
+    reason = None
+    if config.offline or network_blocked():
+        reason = "offline mode is on, so the hub was not asked"
+    else:
+        try:
+            return fetch_repo_entry(catalog, repo_id, config, cache_file=cache_file,
+                                    revision=revision), None
+        except HubUnreachableError:
+            reason = f"{config.endpoint} could not be reached"
+    known = catalog.repo(repo_id)
+    if known is None:
+        raise OfflineModeError(
+            f"cannot plan a download of {repo_id}: {reason}, and the app has no listing of that "
+            "repository yet; try again online"
+        )
+    if known.refreshed_at:
+        listed = f"the hub's listing of {time.strftime('%Y-%m-%d', time.localtime(known.refreshed_at))}"
+    else:
+        listed = "the app's catalog (sizes are estimates)"
+    return known, f"{reason}: planned from {listed}"
 
 
 def check_disk_space(plan: DownloadPlan, library: Library) -> None:
@@ -169,6 +224,8 @@ def run_download(plan: DownloadPlan, library: Library, config: HubConfig, *,
     """
     if plan.existing is not None:
         return plan.existing
+    if not plan.from_hub:
+        raise ValueError("a dry run's plan was not listed by the hub; plan again to download")
     check_disk_space(plan, library)
     source: dict[str, Any] = {"type": "hub", "repo": plan.repo_id, "revision": plan.commit,
                               "endpoint": plan.endpoint,

@@ -24,6 +24,8 @@ FIN_R1_SYSTEM_PROMPT = (
 AUTO = "auto"
 GpuLayers = int | Literal["auto"]
 
+MIN_CONTEXT = 64
+
 # llama.cpp draws seeds from uint32 and reserves 0xFFFFFFFF for "pick one at random".
 MAX_SEED = 0xFFFFFFFE
 
@@ -84,9 +86,9 @@ class EngineConfig:
     use_mmap: bool = True
 
     def __post_init__(self) -> None:
-        if self.n_ctx < 64:
+        if self.n_ctx < MIN_CONTEXT:
             raise InvalidSettingError(
-                f"the context size must be at least 64 tokens, not {self.n_ctx}"
+                f"the context size must be at least {MIN_CONTEXT} tokens, not {self.n_ctx}"
             )
         if self.n_threads is not None and self.n_threads < 1:
             raise InvalidSettingError(f"the thread count must be at least 1, not {self.n_threads}")
@@ -110,7 +112,11 @@ class GenerationSettings:
     stops there with finish reason ``length``; the same number of tokens is reserved in the context
     window. ``seed``: a fixed seed makes replies reproducible on the same machine and build (the
     engine then evaluates the prompt afresh instead of reusing the previous turn's cache); None
-    picks a fresh one (reported in the turn's metrics).
+    picks a fresh one (reported in the turn's metrics). ``presence_penalty`` and
+    ``frequency_penalty`` (OpenAI's, -2 to 2, 0 = off) lower the odds of tokens already among the
+    last ``repeat_last_n`` generated, once / per time they occur (negative values raise them).
+    ``stop``: texts that end the reply where they appear, besides the model's own end markers;
+    the stop text is not part of the reply.
     """
 
     system_prompt: str | None = FIN_R1_SYSTEM_PROMPT
@@ -122,6 +128,9 @@ class GenerationSettings:
     repeat_last_n: int = 64
     max_new_tokens: int = 4000
     seed: int | None = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.temperature >= 0:
@@ -148,3 +157,11 @@ class GenerationSettings:
             )
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             raise InvalidSettingError(f"the seed must be between 0 and {MAX_SEED}, not {self.seed}")
+        for name in ("presence_penalty", "frequency_penalty"):
+            if not -2 <= getattr(self, name) <= 2:
+                raise InvalidSettingError(
+                    f"{name} must be between -2 and 2 (0 = off), not {getattr(self, name)}")
+        if isinstance(self.stop, str) or not all(isinstance(text, str) and text
+                                                  for text in self.stop):
+            raise InvalidSettingError(
+                f"stop must be a sequence of non-empty texts, not {self.stop!r}")

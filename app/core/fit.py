@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING
 
 from app.core.hardware import MachineInfo
 from app.core.llama_memory import ModelDims, activation_bytes, gpu_reserve_bytes, usable_gpu_bytes
+from quant.disk_space import human_bytes
+from quant.errors import InvalidSettingError
 from quant.formats import QUANT_TYPES, QuantType
+from quant.gguf_check import GGUFInfo
 
 if TYPE_CHECKING:  # only their attributes are read: no import cycle, no heavy import at start
     from app.core.build_job import BuildPlan
@@ -214,3 +217,71 @@ def _recommend(rows: list[QuantFit], offered: set[str] | None,
     return None, ("no quant type fits: close other programs to free memory, lower the context "
                   "size, or use a machine with more RAM")
 
+
+
+# -- the context size of one model file ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ContextChoice:
+    """The context to load a model file with, and what to tell the person about it (``notes``:
+    the request was capped; the model will page from disk)."""
+
+    n_ctx: int
+    notes: tuple[str, ...] = ()
+
+
+def choose_context(info: GGUFInfo, requested: int | None, machine: MachineInfo, *,
+                   beyond_trained: bool = False, n_batch: int = DEFAULT_BATCH,
+                   use_gpu: bool = True) -> ContextChoice:
+    """The context size for the model ``info`` describes: ``requested`` (None: ``DEFAULT_CONTEXT``)
+    capped at the length the model was trained for unless ``beyond_trained``, with a note when a
+    request was capped.
+
+    Then the memory that context needs besides the weights (KV cache, runtime buffers: memory
+    that is allocated, not mapped from the file) is checked against what ``machine`` has free: its
+    available RAM, plus its GPUs' usable memory when llama.cpp can offload and ``use_gpu``.
+    Raises ``InvalidSettingError`` when it does not fit, naming the largest context that does;
+    notes, without refusing, when the weights do not fit beside it (llama.cpp then reads them from
+    disk again and again). Nothing is checked where the model's shape or the free memory is
+    unknown.
+    """
+    notes: list[str] = []
+    n_ctx = DEFAULT_CONTEXT if requested is None else requested
+    trained = info.context_length
+    if trained and n_ctx > trained and not beyond_trained:
+        if requested is not None:
+            notes.append(f"the context is capped at {trained} tokens, the length this model was "
+                         f"trained for, instead of {requested}; allow more with "
+                         "--ctx-beyond-trained")
+        n_ctx = trained
+    dims = ModelDims.from_gguf(info)
+    free = _free_memory_bytes(machine, dims, n_batch, use_gpu) if dims is not None else None
+    if dims is None or free is None:
+        return ContextChoice(n_ctx, tuple(notes))
+    estimate = estimate_memory(dims, info.size_bytes, n_ctx, n_batch)
+    context_bytes = estimate.kv_cache_bytes + estimate.runtime_bytes
+    if context_bytes > free:
+        fitting = max(0, (free - estimate.runtime_bytes) // max(1, dims.kv_bytes_per_token))
+        raise InvalidSettingError(
+            f"a context of {n_ctx} tokens needs about {human_bytes(context_bytes)} of memory "
+            f"besides the model's weights, more than the {human_bytes(free)} free; lower the "
+            f"context size (about {fitting} tokens fit now) or free memory"
+        )
+    if estimate.ram_bytes > free:
+        notes.append(f"the model and a {n_ctx}-token context need about "
+                     f"{human_bytes(estimate.ram_bytes)}, more than the {human_bytes(free)} "
+                     "free: it will run slowly, reading its weights from disk again and again")
+    return ContextChoice(n_ctx, tuple(notes))
+
+
+def _free_memory_bytes(machine: MachineInfo, dims: ModelDims, n_batch: int,
+                       use_gpu: bool) -> int | None:
+    """Available RAM plus, when layers may go to the GPUs, what they can hold besides their
+    buffers (``usable_gpu_bytes``); None when the available RAM is unknown."""
+    if machine.ram_available_bytes is None:
+        return None
+    gpu = 0
+    if use_gpu and machine.gpu_offload_supported and not machine.unified_memory:
+        gpu = usable_gpu_bytes(machine.gpus, gpu_reserve_bytes(dims, n_batch),
+                               machine.ram_available_bytes)
+    return machine.ram_available_bytes + gpu

@@ -11,8 +11,9 @@ rules on top:
   huggingface_hub's own lookup (``HF_TOKEN``, a stored ``hf auth login``).
 - **Offline mode** (``FINR1_OFFLINE=1``, ``HF_HUB_OFFLINE=1`` or the setting): the app makes no
   network call on its own (no catalog refresh, no look-ups). A download the person asks for is the
-  one exception (``explicit=True``), except under ``HF_HUB_OFFLINE``, huggingface_hub's own switch,
-  which blocks every hub request of the process: it must be unset to download.
+  one exception (``explicit=True``; a dry run, which only plans, is not), except under
+  ``HF_HUB_OFFLINE``, huggingface_hub's own switch, which blocks every hub request of the
+  process: it must be unset to download.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def offline_mode(setting: bool = False, environ: Mapping[str, str] | None = None
             or _env_true(environ, HF_OFFLINE_ENV_VAR))
 
 
+def network_blocked(environ: Mapping[str, str] | None = None) -> bool:
+    """True under ``HF_HUB_OFFLINE``, which blocks every hub request of the process, even one the
+    person asked for."""
+    return _env_true(os.environ if environ is None else environ, HF_OFFLINE_ENV_VAR)
+
+
 @dataclass(frozen=True)
 class HubConfig:
     """Where and how to reach the hub. ``token`` None means huggingface_hub's own lookup."""
@@ -91,8 +98,7 @@ class HubConfig:
         ``explicit`` says the person asked for this very action (a download); it lifts the app's
         offline mode but not huggingface_hub's ``HF_HUB_OFFLINE``.
         """
-        environ = os.environ if environ is None else environ
-        if _env_true(environ, HF_OFFLINE_ENV_VAR):
+        if network_blocked(environ):
             raise OfflineModeError(
                 f"cannot {action}: HF_HUB_OFFLINE is set, which blocks every hub request; unset it "
                 "to download (FINR1_OFFLINE alone still allows downloads you ask for)"
