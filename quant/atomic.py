@@ -56,7 +56,7 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
         _fsync_file(temp_path)
         os.replace(temp_path, final_path)
     except OSError as error:
-        temp_path.unlink(missing_ok=True)
+        _discard(temp_path)
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFullError(
                 f"The disk holding {final_path.parent} is full; free some space and try again "
@@ -64,8 +64,15 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
             ) from error
         raise
     except BaseException:
-        temp_path.unlink(missing_ok=True)
+        _discard(temp_path)
         raise
+
+
+def _discard(temp_path: Path) -> None:
+    """Remove a partial file if there is one. Best effort: on a read-only file system even the
+    unlink of a missing file fails (EROFS), and that must not hide the error being raised."""
+    with contextlib.suppress(OSError):
+        temp_path.unlink(missing_ok=True)
 
 
 def _fsync_file(path: Path) -> None:

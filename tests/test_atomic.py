@@ -43,3 +43,15 @@ def test_partial_of_a_killed_writer_is_removed_and_a_live_ones_kept(tmp_path):
 
     assert remove_stale_partials(final) == [dead_partial]
     assert live_partial.exists() and unrelated.exists() and not dead_partial.exists()
+
+
+def test_on_a_read_only_disk_the_writers_own_error_is_raised(small_filesystem) -> None:
+    """Even the unlink of a missing partial fails with EROFS there; that cleanup must not replace
+    the error that made the write stop."""
+    disk = small_filesystem(1 << 20)
+    if subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True,
+                      check=False).returncode != 0:
+        pytest.skip("cannot remount a tmpfs read-only here")
+    with pytest.raises(ValueError, match="the writer's own error"), \
+            atomic_output(disk / "model.gguf"):
+        raise ValueError("the writer's own error")
