@@ -2,9 +2,15 @@
 
 Makes the SmolLM2 F16 reference (bench/models.py), computes an importance matrix on the bundled
 calibration text, quantizes to every type of the quant table below 16 bits (with and without the
-matrix; IQ3_XS only with it), and evaluates all of them against the reference on the held-out
-text. Prints the evaluation table and the ratio KLD(with matrix) / KLD(without) per type, whose
-baseline is the same type built without the matrix.
+matrix; IQ3_XS only with it), and to every mix of output and embedding types the hub catalog
+lists (resources/catalog.toml: Mungert's Fin-R1-bf16-q8_0.gguf, Fin-R1-q4_k.gguf… made as the
+model card says, without the matrix), and evaluates all of them against the reference on the
+held-out text. Prints the evaluation table, the ratio KLD(with matrix) / KLD(without) per type,
+whose baseline is the same type built without the matrix, and the ratio KLD(mix) / KLD(plain)
+per mix, whose baseline is the same type with llama.cpp's own output and embedding types.
+SmolLM2 ties its output to its embeddings, so only the embedding type of a mix applies there, and
+its 576-wide rows already make llama.cpp keep k-quant files' embeddings at Q8_0, so the Q8_0 mixes
+of Q6_K and Q4_K_M equal the plain files on it (ratio 1); on Fin-R1 they differ.
 
     .venv/bin/python bench/quant_quality.py [--imatrix-chunks N] [--eval-chunks N] [--ctx 512]
 """
@@ -25,6 +31,7 @@ RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "calibration"
 
 def measure(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns ``{"benchmark", "ratios": [...], "details": {...}}``."""
+    from app.core.catalog import load_catalog
     from quant.evaluate import evaluate_models, format_table
     from quant.formats import QUANTIZE_TYPES, ImatrixNeed, quant_type
     from quant.imatrix import build_imatrix
@@ -50,6 +57,13 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
                 output = workdir / f"smollm2-{type_name}{'-imatrix' if with_imatrix else ''}.gguf"
                 models.append(quantize_gguf(reference, output, type_name, threads=args.threads,
                                             imatrix_path=imatrix if with_imatrix else None))
+        mixes = _catalog_mixes(load_catalog())
+        for type_name, mix in mixes:
+            output = workdir / _mix_file_name(type_name, mix)
+            models.append(quantize_gguf(
+                reference, output, type_name, threads=args.threads,
+                output_type=mix.output.name if mix.output else None,
+                embedding_type=mix.embeddings.name if mix.embeddings else None))
         report = evaluate_models(reference, models, _text("heldout"),
                                  dataset="finr1-finance-heldout-v1", chunks=args.eval_chunks,
                                  chunk_size=args.ctx, threads=args.threads)
@@ -62,8 +76,26 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
             ratios.append({"name": f"KLD {type_name}: with imatrix / without",
                            "value": with_matrix / without, "target": "<= 1",
                            "met": with_matrix <= without})
+    for type_name, mix in mixes:
+        mixed, plain = kld.get(_mix_file_name(type_name, mix)), kld.get(f"smollm2-{type_name}.gguf")
+        if mixed is not None and plain:
+            ratios.append({"name": f"KLD {mix.label(quant_type(type_name))}: mix / plain",
+                           "value": mixed / plain, "target": "<= 1", "met": mixed <= plain})
     return {"benchmark": "quant_quality", "ratios": ratios,
             "details": {"table": format_table(report), "report": report.to_dict()}}
+
+
+def _catalog_mixes(catalog: Any) -> list[tuple[str, Any]]:
+    """(quant type name, TensorMix) of every mixed file the catalog lists, each once."""
+    mixes = {(file.quant_type.name, file.mix): None for repo in catalog.repos
+             for file in repo.files if file.mix and file.quant_type is not None}
+    return list(mixes)
+
+
+def _mix_file_name(type_name: str, mix: Any) -> str:
+    output = mix.output.name if mix.output else "default"
+    embeddings = mix.embeddings.name if mix.embeddings else "default"
+    return f"smollm2-{type_name}-output-{output}-embd-{embeddings}.gguf"
 
 
 def _text(part: str) -> str:

@@ -2,7 +2,9 @@
 
 For every model: perplexity, mean and 99th-percentile KL divergence of its next-token
 distributions from the reference's, how often both agree on the most likely token, plus file
-size, bits per weight and decode speed on this machine. The method is llama.cpp's
+size, bits per weight, the tensor types of its output and token embeddings (where files of one
+quant type differ, as ``finr1 quantize --output-type/--embedding-type`` mixes do) and decode
+speed on this machine. The method is llama.cpp's
 ``llama-perplexity --kl-divergence``: the text is cut into chunks of ``chunk_size`` tokens, each
 evaluated in a fresh KV cache, and only the second half of each chunk is scored (every scored
 token then has at least half a chunk of context). Each file is validated once. The reference's
@@ -28,7 +30,7 @@ from quant.errors import EvaluationError
 from quant.eval_metrics import KLD_PERCENTILE, ScoreAccumulator, log_softmax
 from quant.gguf_check import GGUFInfo, validate_gguf
 from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
-from quant.quantize import IMATRIX_DATASET_KEY, IMATRIX_FILE_KEY
+from quant.quantize import EMBEDDING_TENSOR, IMATRIX_DATASET_KEY, IMATRIX_FILE_KEY, OUTPUT_TENSOR
 from quant.reference_logprobs import ReferenceLogprobs
 
 STAGE = "evaluate"
@@ -41,11 +43,15 @@ _ROWS_PER_BLOCK = 64  # bounds the float64 working set for a 152k-token vocabula
 
 @dataclass(frozen=True)
 class ModelScore:
-    """One model's measurements. For the reference itself KLD is 0 and agreement 1."""
+    """One model's measurements. For the reference itself KLD is 0 and agreement 1.
+    ``output_tensor_type`` / ``embedding_tensor_type``: the ggml types of ``output.weight`` and
+    ``token_embd.weight`` (None where the model has no such tensor, e.g. tied embeddings)."""
 
     path: str
     name: str
     quant_type: str | None
+    output_tensor_type: str | None
+    embedding_tensor_type: str | None
     imatrix: str | None
     imatrix_dataset: str | None
     file_size_bytes: int
@@ -242,8 +248,11 @@ def _model_score(path: Path, info: GGUFInfo, runner: ChunkRunner, scores: ScoreA
                  decode_speed: float | None) -> ModelScore:
     imatrix = info.metadata.get(IMATRIX_FILE_KEY)
     imatrix_dataset = info.metadata.get(IMATRIX_DATASET_KEY)
+    tensor_types = {tensor.name: tensor.ggml_type for tensor in info.tensors}
     return ModelScore(
         path=str(path), name=path.name, quant_type=info.file_type_label,
+        output_tensor_type=tensor_types.get(OUTPUT_TENSOR),
+        embedding_tensor_type=tensor_types.get(EMBEDDING_TENSOR),
         imatrix=str(imatrix) if imatrix is not None else None,
         imatrix_dataset=str(imatrix_dataset) if imatrix_dataset is not None else None,
         file_size_bytes=info.size_bytes, n_params=runner.n_params,
@@ -261,13 +270,15 @@ def _raise_if_cancelled(cancel: CancelToken | None) -> None:
 
 def format_table(report: EvaluationReport) -> str:
     """The report as a markdown table, reference first."""
-    header = ("| model | type | imatrix | size MB | bits/weight | PPL | KLD mean | KLD p99 "
-              "| top-1 agree | decode tok/s |")
+    header = ("| model | type | output/embd | imatrix | size MB | bits/weight | PPL | KLD mean "
+              "| KLD p99 | top-1 agree | decode tok/s |")
     lines = [header, "|" + " --- |" * header.count(" | ") + " --- |"]
     for score in (report.reference, *report.models):
         speed = "" if score.decode_tokens_per_s is None else f"{score.decode_tokens_per_s:.1f}"
+        kept = f"{score.output_tensor_type or '-'}/{score.embedding_tensor_type or '-'}"
         lines.append(
-            f"| {score.name} | {score.quant_type or '?'} | {'yes' if score.imatrix else 'no'} "
+            f"| {score.name} | {score.quant_type or '?'} | {kept} "
+            f"| {'yes' if score.imatrix else 'no'} "
             f"| {score.file_size_bytes / 1e6:.1f} | {score.bits_per_weight:.2f} "
             f"| {score.perplexity:.3f} | {score.kld_mean:.5f} | {score.kld_p99:.4f} "
             f"| {score.top1_agreement:.1%} | {speed} |")

@@ -38,6 +38,8 @@ class QuantizeRequest:
 
     ``threads`` 0 lets libllama use every core. ``imatrix`` (optional) is passed to libllama;
     ``metadata`` are extra GGUF key-values written into the output (int or str values).
+    ``output_tensor_type`` / ``token_embedding_type``: the ``GGML_TYPE_*`` to give
+    ``output.weight`` / ``token_embd.weight`` instead of the file type's choice (None: its choice).
     """
 
     input_path: str
@@ -46,6 +48,8 @@ class QuantizeRequest:
     threads: int
     imatrix: Imatrix | None
     metadata: tuple[tuple[str, int | str], ...]
+    output_tensor_type: int | None = None
+    token_embedding_type: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,10 @@ def _quantize(request: QuantizeRequest, parser: QuantizeLogParser,
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = request.llama_ftype
     params.nthread = request.threads
+    if request.output_tensor_type is not None:
+        params.output_tensor_type = request.output_tensor_type
+    if request.token_embedding_type is not None:
+        params.token_embedding_type = request.token_embedding_type
     # the arrays below point into Python objects; they must live until the call returns
     imatrix_entries = _imatrix_entries(llama_cpp, request.imatrix)
     overrides = _kv_overrides(llama_cpp, request.metadata)

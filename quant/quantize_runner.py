@@ -27,6 +27,7 @@ from typing import BinaryIO
 from quant.errors import DiskFullError, QuantizeError
 from quant.jobs import CancelToken, Progress, ProgressCallback
 from quant.llama_log import LogLine, TensorDone, TensorStarted
+from quant.processes import python_child_environment
 from quant.quantize_child import ChildResult, QuantizeRequest
 
 STAGE = "quantize"
@@ -36,6 +37,7 @@ CHILD_MODULE = "quant.quantize_child"
 _CHILD_GONE = object()
 _POLL_INTERVAL_S = 0.1
 _CHILD_EXIT_GRACE_S = 30.0
+_READER_EXIT_GRACE_S = 10.0
 # below this much free space after a failed write, the disk filled up (a write needs a few MB)
 _DISK_FULL_BYTES = 16 * 1024 * 1024
 _LOG_TAIL_LINES = 12
@@ -56,15 +58,15 @@ def run_quantize_child(request: QuantizeRequest, tensor_count: int, report: Prog
     with tempfile.TemporaryFile(prefix="finr1-quantize-", suffix=".log") as stderr_file:
         child = subprocess.Popen(
             [sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=stderr_file, env=_child_environment(),
+            stdout=subprocess.PIPE, stderr=stderr_file, env=python_child_environment(),
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
         )
+        reader = _ChildReader(child)
         try:
-            messages = _start_reader(child)
             _send_request(child, request, stderr_file)
             report(Progress(STAGE, 0, tensor_count, "tensors", Path(request.input_path).name))
             log_tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
-            result = _follow(messages, report, cancel, log_tail)
+            result = _follow(reader.messages, report, cancel, log_tail)
             exitcode = _wait_for_exit(child)
             if result is None or result.status != 0 or exitcode != 0:
                 _raise_if_disk_full(Path(request.output_path).parent, result)
@@ -72,33 +74,37 @@ def run_quantize_child(request: QuantizeRequest, tensor_count: int, report: Prog
                     request, result, exitcode, log_tail, _file_tail(stderr_file)
                 ))
         finally:
-            _stop(child)
+            _stop(child, reader)
 
 
-def _child_environment() -> dict[str, str]:
-    """The parent's environment, with this package importable whatever the working folder."""
-    package_root = str(Path(__file__).resolve().parent.parent)
-    environment = dict(os.environ)
-    paths = [package_root, *filter(None, environment.get("PYTHONPATH", "").split(os.pathsep))]
-    environment["PYTHONPATH"] = os.pathsep.join(paths)
-    return environment
+class _ChildReader:
+    """Unpickles the child's messages on a thread into ``messages``; ``_CHILD_GONE`` marks the
+    end: the child exited, was killed, or died in the middle of a message.
 
+    The thread alone reads the child's stdout; ``join`` waits for it to see the end, after which
+    the pipe may be closed (closing it under a read in progress breaks that read).
+    """
 
-def _start_reader(child: subprocess.Popen) -> queue.Queue[object]:
-    """Unpickle the child's messages on a thread into a queue; ``_CHILD_GONE`` marks the end."""
-    messages: queue.Queue[object] = queue.Queue()
+    def __init__(self, child: subprocess.Popen) -> None:
+        self.messages: queue.Queue[object] = queue.Queue()
+        self._stdout = child.stdout
+        self._thread = threading.Thread(target=self._read, name="quantize-child-reader",
+                                        daemon=True)
+        self._thread.start()
 
-    def read() -> None:
+    def _read(self) -> None:
         try:
             while True:
-                messages.put(pickle.load(child.stdout))
-        except EOFError:
-            pass  # the child exited or was killed
+                self.messages.put(pickle.load(self._stdout))
+        except (EOFError, pickle.UnpicklingError):
+            pass  # the end of the pipe; UnpicklingError: the child died while writing a message
         finally:
-            messages.put(_CHILD_GONE)
+            self.messages.put(_CHILD_GONE)
 
-    threading.Thread(target=read, name="quantize-child-reader", daemon=True).start()
-    return messages
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the end of the pipe; whether it was reached."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 def _send_request(child: subprocess.Popen, request: QuantizeRequest,
@@ -143,12 +149,16 @@ def _wait_for_exit(child: subprocess.Popen) -> int | None:
         return None
 
 
-def _stop(child: subprocess.Popen) -> None:
-    """Kill the child if it still runs, and release its pipes."""
+def _stop(child: subprocess.Popen, reader: _ChildReader) -> None:
+    """Kill the child if it still runs, let the reader reach the end of its output, and release
+    the pipes."""
     if child.poll() is None:
         child.kill()
         child.wait()
-    for stream in (child.stdin, child.stdout):
+    # the dead child's end of the pipe is closed, so the reader sees its end at once; a reader
+    # still blocked after that (a process that inherited the pipe) keeps the pipe open
+    reader_done = reader.join(_READER_EXIT_GRACE_S)
+    for stream in (child.stdin, child.stdout) if reader_done else (child.stdin,):
         # closing a pipe whose reader died can raise; it is closed either way
         with contextlib.suppress(OSError):
             stream.close()

@@ -1,6 +1,7 @@
 """The hub catalog: where Fin-R1 lives and which file holds which quant type.
 
-(Refreshing from a hub is tested against the stand-in hub in test_download.py.)
+(Refreshing from a hub is tested against the stand-in hub in test_download.py; what a refresh
+keeps of the shipped catalog's per-file knowledge, here.)
 """
 
 from __future__ import annotations
@@ -10,18 +11,25 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from local_hub import LocalHub
 
 from app.core.catalog import (
     RepoKind,
+    fetch_repo_entry,
     is_checkpoint_file,
     load_catalog,
+    quant_in_filename,
     quant_type_in_filename,
     remember_repo,
     repo_from_snapshot,
 )
+from app.core.download import plan_download, run_download
 from app.core.errors import CatalogError, QuantNotAvailableError
-from app.core.hub_client import RemoteFile, RepoSnapshot
+from app.core.hub_client import HubConfig, RemoteFile, RepoSnapshot
+from app.core.library import Library
 from quant.formats import quant_type
+from quant.gguf_check import validate_gguf
+from quant.quantize import quantize_gguf
 
 
 def test_shipped_catalog_names_the_checkpoint_and_the_default_gguf_repository() -> None:
@@ -40,7 +48,6 @@ def test_each_gguf_repository_maps_quant_types_to_its_own_file_names() -> None:
     expected = {
         "mradermacher/Fin-R1-GGUF": "Fin-R1.Q4_K_M.gguf",
         "mradermacher/Fin-R1-i1-GGUF": "Fin-R1.i1-Q4_K_M.gguf",
-        "Mungert/Fin-R1-GGUF": "Fin-R1-q4_k_m.gguf",
     }
     for repo_id, filename in expected.items():
         repo = catalog.repo(repo_id)
@@ -58,8 +65,51 @@ def test_every_shipped_file_name_states_the_quant_type_it_is_listed_under() -> N
                 assert quant_type_in_filename(file.filename) == file.quant_type, file.filename
 
 
+# Mungert/Fin-R1-GGUF's model card (the seed 004_6c75f609fe3f14d8.txt) lists its files and how
+# each was made; "" is Q4_0, a type outside the quant table
+MUNGERT_MODEL_CARD = {
+    "Fin-R1-bf16.gguf": "BF16",
+    "Fin-R1-f16.gguf": "F16",
+    "Fin-R1-bf16-q8_0.gguf": "Q8_0 (output & embeddings BF16)",
+    "Fin-R1-f16-q8_0.gguf": "Q8_0 (output & embeddings F16)",
+    "Fin-R1-q8_0.gguf": "Q8_0",
+    "Fin-R1-q6_k.gguf": "Q6_K (output & embeddings Q8_0)",
+    "Fin-R1-q4_k.gguf": "Q4_K_M (output & embeddings Q8_0)",
+    "Fin-R1-q4_k_s.gguf": "Q4_K_S",
+    "Fin-R1-q4_0.gguf": "",
+    "Fin-R1-iq3_xs.gguf": "IQ3_XS",
+    "Fin-R1-iq3_m.gguf": "IQ3_M",
+}
+
+
+def test_mungerts_files_are_the_ones_its_model_card_lists_made_as_it_says() -> None:
+    repo = load_catalog().repo("Mungert/Fin-R1-GGUF")
+    assert repo is not None
+    assert {file.filename: file.label for file in repo.files} == MUNGERT_MODEL_CARD
+    assert "inferred" not in repo.title
+
+
+def test_a_quant_types_file_without_a_mix_is_preferred() -> None:
+    repo = load_catalog().repo("Mungert/Fin-R1-GGUF")
+    assert repo is not None
+    assert repo.quant_file("q8_0").filename == "Fin-R1-q8_0.gguf"
+    assert repo.quant_file("q4_k_m").filename == "Fin-R1-q4_k.gguf"  # the only Q4_K_M there
+    with pytest.raises(QuantNotAvailableError, match="no IQ3_S file"):
+        repo.quant_file("iq3_s")
+
+
+def test_a_mixs_estimated_size_counts_its_larger_output_and_embeddings() -> None:
+    repo = load_catalog().repo("Mungert/Fin-R1-GGUF")
+    assert repo is not None
+    plain = repo.quant_file("q8_0").size_bytes
+    mixed = next(file for file in repo.files if file.filename == "Fin-R1-bf16-q8_0.gguf")
+    # two 152064 x 3584 matrices at 16 instead of 8.5 bits per weight
+    assert mixed.size_bytes - plain == pytest.approx(2 * 152_064 * 3_584 * 7.5 / 8, rel=1e-6)
+
+
 @pytest.mark.parametrize(("filename", "expected"), [
     ("Fin-R1.Q4_K_M.gguf", "q4_k_m"),
+    ("Fin-R1-q4_k.gguf", "q4_k_m"),  # llama-quantize's alias
     ("Fin-R1.i1-IQ3_XS.gguf", "iq3_xs"),
     ("Fin-R1-q8_0.gguf", "q8_0"),
     ("fin-r1-q4_k_s.gguf", "q4_k_s"),
@@ -71,13 +121,64 @@ def test_quant_type_is_read_from_each_uploaders_naming(filename: str, expected: 
 
 
 @pytest.mark.parametrize("filename", [
-    "Fin-R1-q4_k.gguf",  # which K mix? not guessed
     "Fin-R1-q6_k_m.gguf",  # an uploader's own mix, not llama.cpp's Q6_K
     "Fin-R1.Q3_K_L.gguf",  # a type outside the table
     "README.md",
 ])
 def test_names_that_do_not_state_a_known_type_map_to_none(filename: str) -> None:
     assert quant_type_in_filename(filename) is None
+
+
+@pytest.mark.parametrize(("filename", "expected"), [
+    ("Fin-R1-bf16-q8_0.gguf", ("Q8_0", "BF16", "BF16")),
+    ("Fin-R1-f16-q8_0.gguf", ("Q8_0", "F16", "F16")),
+    ("Fin-R1-q8_0.gguf", ("Q8_0", None, None)),
+    ("Fin-R1.F16.gguf", ("F16", None, None)),
+    ("Fin-R1-q4_k.gguf", ("Q4_K_M", None, None)),  # what its output is kept at, the name hides
+])
+def test_a_float_type_before_a_quant_type_names_the_output_and_embeddings_type(
+        filename: str, expected: tuple[str, str | None, str | None]) -> None:
+    quant, mix = quant_in_filename(filename)
+    assert quant is not None
+    assert (quant.label, mix.output and mix.output.label,
+            mix.embeddings and mix.embeddings.label) == expected
+
+
+def test_a_hub_listing_keeps_what_the_catalog_knows_of_a_files_mix(local_hub: LocalHub,
+                                                                    tmp_path: Path) -> None:
+    local_hub.add_repo("Mungert/Fin-R1-GGUF", {name: b"GGUF" for name in MUNGERT_MODEL_CARD})
+    cache = tmp_path / "catalog-cache.json"
+    listed = fetch_repo_entry(load_catalog(), "Mungert/Fin-R1-GGUF",
+                              HubConfig(endpoint=local_hub.endpoint), cache_file=cache)
+    assert all(file.from_hub for file in listed.files)
+    assert {file.filename: file.label for file in listed.files} == MUNGERT_MODEL_CARD
+    # and so does the listing remembered for offline starts
+    remembered = load_catalog(cache).repo("Mungert/Fin-R1-GGUF")
+    assert remembered is not None and remembered.commit == listed.commit
+    assert {file.filename: file.label for file in remembered.files} == MUNGERT_MODEL_CARD
+
+
+def test_a_downloaded_mix_has_the_type_and_mix_its_catalog_entry_names(
+        local_hub: LocalHub, library: Library, tiny_bf16_gguf: Path, tmp_path: Path) -> None:
+    # the two files made from the tiny model as the model card says they were made
+    made = {
+        "Fin-R1-q4_k.gguf": quantize_gguf(tiny_bf16_gguf, tmp_path / "a.gguf", "q4_k", threads=1,
+                                          output_type="q8_0", embedding_type="q8_0"),
+        "Fin-R1-bf16-q8_0.gguf": quantize_gguf(tiny_bf16_gguf, tmp_path / "b.gguf", "q8_0",
+                                               threads=1, output_type="bf16",
+                                               embedding_type="bf16"),
+    }
+    local_hub.add_repo("Mungert/Fin-R1-GGUF", {name: path.read_bytes() for name, path in made.items()})
+    config = HubConfig(endpoint=local_hub.endpoint)
+    for request in ({"quant": "q4_k_m"}, {"filename": "Fin-R1-bf16-q8_0.gguf"}):
+        plan = plan_download(library, config, repo_id="Mungert/Fin-R1-GGUF", **request)
+        listed = next(file for file in plan.repo.files if file.filename == plan.files[0].filename)
+        entry = run_download(plan, library, config)
+        header = validate_gguf(entry.path)
+        kept = {tensor.name: tensor.ggml_type for tensor in header.tensors}
+        assert listed.mix.output is not None and listed.mix.embeddings is not None
+        assert (entry.quant_label, kept["output.weight"], kept["token_embd.weight"]) == (
+            listed.quant_type.label, listed.mix.output.label, listed.mix.embeddings.label)
 
 
 def test_a_missing_quant_type_is_refused_with_the_types_on_offer() -> None:

@@ -22,6 +22,7 @@ import gguf
 import numpy as np
 import pytest
 from direct_quantize import direct_quantize
+from llm_support import THREADS
 
 from app.cli import main as cli_main
 from app.core.calibration import HELDOUT_DATASET, calibration_set, heldout_set
@@ -116,7 +117,7 @@ def tiny_text() -> str:
 @pytest.fixture(scope="module")
 def tiny_q8_0(tiny_bf16_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return quantize_gguf(tiny_bf16_gguf, tmp_path_factory.mktemp("q8") / "tiny-q8_0.gguf",
-                         "q8_0", threads=1)
+                         "q8_0", threads=THREADS)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,7 @@ def tiny_report(tiny_bf16_gguf: Path, tiny_q8_0: Path, tiny_text: str,
                 tmp_path_factory: pytest.TempPathFactory) -> EvaluationReport:
     twin = Path(shutil.copy(tiny_bf16_gguf, tmp_path_factory.mktemp("twin") / "twin.gguf"))
     return evaluate_models(tiny_bf16_gguf, [twin, tiny_q8_0], tiny_text, dataset="heldout",
-                           chunks=2, chunk_size=TINY_CHUNK, decode_tokens=16, threads=1)
+                           chunks=2, chunk_size=TINY_CHUNK, decode_tokens=16, threads=THREADS)
 
 
 def test_a_model_against_an_identical_copy_has_no_divergence(tiny_report: EvaluationReport) -> None:
@@ -167,6 +168,24 @@ def test_the_table_has_a_row_per_model_reference_first(tiny_report: EvaluationRe
         tiny_report.reference.name, "twin.gguf", "tiny-q8_0.gguf"]
 
 
+def test_files_of_one_type_with_other_output_and_embedding_types_are_told_apart(
+        tiny_bf16_gguf: Path, tiny_q8_0: Path, tiny_text: str, tmp_path: Path) -> None:
+    # the quality lab compares a mix (as in Fin-R1-bf16-q8_0.gguf) with the plain type
+    mix = quantize_gguf(tiny_bf16_gguf, tmp_path / "tiny-bf16-q8_0.gguf", "q8_0",
+                        output_type="bf16", embedding_type="bf16", threads=1)
+    report = evaluate_models(tiny_bf16_gguf, [tiny_q8_0, mix], tiny_text, dataset="heldout",
+                             chunks=1, chunk_size=TINY_CHUNK, decode_tokens=0, threads=THREADS)
+    plain, mixed = report.models
+    assert (plain.quant_type, plain.output_tensor_type, plain.embedding_tensor_type) == (
+        "Q8_0", "Q8_0", "Q8_0")
+    assert (mixed.quant_type, mixed.output_tensor_type, mixed.embedding_tensor_type) == (
+        "Q8_0", "BF16", "BF16")
+    assert mixed.kld_mean > 0.0
+    table = format_table(report)
+    assert "| tiny-q8_0.gguf | Q8_0 | Q8_0/Q8_0 |" in table
+    assert "| tiny-bf16-q8_0.gguf | Q8_0 | BF16/BF16 |" in table
+
+
 def test_the_sidecar_holds_the_models_record(tiny_report: EvaluationReport) -> None:
     q8_0 = tiny_report.models[1]
     path = write_sidecar(tiny_report, q8_0)
@@ -181,7 +200,7 @@ def test_progress_covers_the_reference_and_every_model(tiny_bf16_gguf: Path, tin
                                                        tiny_text: str) -> None:
     reports: list[Progress] = []
     evaluate_models(tiny_bf16_gguf, [tiny_q8_0], tiny_text, dataset="heldout", chunks=2,
-                    chunk_size=TINY_CHUNK, decode_tokens=0, threads=1,
+                    chunk_size=TINY_CHUNK, decode_tokens=0, threads=THREADS,
                     on_progress=reports.append)
     assert [(report.done, report.total) for report in reports] == [(0, 4), (1, 4), (2, 4),
                                                                     (3, 4), (4, 4)]
@@ -198,7 +217,7 @@ def test_a_cancel_stops_the_evaluation(tiny_bf16_gguf: Path, tiny_q8_0: Path,
 
     with pytest.raises(JobCancelled):
         evaluate_models(tiny_bf16_gguf, [tiny_q8_0], tiny_text, dataset="heldout", chunks=2,
-                        chunk_size=TINY_CHUNK, threads=1, on_progress=cancel_on_first_chunk,
+                        chunk_size=TINY_CHUNK, threads=THREADS, on_progress=cancel_on_first_chunk,
                         cancel=cancel)
 
 
@@ -206,7 +225,7 @@ def test_a_model_of_another_vocabulary_is_refused(tiny_bf16_gguf: Path, smollm2_
                                                   tiny_text: str) -> None:
     with pytest.raises(EvaluationError, match="vocabulary"):
         evaluate_models(tiny_bf16_gguf, [smollm2_gguf], tiny_text, dataset="heldout", chunks=1,
-                        chunk_size=TINY_CHUNK, decode_tokens=0, threads=1)
+                        chunk_size=TINY_CHUNK, decode_tokens=0, threads=THREADS)
 
 
 def test_a_text_shorter_than_one_chunk_is_refused(tiny_bf16_gguf: Path) -> None:
@@ -220,7 +239,7 @@ def test_cli_prints_the_table_and_saves_results_beside_each_model(
         capsys: pytest.CaptureFixture[str]) -> None:
     model = Path(shutil.copy(tiny_q8_0, tmp_path / "model.gguf"))
     status = cli_main(["evaluate", "--reference", str(tiny_bf16_gguf), str(model),
-                       "--chunks", "1", "--ctx", str(TINY_CHUNK), "--threads", "1"])
+                       "--chunks", "1", "--ctx", str(TINY_CHUNK), "--threads", str(THREADS)])
     assert status == 0
     out = capsys.readouterr().out
     assert "| model.gguf | Q8_0 |" in out
@@ -232,7 +251,7 @@ def test_cli_json_output_parses(tiny_bf16_gguf: Path, tiny_q8_0: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     status = cli_main(["evaluate", "--reference", str(tiny_bf16_gguf), str(tiny_q8_0), "--json",
                        "--no-save", "--chunks", "1", "--ctx", str(TINY_CHUNK),
-                       "--decode-tokens", "0"])
+                       "--decode-tokens", "0", "--threads", str(THREADS)])
     assert status == 0
     report = json.loads(capsys.readouterr().out)
     assert report["models"][0]["decode_tokens_per_s"] is None
@@ -267,7 +286,7 @@ def test_models_evaluated_together_score_as_when_evaluated_alone(
     def evaluate(models: list[Path]) -> list[dict[str, Any]]:
         return scores_without_timing(evaluate_models(
             tiny_bf16_gguf, models, tiny_text, dataset="heldout", chunks=2,
-            chunk_size=TINY_CHUNK, decode_tokens=0, threads=1))
+            chunk_size=TINY_CHUNK, decode_tokens=0, threads=THREADS))
 
     together = evaluate([twin, tiny_q8_0])
     reference, twin_alone = evaluate([twin])
@@ -282,7 +301,7 @@ def test_the_reference_is_normalized_once_however_many_models_are_compared(
               for index in range(model_count)]
     calls = count_calls(monkeypatch, log_softmax)
     report = evaluate_models(tiny_bf16_gguf, models, tiny_text, dataset="heldout", chunks=2,
-                             chunk_size=TINY_CHUNK, decode_tokens=0, threads=1)
+                             chunk_size=TINY_CHUNK, decode_tokens=0, threads=THREADS)
     rows_normalized = sum(len(args[0]) for args in calls)
     assert rows_normalized == (1 + model_count) * report.reference.tokens_scored
 
@@ -292,7 +311,7 @@ def test_each_gguf_is_validated_once(monkeypatch: pytest.MonkeyPatch, tiny_bf16_
     twin = Path(shutil.copy(tiny_bf16_gguf, tmp_path / "twin.gguf"))
     calls = count_calls(monkeypatch, validate_gguf)
     evaluate_models(tiny_bf16_gguf, [twin, tiny_q8_0], tiny_text, dataset="heldout", chunks=1,
-                    chunk_size=TINY_CHUNK, decode_tokens=0, threads=1)
+                    chunk_size=TINY_CHUNK, decode_tokens=0, threads=THREADS)
     assert sorted(str(args[0]) for args in calls) == sorted(map(str, [tiny_bf16_gguf, twin, tiny_q8_0]))
 
 
@@ -331,7 +350,7 @@ def smol_evaluation(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory
     calibration = calibration_set()
     imatrix = build_imatrix(reference, folder / "smol.imatrix.gguf", calibration.text,
                             dataset=calibration.name, chunks=SMOL_IMATRIX_CHUNKS,
-                            chunk_size=SMOL_CHUNK, threads=1)
+                            chunk_size=SMOL_CHUNK, threads=THREADS)
     builds = [("q8_0", False), ("q6_k", False), ("q4_k_m", True), ("iq3_m", True),
               ("q4_k_s", False), ("q4_k_s", True), ("iq3_s", False), ("iq3_s", True)]
     models = []
@@ -341,7 +360,7 @@ def smol_evaluation(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory
                                     imatrix_path=imatrix if with_imatrix else None))
     report = evaluate_models(reference, models, heldout_set().text, dataset=HELDOUT_DATASET,
                              chunks=SMOL_EVAL_CHUNKS, chunk_size=SMOL_CHUNK, decode_tokens=0,
-                             threads=1)
+                             threads=THREADS)
     return SmolEvaluation(report)
 
 

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
+from llm_support import THREADS
 
 from app.cli import main as cli_main
 from quant.errors import (
@@ -27,6 +29,7 @@ from quant.errors import (
     GGUFValidationError,
     ImatrixError,
     ImatrixRequiredError,
+    OutputPathError,
     QuantizeError,
 )
 from quant.formats import QUANTIZE_TYPES, ImatrixNeed, quant_type
@@ -40,7 +43,7 @@ from quant.quantize import (
     quantize_gguf,
 )
 from quant.quantize_child import QuantizeRequest
-from quant.quantize_runner import run_quantize_child
+from quant.quantize_runner import _CHILD_GONE, _ChildReader, _stop, run_quantize_child
 
 IMATRIX_CHUNKS = 7
 IMATRIX_DATASET = "finance-calibration.txt"
@@ -163,11 +166,24 @@ def test_every_tensor_of_the_input_is_in_the_output(quantized: Quantized,
     assert tensor_types(quantized.path).keys() == tensor_types(tiny_bf16_gguf).keys()
 
 
+def test_output_and_embeddings_get_the_tables_types(quantized: Quantized) -> None:
+    # the tiny model is shaped like Fin-R1 where it matters: separate matrices, 256-wide rows
+    row = quant_type(quantized.type_name)
+    types = tensor_types(quantized.path)
+    assert (types["output.weight"], types["token_embd.weight"]) == (
+        row.output_tensor_type, row.embedding_tensor_type)
+
+
 def test_llama_cpp_loads_the_output_and_generates(quantized: Quantized) -> None:
+    assert_loads_and_generates(quantized.path)
+
+
+def assert_loads_and_generates(path: Path) -> None:
+    """llama.cpp loads the model at ``path``, its logits are finite and it generates 4 tokens."""
     import llama_cpp
 
     # logits_all: without it llama-cpp-python leaves `scores` as uninitialised memory
-    model = llama_cpp.Llama(str(quantized.path), n_ctx=64, n_threads=2, logits_all=True,
+    model = llama_cpp.Llama(str(path), n_ctx=64, n_threads=THREADS, logits_all=True,
                             verbose=False)
     try:
         prompt = model.tokenize(b"The bank's net interest margin")
@@ -206,6 +222,63 @@ def test_progress_names_each_tensor_being_quantized(quantized: Quantized,
 
 def test_nothing_but_the_output_is_left_in_its_folder(quantized: Quantized) -> None:
     assert list(quantized.path.parent.iterdir()) == [quantized.path]
+
+
+# --- output and embeddings kept at another type (llama-quantize's --output-tensor-type …) --------
+
+MIXES = [  # (quant type, output type, embedding type): Mungert's bf16-q8_0 and q4_k, and a split
+    ("q8_0", "bf16", "bf16"),
+    ("q4_k", "q8_0", "q8_0"),
+    ("q4_k_s", "f16", "q6_k"),
+]
+
+
+@pytest.fixture(scope="module", params=MIXES, ids=["-".join(mix) for mix in MIXES])
+def mixed(request: pytest.FixtureRequest, tiny_bf16_gguf: Path,
+          tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str, Path]:
+    type_name, output_type, embedding_type = request.param
+    output = quantize_gguf(tiny_bf16_gguf, tmp_path_factory.mktemp("mix") / "tiny-mix.gguf",
+                           type_name, output_type=output_type, embedding_type=embedding_type,
+                           threads=2)
+    return type_name, output_type, embedding_type, output
+
+
+def test_a_mix_keeps_output_and_embeddings_at_the_types_asked_for(
+        mixed: tuple[str, str, str, Path]) -> None:
+    type_name, output_type, embedding_type, path = mixed
+    reader = gguf.GGUFReader(path)
+    read_back = {tensor.name: tensor.tensor_type.name for tensor in reader.tensors}
+    assert read_back["output.weight"] == output_type.upper()
+    assert read_back["token_embd.weight"] == embedding_type.upper()
+    assert read_back["blk.0.attn_q.weight"] == quant_type(type_name).main_tensor_type
+    assert validate_gguf(path).file_type == quant_type(type_name).llama_ftype
+
+
+def test_a_mix_loads_and_generates(mixed: tuple[str, str, str, Path]) -> None:
+    assert_loads_and_generates(mixed[3])
+
+
+@pytest.mark.parametrize("option", ["output_type", "embedding_type"])
+def test_an_unknown_output_or_embedding_type_is_refused_before_any_work(
+        option: str, tiny_bf16_gguf: Path, out_dir: Path) -> None:
+    progress: list[Progress] = []
+    with pytest.raises(ValueError, match="bf16, f16, q8_0"):
+        quantize_gguf(tiny_bf16_gguf, out_dir / "x.gguf", "q8_0", on_progress=progress.append,
+                      **{option: "iq2_xxs"})
+    assert progress == []
+    assert list(out_dir.iterdir()) == []
+
+
+def test_cli_makes_a_mix_with_llama_quantizes_option_names(
+        tiny_bf16_gguf: Path, out_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = out_dir / "tiny-q4_k.gguf"
+    status = cli_main(["quantize", str(tiny_bf16_gguf), "-o", str(output), "--type", "q4_k",
+                       "--output-type", "Q8_0", "--embedding-type", "bf16", "--threads", "1"])
+    assert status == 0, capsys.readouterr().err
+    info = validate_gguf(output)
+    assert info.file_type_label == "Q4_K_M"  # q4_k is llama-quantize's alias of Q4_K_M
+    types = tensor_types(output)
+    assert (types["output.weight"], types["token_embd.weight"]) == ("Q8_0", "BF16")
 
 
 # --- importance matrix --------------------------------------------------------------------------
@@ -394,6 +467,40 @@ def test_a_crashed_child_gives_a_quantize_error_and_leaves_nothing(
     assert list(out_dir.iterdir()) == []
 
 
+HALF_A_MESSAGE_THEN_WAIT = """
+import pickle, sys, time
+message = pickle.dumps(("a message", list(range(100))))
+sys.stdout.buffer.write(message[:len(message) // 2])
+sys.stdout.buffer.flush()
+sys.stderr.write("half written\\n")
+sys.stderr.flush()
+time.sleep(120)
+"""
+
+
+def test_a_child_killed_in_the_middle_of_a_message_ends_the_reader_quietly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a cancel kills the child whenever it comes, also halfway through a message; the reader
+    # thread must then end without an exception (it used to die of a truncated pickle, or of
+    # the pipe being closed under its read)
+    escaped: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", escaped.append)
+    child = subprocess.Popen([sys.executable, "-c", HALF_A_MESSAGE_THEN_WAIT],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        reader = _ChildReader(child)
+        assert child.stderr.readline() == b"half written\n"
+        _stop(child, reader)
+        assert reader.join(timeout=10)
+    finally:
+        child.kill()
+        child.wait()
+        child.stderr.close()
+    assert [f"{hook.exc_type.__name__}: {hook.exc_value}" for hook in escaped] == []
+    assert reader.messages.get_nowait() is _CHILD_GONE
+    assert child.stdout.closed
+
+
 ORPHANING_PARENT = """
 import os, signal, sys
 from quant.quantize import quantize_gguf
@@ -459,6 +566,60 @@ def test_a_full_disk_gives_a_disk_full_error_and_leaves_nothing(
     with pytest.raises(DiskFullError, match="free some space"):
         quantize_gguf(tiny_bf16_gguf, small_disk / "q8.gguf", "q8_0")
     assert list(small_disk.iterdir()) == []
+
+
+# --- an output folder that cannot be written ------------------------------------------------------
+
+def quantize_on_the_cli(source: Path, output: Path, capsys: pytest.CaptureFixture[str]
+                        ) -> tuple[int, str]:
+    status = cli_main(["quantize", str(source), "-o", str(output), "--type", "q8_0",
+                       "--threads", "1"])
+    return status, capsys.readouterr().err
+
+
+def test_a_read_only_output_disk_is_named_in_one_sentence(
+        tiny_bf16_gguf: Path, small_filesystem: Callable[[int], Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    disk = small_filesystem(64 << 20)
+    remounted = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True,
+                               text=True, check=False)
+    if remounted.returncode != 0:
+        pytest.skip(f"cannot remount a tmpfs read-only here: {remounted.stderr.strip()}")
+    status, err = quantize_on_the_cli(tiny_bf16_gguf, disk / "q8.gguf", capsys)
+    assert status == 2
+    assert err.splitlines() == [
+        f"finr1: error: cannot write {disk / 'q8.gguf'}: the folder {disk} is read-only or not "
+        "yours to write in; choose another place for the quantized model"]
+    assert "space" not in err
+
+
+def test_a_folder_where_writing_is_not_permitted_is_refused_as_such(
+        tiny_bf16_gguf: Path, out_dir: Path) -> None:
+    # root ignores permission bits, not the immutable attribute
+    if subprocess.run(["chattr", "+i", str(out_dir)], capture_output=True,
+                      check=False).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    progress: list[Progress] = []
+    try:
+        with pytest.raises(OutputPathError, match="read-only or not yours to write in"):
+            quantize_gguf(tiny_bf16_gguf, out_dir / "q8.gguf", "q8_0",
+                          on_progress=progress.append)
+    finally:
+        subprocess.run(["chattr", "-i", str(out_dir)], check=True)
+    assert progress == []  # refused before the child started
+    assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("below", ["file", "file/sub"])
+def test_an_output_under_a_regular_file_is_refused(below: str, tiny_bf16_gguf: Path,
+                                                   tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_bytes(b"not a folder")
+    status, err = quantize_on_the_cli(tiny_bf16_gguf, tmp_path / below / "q8.gguf", capsys)
+    assert status == 2
+    assert err.splitlines() == [
+        f"finr1: error: cannot write {tmp_path / below / 'q8.gguf'}: {tmp_path / 'file'} is a "
+        "file, not a folder; choose another place for the quantized model"]
 
 
 # --- the command line ---------------------------------------------------------------------------

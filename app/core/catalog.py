@@ -5,7 +5,10 @@ app has ever been online; ``refresh_repo`` replaces a repository's entry by the 
 list (names, sizes, sha256), fetched by ``fetch_repo_entry``, and remembers it in a cache file, so
 later offline starts know it too.
 Quant types are read from file names with the one quant-type table (``quant.formats``), so a
-repository's naming style needs no code.
+repository's naming style needs no code: ``q4_k`` is llama-quantize's alias of Q4_K_M, and a name
+such as ``Fin-R1-bf16-q8_0.gguf`` is a Q8_0 file (its header's file type) whose output and
+embeddings were kept at BF16. What a file name cannot say (an uploader who kept a Q4_K file's
+output and embeddings at Q8_0) the shipped catalog may state per file; a hub listing keeps it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import re
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,7 +34,7 @@ from app.core.hub_client import HubConfig, RepoSnapshot, fetch_repo_snapshot
 from app.core.resources import resource_path
 from quant.atomic import atomic_output
 from quant.errors import DiskFullError
-from quant.formats import QUANT_TYPES, QuantType, quant_type
+from quant.formats import QUANT_TYPES, QuantType, TensorMix, quant_type, tensor_type
 from quant.jobs import CancelToken
 
 if sys.version_info >= (3, 11):
@@ -41,7 +44,7 @@ else:  # pragma: no cover - Python 3.10
 
 CATALOG_RESOURCE = "catalog.toml"
 _CACHE_VERSION = 1
-_QUANT_NAMES = {quant.name for quant in QUANT_TYPES}
+_QUANT_NAMES = {name for quant in QUANT_TYPES for name in (quant.name, *quant.aliases)}
 _SPLIT_GGUF = re.compile(r"-\d{5}-of-\d{5}\.gguf$", re.IGNORECASE)
 # What a checkpoint download takes: weights in safetensors, config and tokenizer files, licence
 # and card. Pickled weights (*.bin, *.pt) duplicate the safetensors and are never fetched.
@@ -59,7 +62,9 @@ class RepoKind(enum.Enum):
 @dataclass(frozen=True)
 class CatalogFile:
     """One downloadable file. ``from_hub`` False means name and size come from the shipped catalog
-    (the size an estimate, no hash yet); True means the hub listed it with these values."""
+    (the size an estimate, no hash yet); True means the hub listed it with these values.
+    ``quant_type`` is the file type its header states (None: not one of the table's);
+    ``mix`` the types its output and embeddings were kept at instead, where known."""
 
     filename: str
     quant_type: QuantType | None
@@ -67,6 +72,12 @@ class CatalogFile:
     sha256: str | None = None
     git_blob_id: str | None = None
     from_hub: bool = False
+    mix: TensorMix = field(default_factory=TensorMix)
+
+    @property
+    def label(self) -> str:
+        """``Q8_0 (output & embeddings BF16)``, ``Q4_K_M``; "" for a type outside the table."""
+        return self.mix.label(self.quant_type) if self.quant_type is not None else ""
 
 
 @dataclass(frozen=True)
@@ -98,11 +109,12 @@ class CatalogRepo:
         return sum(file.size_bytes or 0 for file in self.files)
 
     def quant_file(self, quant: QuantType | str) -> CatalogFile:
-        """The file holding ``quant``; QuantNotAvailableError lists what the repository offers."""
+        """The file holding ``quant``, one without a mix of output and embedding types where
+        there is one; QuantNotAvailableError lists what the repository offers."""
         wanted = quant if isinstance(quant, QuantType) else quant_type(quant)
-        for catalog_file in self.files:
-            if catalog_file.quant_type == wanted:
-                return catalog_file
+        holding = [catalog_file for catalog_file in self.files if catalog_file.quant_type == wanted]
+        if holding:
+            return min(holding, key=lambda catalog_file: bool(catalog_file.mix))
         offered = ", ".join(q.label for q in self.quant_types) or "no recognised quant types"
         raise QuantNotAvailableError(
             f"{self.repo_id} has no {wanted.label} file (it offers {offered}); choose one of "
@@ -130,17 +142,31 @@ class Catalog:
 
 
 def quant_type_in_filename(filename: str) -> QuantType | None:
-    """The quant type a GGUF file name states, or None.
+    """The quant type a GGUF file name states, or None (see ``quant_in_filename``)."""
+    return quant_in_filename(filename)[0]
+
+
+def quant_in_filename(filename: str) -> tuple[QuantType | None, TensorMix]:
+    """The quant type a GGUF file name states (None if none), and the mix it states.
 
     The name is cut at dots and dashes (not underscores, which are part of ``q4_k_m``), and a part
-    must equal a type's id, case-insensitively: ``Fin-R1.Q4_K_M.gguf``, ``Fin-R1.i1-IQ3_M.gguf``
-    and ``fin-r1-q8_0.gguf`` are recognised; ``Fin-R1-q4_k.gguf`` (which mix?) is not.
+    must equal a type's id or alias, case-insensitively: ``Fin-R1.Q4_K_M.gguf``,
+    ``Fin-R1.i1-IQ3_M.gguf``, ``fin-r1-q8_0.gguf`` and ``Fin-R1-q4_k.gguf`` (llama-quantize's alias
+    of Q4_K_M) are recognised, ``Fin-R1-q6_k_m.gguf`` is not. A 16/32-bit type right before a
+    quantized one names what output and embeddings were kept at: ``Fin-R1-bf16-q8_0.gguf`` is
+    Q8_0 with output & embeddings BF16.
     """
     stem = PurePosixPath(filename).name
     if stem.lower().endswith(".gguf"):
         stem = stem[:-len(".gguf")]
-    found = [part for part in re.split(r"[.\-]", stem.lower()) if part in _QUANT_NAMES]
-    return quant_type(found[-1]) if found else None
+    found = [quant_type(part) for part in re.split(r"[.\-]", stem.lower()) if part in _QUANT_NAMES]
+    if not found:
+        return None, TensorMix()
+    named = found[-1]
+    if len(found) >= 2 and found[-2].bits_per_weight >= 16 > named.bits_per_weight:
+        kept = tensor_type(found[-2].name)
+        return named, TensorMix(output=kept, embeddings=kept)
+    return named, TensorMix()
 
 
 def is_checkpoint_file(path: str) -> bool:
@@ -169,17 +195,33 @@ def repo_from_snapshot(snapshot: RepoSnapshot, kind: RepoKind | None = None,
     else:
         chosen = [file for file in snapshot.files if is_checkpoint_file(file.path)]
     files = tuple(
-        CatalogFile(
-            filename=file.path,
-            quant_type=quant_type_in_filename(file.path) if kind is RepoKind.GGUF else None,
-            size_bytes=file.size,
-            sha256=file.sha256,
-            git_blob_id=file.git_blob_id,
-            from_hub=True,
-        )
+        _listed_file(file.path, kind, file.size, file.sha256, file.git_blob_id)
         for file in sorted(chosen, key=lambda file: file.path)
     )
     return CatalogRepo(snapshot.repo_id, kind, title, files, snapshot.commit, time.time())
+
+
+def _listed_file(filename: str, kind: RepoKind, size_bytes: int | None, sha256: str | None,
+                 git_blob_id: str | None) -> CatalogFile:
+    """A file as the hub lists it; a GGUF's type and mix read from its name."""
+    quant, mix = quant_in_filename(filename) if kind is RepoKind.GGUF else (None, TensorMix())
+    return CatalogFile(filename, quant, size_bytes, sha256, git_blob_id, from_hub=True, mix=mix)
+
+
+def _with_known_mixes(listed: CatalogRepo, known: CatalogRepo | None) -> CatalogRepo:
+    """``listed`` (a hub listing) with the mixes ``known`` (the shipped entry) states for files
+    of the same name and type that their names do not reveal."""
+    if known is None:
+        return listed
+    known_files = {file.filename: file for file in known.files}
+    files = []
+    for file in listed.files:
+        shipped = known_files.get(file.filename)
+        if shipped is not None and shipped.mix and not file.mix \
+                and shipped.quant_type == file.quant_type:
+            file = replace(file, mix=shipped.mix)
+        files.append(file)
+    return replace(listed, files=tuple(files))
 
 
 def load_catalog(cache_file: Path | None = None) -> Catalog:
@@ -190,7 +232,8 @@ def load_catalog(cache_file: Path | None = None) -> Catalog:
     for cached in _read_cache(cache_file):
         shipped = catalog.repo(cached.repo_id)
         if shipped is not None:
-            cached = replace(cached, title=shipped.title, title_zh=shipped.title_zh)
+            cached = replace(_with_known_mixes(cached, shipped), title=shipped.title,
+                             title_zh=shipped.title_zh)
         catalog = catalog.with_repo(cached)
     return catalog
 
@@ -219,7 +262,7 @@ def fetch_repo_entry(catalog: Catalog, repo_id: str, config: HubConfig, *,
     updated = repo_from_snapshot(snapshot, known.kind if known else None,
                                  known.title if known else "")
     if known is not None:
-        updated = replace(updated, title_zh=known.title_zh)
+        updated = replace(_with_known_mixes(updated, known), title_zh=known.title_zh)
     if cache_file is not None:
         remember_repo(cache_file, updated)
     return updated
@@ -267,13 +310,15 @@ def _shipped_catalog(path: Path) -> Catalog:
 
 def _shipped_repo(entry: dict[str, Any]) -> CatalogRepo:
     kind = RepoKind(entry["kind"])
-    if kind is RepoKind.GGUF:
+    if kind is RepoKind.GGUF and "files" in entry:
+        files = tuple(_shipped_gguf(item) for item in entry["files"])
+    elif kind is RepoKind.GGUF:
         template = str(entry["file_template"])
         files = tuple(
             CatalogFile(
                 filename=template.format(LABEL=quant.label, name=quant.name),
                 quant_type=quant,
-                size_bytes=round(quant.fin_r1_gb * 1e9),
+                size_bytes=quant.fin_r1_bytes(),
             )
             for quant in (quant_type(name) for name in entry["quant_types"])
         )
@@ -287,6 +332,22 @@ def _shipped_repo(entry: dict[str, Any]) -> CatalogRepo:
         )
     return CatalogRepo(str(entry["id"]), kind, str(entry.get("title", "")), files,
                        title_zh=str(entry.get("title_zh", "")))
+
+
+def _shipped_gguf(item: dict[str, Any]) -> CatalogFile:
+    """A GGUF the shipped catalog lists by name: its type and mix as the name says, unless the
+    entry states them (``quant``, ``output``, ``embeddings``); its size estimated from them."""
+    filename = str(item["name"])
+    quant, mix = quant_in_filename(filename)
+    if "quant" in item:
+        quant = quant_type(str(item["quant"]))
+    if "output" in item or "embeddings" in item:
+        mix = TensorMix(
+            output=tensor_type(str(item["output"])) if "output" in item else None,
+            embeddings=tensor_type(str(item["embeddings"])) if "embeddings" in item else None,
+        )
+    size_bytes = quant.fin_r1_bytes(mix) if quant is not None else None
+    return CatalogFile(filename, quant, size_bytes, mix=mix)
 
 
 def _read_cache(cache_file: Path | None) -> list[CatalogRepo]:
@@ -304,15 +365,8 @@ def _read_cache(cache_file: Path | None) -> list[CatalogRepo]:
 def _cached_repo(repo_id: str, entry: dict[str, Any]) -> CatalogRepo:
     kind = RepoKind(entry["kind"])
     files = tuple(
-        CatalogFile(
-            filename=str(item["filename"]),
-            quant_type=quant_type_in_filename(item["filename"]) if kind is RepoKind.GGUF
-            else None,
-            size_bytes=item.get("size_bytes"),
-            sha256=item.get("sha256"),
-            git_blob_id=item.get("git_blob_id"),
-            from_hub=True,
-        )
+        _listed_file(str(item["filename"]), kind, item.get("size_bytes"), item.get("sha256"),
+                     item.get("git_blob_id"))
         for item in entry["files"]
     )
     return CatalogRepo(repo_id, kind, str(entry.get("title", "")), files, entry.get("commit"),
