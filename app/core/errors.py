@@ -255,3 +255,71 @@ class ServerDroppedError(RemoteEngineError):
 class ServerResponseError(RemoteEngineError):
     """The server answered with an error, or with something that is not an OpenAI-compatible
     reply; the message quotes what it said."""
+
+
+# -- documents attached to a scenario field (app/core/documents) --------------------------------
+
+__all__ += [
+    "DocumentError",
+    "DocumentFormatError",
+    "DocumentLimitError",
+    "DocumentReadError",
+    "DocumentSelectionError",
+    "UnsupportedDocumentError",
+]
+
+
+class DocumentError(FinR1Error):
+    """Base of the errors turning a document (PDF, DOCX, XLSX, CSV, text, HTML) into text; the
+    message names the file."""
+
+
+class UnsupportedDocumentError(DocumentError):
+    """The file's extension is not one of the document types the app reads; the message lists
+    them."""
+
+
+class DocumentReadError(DocumentError):
+    """The file cannot be opened: missing, a folder, no permission."""
+
+
+class DocumentFormatError(DocumentError):
+    """The file is not what its extension says, is damaged, or is password-protected."""
+
+
+class DocumentSelectionError(DocumentError):
+    """The pages or sheets asked for are not in the document (the message lists what is), or
+    the selection does not apply to its type."""
+
+
+class DocumentLimitError(DocumentError):
+    """Reading the document went past a limit (time, memory, size, a zip that expands too far)
+    and was stopped; nothing else was affected."""
+
+
+# -- batch runs over a spreadsheet (app/core/batch) ----------------------------------------------
+
+__all__ += ["BatchBusyError", "BatchError", "BatchInputError", "BatchMappingError",
+            "BatchResumeError"]
+
+
+class BatchError(FinR1Error):
+    """Base of the errors of a batch run (its input table, its column mapping, its records)."""
+
+
+class BatchInputError(BatchError):
+    """The input table cannot be read: not CSV or XLSX, damaged, empty, no header row, too
+    large, or a sheet that is not in the workbook; the message names the file."""
+
+
+class BatchMappingError(BatchError):
+    """The columns do not fit the scenario: a required field without a column, a column or a
+    field that does not exist; the message lists what there is."""
+
+
+class BatchBusyError(BatchError):
+    """Another process is answering the rows of this batch run right now."""
+
+
+class BatchResumeError(BatchError):
+    """A batch run cannot be continued: none matches, or its input file has changed since."""

@@ -10,6 +10,8 @@ it may name are run as ``python -m`` would:
   (``app.core.chat_template`` starts exactly that);
 - ``finr1-studio -m app.core.load_probe PATH THREADS FLASH``: the first-load probe of a model
   file (``app.core.load_probe`` starts exactly that);
+- ``finr1-studio -m app.core.documents.extract_child``: the document reader's child process
+  (``app.core.documents.extraction`` starts exactly that);
 - ``finr1-studio -m app.cli ARGS``: the ``finr1`` command line (the Linux packages' ``finr1``
   launcher runs this); on Windows, where the app's executable has no console, a console twin
   named ``finr1.exe`` runs the command line with its arguments as given;
@@ -35,6 +37,10 @@ def main() -> int:
         from app.core.chat_template_child import main as chat_template_child_main
 
         return chat_template_child_main()
+    if arguments[:2] == ["-m", "app.core.documents.extract_child"]:
+        from app.core.documents.extract_child import main as extract_child_main
+
+        return extract_child_main()
     if arguments[:2] == ["-m", "app.core.load_probe"]:
         from app.core.load_probe import main as load_probe_main
 
