@@ -36,7 +36,8 @@ from app.core.turn_metrics import STATUS_OF_FINISH
 from quant.processes import process_alive
 
 BUSY_TIMEOUT_S = 10.0
-SCHEMA_VERSION = 1
+# 2: the batch tables (``batch_runs``, ``batch_rows``: app.core.batch.store) were added
+SCHEMA_VERSION = 2
 TITLE_LENGTH = 80
 
 _SCHEMA = (
@@ -68,6 +69,52 @@ _SCHEMA = (
         finished_at REAL
     )""",
     "CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns(conversation_id, position)",
+    # A batch run over a table (app.core.batch): its input, mapping, settings and engines; each
+    # answered row is a conversation of its own, linked from ``batch_rows``.
+    """CREATE TABLE IF NOT EXISTS batch_runs (
+        id INTEGER PRIMARY KEY,
+        run_key TEXT NOT NULL,
+        scenario_id TEXT NOT NULL,
+        input_name TEXT NOT NULL,
+        input_path TEXT NOT NULL,
+        input_sha256 TEXT NOT NULL,
+        input_sheet TEXT,
+        row_count INTEGER NOT NULL,
+        headers_json TEXT NOT NULL,
+        mapping_json TEXT NOT NULL,
+        settings_json TEXT NOT NULL,
+        engines_json TEXT NOT NULL,
+        state TEXT NOT NULL,
+        writer_pid INTEGER,
+        app_version TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        finished_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS batch_runs_by_key ON batch_runs(run_key)",
+    """CREATE TABLE IF NOT EXISTS batch_rows (
+        run_id INTEGER NOT NULL REFERENCES batch_runs(id) ON DELETE CASCADE,
+        engine_index INTEGER NOT NULL,
+        row_index INTEGER NOT NULL,
+        source_row INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
+        turn_id INTEGER REFERENCES turns(id) ON DELETE SET NULL,
+        expected TEXT,
+        reading_json TEXT,
+        answer_key_json TEXT,
+        final_box TEXT,
+        outcome TEXT,
+        completion_tokens INTEGER,
+        seconds REAL,
+        tokens_per_s REAL,
+        finish_reason TEXT,
+        error TEXT,
+        writer_pid INTEGER,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        PRIMARY KEY (run_id, engine_index, row_index)
+    )""",
 )
 _SUMMARY_SELECT = (
     "SELECT c.id, c.title, c.scenario_id, c.created_at, c.updated_at, "
@@ -161,6 +208,7 @@ class HistoryStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._connection = open_shared(self.path, BUSY_TIMEOUT_S, _SCHEMA, SCHEMA_VERSION)
+            _record_schema_version(self._connection)
         except (sqlite3.Error, OSError) as error:
             raise HistoryError(
                 f"the conversation history at {self.path} cannot be opened ({error}); if the "
@@ -363,8 +411,22 @@ class HistoryStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, _translated(), immediate_transaction(self._connection) as connection:
-            yield connection
+        """One write transaction. A ``_write`` inside another joins it (committed or rolled
+        back with the outer one), so a subclass can make several of these methods one atomic
+        step (app.core.batch.store: a row's conversation, turn and record together)."""
+        with self._lock, _translated():
+            if self._connection.in_transaction:  # only this thread can be in it: it holds the lock
+                yield self._connection
+                return
+            with immediate_transaction(self._connection) as connection:
+                yield connection
+
+
+def _record_schema_version(connection: sqlite3.Connection) -> None:
+    """Stamp a file made by an older version with ``SCHEMA_VERSION``: every change so far is
+    additive (new tables), which ``_SCHEMA``'s ``CREATE … IF NOT EXISTS`` has just made."""
+    if connection.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 @contextlib.contextmanager
