@@ -8,7 +8,14 @@ The reader trusts nothing in the file: every count, length and offset is checked
 size before it is used, and only the header (metadata and tensor descriptions) is read, through a
 memory map; tensor data is never touched. The rules mirror what llama.cpp's ``gguf.cpp`` and model
 loader require, so a file that passes here is one llama.cpp can at least open. Type facts (value
-types, ggml tensor types and their block sizes) come from the ``gguf`` package.
+types, ggml tensor types and their block sizes) come from the ``gguf`` package. On top of the
+structure, ``quant.llama_rules`` checks the values llama.cpp asserts on (an assert aborts the whole
+process): hyperparameter ranges, unique token texts, the tensor types each tensor role allows.
+
+Every string is bounded by its kind before a byte of it is copied or decoded (key names, tensor
+names, items of string arrays such as token texts, chat templates, other values), so one inflated
+length cannot make the reader decode the rest of the file; and messages show file content only as
+a short escaped excerpt (``quant.errors.quoted_excerpt``).
 
 Layout (little-endian): magic ``GGUF``, u32 version, u64 tensor count, u64 key count; then per key a
 string key, u32 value type and the value (an array is u32 item type, u64 length, items; a string is
@@ -30,16 +37,28 @@ from typing import NamedTuple
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFileType
 
-from quant.errors import GGUFValidationError
+from quant.errors import GGUFValidationError, quoted_excerpt
 from quant.formats import QuantType, quant_type_for_ftype
+from quant.llama_rules import TOKENS_KEY, check_llama_rules
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 DEFAULT_ALIGNMENT = 32
 MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_TENSOR_NAME_BYTES = 63  # GGML_MAX_NAME is 64 bytes including the terminating NUL
-MAX_STRING_BYTES = 1 << 30  # GGUF_MAX_STRING_LENGTH
+# Bounds by kind, below llama.cpp's 1 GiB for any string (GGUF_MAX_STRING_LENGTH) and far above
+# what real files hold: llama.cpp's longest key name is under 64 bytes, real token texts and
+# merges under 1 KiB, chat templates under 100 KiB; the largest other value seen in the wild is a
+# whole tokenizer.json (tokenizer.huggingface.json, tens of MB).
+MAX_KEY_NAME_BYTES = 256
+MAX_ARRAY_STRING_BYTES = 64 * 1024  # each item of a string array (token texts, merges, tags)
+MAX_TEMPLATE_BYTES = 1 << 20  # tokenizer.chat_template and its named variants
+MAX_STRING_VALUE_BYTES = 64 << 20  # any other string value
+CHAT_TEMPLATE_KEY = "tokenizer.chat_template"
 MAX_ARRAY_ITEMS = 1 << 30  # GGUF_MAX_ARRAY_ELEMENTS
+# Each item of a string array costs a step of Python here and an object in llama.cpp; real
+# vocabularies and merge lists hold at most about 300,000.
+MAX_STRING_ARRAY_ITEMS = 1 << 21
 MAX_TENSOR_ELEMENTS = (1 << 63) - 1  # ggml counts elements in int64
 
 # Versions above this are noise in a damaged header rather than a future format.
@@ -187,8 +206,9 @@ def validate_gguf(path: Path | str) -> GGUFInfo:
 
     Reads only the header, through a read-only memory map. Raises ``GGUFValidationError`` naming
     what is wrong and where: a missing path, a folder, an empty or non-GGUF file, an unsupported
-    version, a truncated or damaged header, unknown value or tensor types, bad shapes, a misaligned,
-    overlapping or out-of-file tensor, or a well-known key of the wrong type.
+    version, a truncated or damaged header, a string longer than its kind allows, unknown value or
+    tensor types, bad shapes, a misaligned, overlapping or out-of-file tensor, a well-known key of
+    the wrong type, or a value llama.cpp would abort on (``quant.llama_rules``).
     """
     path = Path(path)
     with _mapped(path) as (buffer, size):
@@ -199,7 +219,9 @@ def validate_gguf(path: Path | str) -> GGUFInfo:
         tensors = parser.read_tensor_infos(tensor_count)
         data_offset = _align(parser.position, alignment) if tensor_count else parser.position
         placed = _place_tensors(path, size, tensors, data_offset, alignment)
-    return _describe(path, size, version, alignment, data_offset, key_values, placed)
+        info = _describe(path, size, version, alignment, data_offset, key_values, placed)
+        check_llama_rules(info, _ArrayReader(parser, key_values))
+    return info
 
 
 def read_metadata_value(
@@ -265,6 +287,9 @@ class _HeaderParser:
         self._buffer = buffer
         self._size = size
         self.position = 0
+        # The items of tokenizer.ggml.tokens, kept while they are stepped over (a second walk
+        # over 150k items would cost several times as much) for quant.llama_rules.
+        self.token_texts: list[bytes] = []
 
     def fail(self, message: str, advice: str = DAMAGED) -> GGUFValidationError:
         return GGUFValidationError(f"{self._path}: {message}: {advice}")
@@ -293,18 +318,20 @@ class _HeaderParser:
     def _u64(self, what: str) -> int:
         return int(self._unpack(_U64, what))
 
-    def _string_bytes(self, what: str) -> bytes:
+    def _string_bytes(self, what: str, limit: int, kind: str) -> bytes:
+        """A length-prefixed string of at most ``limit`` bytes (checked before it is copied);
+        ``kind`` names the limit in the message ("a key name")."""
+        length_at = self.position
         length = self._u64(f"the length of {what}")
-        if length > MAX_STRING_BYTES:
+        if length > limit:
             raise self.fail(
-                f"{what} at byte {self.position - 8} claims {length} bytes, more than the "
-                f"{MAX_STRING_BYTES} llama.cpp accepts"
+                f"{what} at byte {length_at} claims {length} bytes; {kind} has at most {limit}"
             )
         start = self._take(length, what)
         return self._buffer[start:start + length]
 
-    def _string(self, what: str) -> str:
-        return self._string_bytes(what).decode("utf-8", errors="replace")
+    def _string(self, what: str, limit: int, kind: str) -> str:
+        return self._string_bytes(what, limit, kind).decode("utf-8", errors="replace")
 
     def read_preamble(self) -> tuple[int, int, int]:
         """Magic, version and the two counts; returns (version, tensor_count, key_count)."""
@@ -338,82 +365,112 @@ class _HeaderParser:
         key_values: dict[str, _KeyValue] = {}
         for index in range(key_count):
             key_start = self.position
-            key = self._string(f"the name of metadata key #{index}")
+            key = self._string(f"the name of metadata key #{index}", MAX_KEY_NAME_BYTES,
+                               "a key name")
             if not key:
                 raise self.fail(f"metadata key #{index} at byte {key_start} has an empty name")
             if key in key_values:
-                raise self.fail(f"metadata key '{key}' at byte {key_start} appears twice")
+                raise self.fail(
+                    f"metadata key {quoted_excerpt(key)} at byte {key_start} appears twice"
+                )
             key_values[key] = self._read_value(key)
         return key_values
 
     def _value_type(self, key: str, what: str) -> GGUFValueType:
         start = self.position
-        raw_type = self._u32(f"the {what} of metadata key '{key}'")
+        raw_type = self._u32(f"the {what} of metadata key {quoted_excerpt(key)}")
         try:
             return GGUFValueType(raw_type)
         except ValueError:
             raise self.fail(
-                f"metadata key '{key}' has unknown {what} {raw_type} at byte {start} "
-                f"(known: {_KNOWN_VALUE_TYPES})"
+                f"metadata key {quoted_excerpt(key)} has unknown {what} {raw_type} at byte "
+                f"{start} (known: {_KNOWN_VALUE_TYPES})"
             ) from None
 
     def _read_value(self, key: str) -> _KeyValue:
+        shown = quoted_excerpt(key)
         value_type = self._value_type(key, "value type")
         if value_type == GGUFValueType.STRING:
-            return _KeyValue(value_type, self._string(f"the value of metadata key '{key}'"))
+            limit, kind = _string_value_limit(key)
+            return _KeyValue(value_type, self._string(f"the value of metadata key {shown}",
+                                                      limit, kind))
         if value_type != GGUFValueType.ARRAY:
-            return _KeyValue(value_type, self._scalar(value_type, key))
+            return _KeyValue(value_type, self._scalar(value_type, shown))
         item_type = self._value_type(key, "array item type")
         if item_type == GGUFValueType.ARRAY:
             raise self.fail(
-                f"metadata key '{key}' is an array of arrays, which llama.cpp cannot read"
+                f"metadata key {shown} is an array of arrays, which llama.cpp cannot read"
             )
-        length = self._u64(f"the array length of metadata key '{key}'")
+        length = self._u64(f"the array length of metadata key {shown}")
         if length > MAX_ARRAY_ITEMS:
             raise self.fail(
-                f"metadata key '{key}' claims {length} array items, more than the "
+                f"metadata key {shown} claims {length} array items, more than the "
                 f"{MAX_ARRAY_ITEMS} llama.cpp accepts"
             )
         items_offset = self.position
         if item_type == GGUFValueType.STRING:
-            self._skip_strings(key, length)
+            if length > MAX_STRING_ARRAY_ITEMS:
+                raise self.fail(
+                    f"metadata key {shown} claims {length} strings; a string array has at most "
+                    f"{MAX_STRING_ARRAY_ITEMS}"
+                )
+            keep = self.token_texts if key == TOKENS_KEY else None
+            self._skip_strings(shown, length, keep)
         else:
             item_bytes = _SCALAR_FORMATS[item_type].size
-            self._take(length * item_bytes, f"the items of metadata key '{key}'")
+            self._take(length * item_bytes, f"the items of metadata key {shown}")
         summary = MetadataArray(item_type.name.lower(), length)
         return _KeyValue(item_type, summary, items_offset)
 
-    def _scalar(self, value_type: GGUFValueType, key: str) -> int | float | bool:
-        value = self._unpack(_SCALAR_FORMATS[value_type], f"the value of metadata key '{key}'")
+    def _scalar(self, value_type: GGUFValueType, shown_key: str) -> int | float | bool:
+        value = self._unpack(_SCALAR_FORMATS[value_type], f"the value of metadata key {shown_key}")
         return value != 0 if value_type == GGUFValueType.BOOL else value
 
-    def _skip_strings(self, key: str, count: int) -> None:
-        """Step over ``count`` length-prefixed strings; the hot loop of a 150k-token vocabulary."""
+    def _skip_strings(self, shown_key: str, count: int, keep: list[bytes] | None = None) -> None:
+        """Step over ``count`` length-prefixed strings, each at most ``MAX_ARRAY_STRING_BYTES``,
+        appending them to ``keep`` when given; the hot loop of a 150k-token vocabulary."""
         buffer, size = self._buffer, self._size
         unpack_length = _U64.unpack_from
         position = self.position
         for index in range(count):
             if position + 8 > size:
-                raise self._truncated(f"item #{index} of metadata key '{key}'", position, 8)
+                raise self._truncated(f"item #{index} of metadata key {shown_key}", position, 8)
             length = unpack_length(buffer, position)[0]
-            if length > MAX_STRING_BYTES:
+            if length > MAX_ARRAY_STRING_BYTES:
                 raise self.fail(
-                    f"item #{index} of metadata key '{key}' at byte {position} claims {length} "
-                    "bytes, more than llama.cpp accepts"
+                    f"item #{index} of metadata key {shown_key} at byte {position} claims "
+                    f"{length} bytes; an item of a string array has at most "
+                    f"{MAX_ARRAY_STRING_BYTES}"
                 )
             position += 8 + length
+            if keep is not None:
+                keep.append(buffer[position - length:position])
         if position > size:
-            raise self._truncated(f"the last item of metadata key '{key}'", self.position,
+            raise self._truncated(f"the last item of metadata key {shown_key}", self.position,
                                   position - self.position)
         self.position = position
+
+    def read_raw_strings(self, entry: _KeyValue) -> list[bytes]:
+        """The items of a string-array entry found by ``read_key_values``, as stored (bytes).
+
+        ``read_key_values`` checked every length against the file and the item bound."""
+        assert isinstance(entry.value, MetadataArray)
+        unpack_length = _U64.unpack_from
+        position = entry.items_offset
+        items = []
+        append = items.append
+        for _index in range(entry.value.length):
+            length = unpack_length(self._buffer, position)[0]
+            position += 8
+            append(self._buffer[position:position + length])
+            position += length
+        return items
 
     def read_array_items(self, key: str, entry: _KeyValue) -> list[str] | np.ndarray:
         """Decode the items of an array entry found by ``read_key_values``."""
         assert isinstance(entry.value, MetadataArray)
-        self.position = entry.items_offset
         if entry.value_type == GGUFValueType.STRING:
-            return [self._string(f"item #{index} of metadata key '{key}'")
-                    for index in range(entry.value.length)]
+            return [item.decode("utf-8", errors="replace") for item in self.read_raw_strings(entry)]
         items = np.frombuffer(self._buffer, dtype=_NUMPY_DTYPES[entry.value_type],
                               count=entry.value.length, offset=entry.items_offset)
         # A copy, so the map can close; bools are stored as bytes, any non-zero one is true.
@@ -427,53 +484,52 @@ class _HeaderParser:
         seen_names: set[str] = set()
         for index in range(tensor_count):
             name_start = self.position
-            raw_name = self._string_bytes(f"the name of tensor #{index}")
+            # GGML_MAX_NAME: llama.cpp refuses longer names (gguf.cpp), so this bound is its own
+            raw_name = self._string_bytes(f"the name of tensor #{index}", MAX_TENSOR_NAME_BYTES,
+                                          "a tensor name")
             name = raw_name.decode("utf-8", errors="replace")
-            if len(raw_name) > MAX_TENSOR_NAME_BYTES:
-                raise self.fail(
-                    f"tensor #{index} at byte {name_start} has a {len(raw_name)}-byte name, longer "
-                    f"than the {MAX_TENSOR_NAME_BYTES} bytes llama.cpp allows"
-                )
             if b"\x00" in raw_name:
                 raise self.fail(f"tensor #{index} at byte {name_start} has a NUL byte in its name")
+            shown = _shown_tensor(name)
             if name in seen_names:
-                raise self.fail(f"tensor name '{name}' at byte {name_start} appears twice")
+                raise self.fail(f"tensor name {shown} at byte {name_start} appears twice")
             seen_names.add(name)
-            shape = self._read_shape(name)
+            shape = self._read_shape(shown)
             type_start = self.position
-            ggml_type = self._u32(f"the ggml type of tensor '{name}'")
-            self._check_tensor_type(name, ggml_type, shape, type_start)
-            offset = self._u64(f"the data offset of tensor '{name}'")
+            ggml_type = self._u32(f"the ggml type of tensor {shown}")
+            self._check_tensor_type(shown, ggml_type, shape, type_start)
+            offset = self._u64(f"the data offset of tensor {shown}")
             tensors.append(_RawTensor(name, ggml_type, shape, offset))
         return tensors
 
-    def _read_shape(self, name: str) -> tuple[int, ...]:
+    def _read_shape(self, shown: str) -> tuple[int, ...]:
+        """The shape of tensor ``shown`` (its name as messages show it)."""
         dims_start = self.position
-        dim_count = self._u32(f"the dimension count of tensor '{name}'")
+        dim_count = self._u32(f"the dimension count of tensor {shown}")
         if dim_count > MAX_DIMS:
             raise self.fail(
-                f"tensor '{name}' at byte {dims_start} claims {dim_count} dimensions; llama.cpp "
+                f"tensor {shown} at byte {dims_start} claims {dim_count} dimensions; llama.cpp "
                 f"allows at most {MAX_DIMS}"
             )
         layout = struct.Struct(f"<{dim_count}Q")
-        start = self._take(layout.size, f"the shape of tensor '{name}'")
+        start = self._take(layout.size, f"the shape of tensor {shown}")
         shape = layout.unpack_from(self._buffer, start)
         element_count = 1
         for axis, extent in enumerate(shape):
             if extent == 0:
-                raise self.fail(f"tensor '{name}' has size 0 in dimension {axis} (shape {shape})")
+                raise self.fail(f"tensor {shown} has size 0 in dimension {axis} (shape {shape})")
             element_count *= extent
         if element_count > MAX_TENSOR_ELEMENTS:
-            raise self.fail(f"tensor '{name}' has shape {shape}, too many elements for ggml")
+            raise self.fail(f"tensor {shown} has shape {shape}, too many elements for ggml")
         return shape
 
     def _check_tensor_type(
-        self, name: str, ggml_type: int, shape: tuple[int, ...], type_start: int
+        self, shown: str, ggml_type: int, shape: tuple[int, ...], type_start: int
     ) -> None:
         """The type must be one ggml knows, and each row a whole number of its blocks."""
         if ggml_type not in GGML_QUANT_SIZES:
             raise self.fail(
-                f"tensor '{name}' has unknown ggml type {ggml_type} at byte {type_start} "
+                f"tensor {shown} has unknown ggml type {ggml_type} at byte {type_start} "
                 f"(known: {_KNOWN_GGML_TYPES}); the file is damaged or was made by a newer "
                 "llama.cpp",
                 "download or convert it again",
@@ -483,9 +539,49 @@ class _HeaderParser:
         if row_length % block_size:
             type_name = GGMLQuantizationType(ggml_type).name
             raise self.fail(
-                f"tensor '{name}' of type {type_name} has {row_length} elements per row, not a "
+                f"tensor {shown} of type {type_name} has {row_length} elements per row, not a "
                 f"multiple of the type's block size {block_size} (shape {shape})"
             )
+
+
+def _shown_tensor(name: str) -> str:
+    """A tensor name as messages show it (names are at most 63 bytes, so never cut)."""
+    return quoted_excerpt(name, MAX_TENSOR_NAME_BYTES)
+
+
+def _string_value_limit(key: str) -> tuple[int, str]:
+    """The most bytes a string value of metadata ``key`` may have, and that kind's name."""
+    if key == CHAT_TEMPLATE_KEY or key.startswith(CHAT_TEMPLATE_KEY + "."):
+        return MAX_TEMPLATE_BYTES, "a chat template"
+    return MAX_STRING_VALUE_BYTES, "a metadata string"
+
+
+class _ArrayReader:
+    """The array items of a parsed header, for ``quant.llama_rules`` (its ``ArrayReader``)."""
+
+    def __init__(self, parser: _HeaderParser, key_values: dict[str, _KeyValue]) -> None:
+        self._parser = parser
+        self._key_values = key_values
+
+    def raw_strings(self, key: str) -> list[bytes]:
+        """The items of string array ``key`` as stored; [] when it is absent or not one."""
+        if key == TOKENS_KEY:
+            return self._parser.token_texts
+        entry = self._key_values.get(key)
+        if (entry is None or entry.value_type != GGUFValueType.STRING
+                or not isinstance(entry.value, MetadataArray)):
+            return []
+        return self._parser.read_raw_strings(entry)
+
+    def numbers(self, key: str) -> np.ndarray:
+        """The items of numeric array ``key``; empty when it is absent or not one."""
+        entry = self._key_values.get(key)
+        if (entry is None or entry.value_type == GGUFValueType.STRING
+                or not isinstance(entry.value, MetadataArray)):
+            return np.empty(0)
+        items = self._parser.read_array_items(key, entry)
+        assert isinstance(items, np.ndarray)
+        return items
 
 
 def _tensor_nbytes(ggml_type: int, shape: tuple[int, ...]) -> int:
@@ -514,27 +610,28 @@ def _place_tensors(
     expected_offset = 0
     for name, ggml_type, shape, offset in tensors:
         nbytes = _tensor_nbytes(ggml_type, shape)
+        shown = _shown_tensor(name)
         if offset % alignment:
             raise GGUFValidationError(
-                f"{path}: tensor '{name}' has data offset {offset}, not a multiple of the "
+                f"{path}: tensor {shown} has data offset {offset}, not a multiple of the "
                 f"alignment {alignment}: {DAMAGED}"
             )
         if offset < expected_offset:
             previous = placed[-1]
             raise GGUFValidationError(
-                f"{path}: tensor '{name}' data at offset {offset} overlaps tensor "
-                f"'{previous.name}' (offsets {previous.offset}–{previous.offset + previous.nbytes})"
-                f": {DAMAGED}"
+                f"{path}: tensor {shown} data at offset {offset} overlaps tensor "
+                f"{_shown_tensor(previous.name)} (offsets {previous.offset}–"
+                f"{previous.offset + previous.nbytes}): {DAMAGED}"
             )
         if offset > expected_offset:
             raise GGUFValidationError(
-                f"{path}: tensor '{name}' has data offset {offset} but llama.cpp expects "
+                f"{path}: tensor {shown} has data offset {offset} but llama.cpp expects "
                 f"{expected_offset} (tensors packed in order): {DAMAGED}"
             )
         data_end = data_offset + offset + nbytes
         if data_end > size:
             raise GGUFValidationError(
-                f"{path}: tensor '{name}' data ends at byte {data_end} but the file has {size} "
+                f"{path}: tensor {shown} data ends at byte {data_end} but the file has {size} "
                 f"bytes: {TRUNCATED}"
             )
         placed.append(TensorInfo(
@@ -613,7 +710,8 @@ def _type_phrase(entry: _KeyValue) -> str:
 
 def _wrong_type(path: Path, key: str, wanted: str, entry: _KeyValue) -> GGUFValidationError:
     return GGUFValidationError(
-        f"{path}: metadata key '{key}' must be {wanted}, not {_type_phrase(entry)}: {DAMAGED}"
+        f"{path}: metadata key {quoted_excerpt(key)} must be {wanted}, not "
+        f"{_type_phrase(entry)}: {DAMAGED}"
     )
 
 

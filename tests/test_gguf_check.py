@@ -41,7 +41,7 @@ def write_tiny_gguf(path: Path) -> Path:
     writer.add_token_scores([float(i) for i in range(len(TOKENS))])
     writer.add_token_types([1] * len(TOKENS))
     writer.add_tensor("token_embd.weight", np.arange(32, dtype=np.float32).reshape(4, 8))
-    writer.add_tensor("output_norm.weight", np.ones(3, dtype=np.float16))
+    writer.add_tensor("blk.0.attn_k.weight", np.ones(3, dtype=np.float16))
     weights = np.linspace(-1, 1, 8 * 64, dtype=np.float32).reshape(8, 64)
     q8 = gguf.quants.quantize(weights, gguf.GGMLQuantizationType.Q8_0)
     writer.add_tensor("blk.0.attn_q.weight", q8, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
@@ -146,7 +146,7 @@ def test_tensors_are_listed_with_types_shapes_and_sizes(tiny_gguf: Path) -> None
     assert info.tensor_type_histogram == {"F32": 1, "F16": 1, "Q8_0": 1}
     assert [(t.name, t.ggml_type, t.shape, t.nbytes) for t in info.tensors] == [
         ("token_embd.weight", "F32", (8, 4), 128),
-        ("output_norm.weight", "F16", (3,), 6),
+        ("blk.0.attn_k.weight", "F16", (3,), 6),
         ("blk.0.attn_q.weight", "Q8_0", (64, 8), 8 * 2 * 34),
     ]
     assert [t.offset for t in info.tensors] == [0, 128, 160]
@@ -224,7 +224,7 @@ def test_custom_alignment_is_honoured(tmp_path: Path) -> None:
 def test_missing_trailing_padding_after_last_tensor_is_accepted(tmp_path: Path) -> None:
     # llama.cpp checks each tensor's bytes lie in the file, not the padding after the last one.
     writer = gguf.GGUFWriter(str(tmp_path / "padded.gguf"), "llama")
-    writer.add_tensor("norm.weight", np.ones(3, dtype=np.float16))
+    writer.add_tensor("token_embd.weight", np.ones(3, dtype=np.float16))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -305,7 +305,7 @@ def test_truncated_file_is_rejected_as_truncated(
     cut_at = {
         "header": 12,
         "key values": layout.value_position("tokenizer.chat_template") + 20,
-        "tensor infos": layout.offset_position("output_norm.weight") + 3,
+        "tensor infos": layout.offset_position("blk.0.attn_k.weight") + 3,
         "tensor data": len(tiny_bytes) - 10,
     }[where]
     assert_rejected(write_bytes(tmp_path, tiny_bytes[:cut_at]), "truncated")
@@ -372,7 +372,7 @@ def test_string_item_length_past_end_of_file_is_rejected(
     tmp_path: Path, tiny_gguf: Path, tiny_bytes: bytes
 ) -> None:
     first_item = Layout(tiny_gguf).value_position("tokenizer.ggml.tokens") + 4 + 8
-    damaged = patched(tiny_bytes, first_item, "<Q", 1 << 20)
+    damaged = patched(tiny_bytes, first_item, "<Q", len(tiny_bytes))
     assert_rejected(write_bytes(tmp_path, damaged), "metadata key 'tokenizer.ggml.tokens'",
                     "truncated")
 
@@ -434,15 +434,15 @@ def test_alignment_that_is_not_a_power_of_two_is_rejected(tmp_path: Path) -> Non
 def test_unknown_tensor_type_is_rejected(
     tmp_path: Path, tiny_gguf: Path, tiny_bytes: bytes
 ) -> None:
-    position = Layout(tiny_gguf).type_position("output_norm.weight")
+    position = Layout(tiny_gguf).type_position("blk.0.attn_k.weight")
     assert_rejected(write_bytes(tmp_path, patched(tiny_bytes, position, "<I", 99)),
-                    "tensor 'output_norm.weight' has unknown ggml type 99")
+                    "tensor 'blk.0.attn_k.weight' has unknown ggml type 99")
 
 
 def test_removed_tensor_type_is_rejected(
     tmp_path: Path, tiny_gguf: Path, tiny_bytes: bytes
 ) -> None:
-    position = Layout(tiny_gguf).type_position("output_norm.weight")
+    position = Layout(tiny_gguf).type_position("blk.0.attn_k.weight")
     assert_rejected(write_bytes(tmp_path, patched(tiny_bytes, position, "<I", 4)),
                     "unknown ggml type 4")
 
@@ -485,7 +485,7 @@ def test_duplicate_tensor_name_is_rejected(tmp_path: Path) -> None:
 
 
 def test_nul_byte_in_tensor_name_is_rejected(tmp_path: Path, tiny_bytes: bytes) -> None:
-    damaged = tiny_bytes.replace(b"output_norm.weight", b"output_norm\x00weight", 1)
+    damaged = tiny_bytes.replace(b"blk.0.attn_k.weight", b"blk.0.attn_k\x00weight", 1)
     assert_rejected(write_bytes(tmp_path, damaged), "NUL byte in its name")
 
 
@@ -496,24 +496,24 @@ def test_overlong_tensor_name_is_rejected(tmp_path: Path) -> None:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    assert_rejected(tmp_path / "long.gguf", "64-byte name", "63 bytes")
+    assert_rejected(tmp_path / "long.gguf", "tensor #0", "claims 64 bytes; a tensor name has at most 63")
 
 
 # --- tensor data placement ------------------------------------------------------------------------
 
 def test_misaligned_offset_is_rejected(tmp_path: Path, tiny_gguf: Path, tiny_bytes: bytes) -> None:
-    position = Layout(tiny_gguf).offset_position("output_norm.weight")
+    position = Layout(tiny_gguf).offset_position("blk.0.attn_k.weight")
     assert_rejected(write_bytes(tmp_path, patched(tiny_bytes, position, "<Q", 130)),
-                    "tensor 'output_norm.weight' has data offset 130, not a multiple of the "
+                    "tensor 'blk.0.attn_k.weight' has data offset 130, not a multiple of the "
                     "alignment 32")
 
 
 def test_overlapping_tensors_are_rejected(
     tmp_path: Path, tiny_gguf: Path, tiny_bytes: bytes
 ) -> None:
-    position = Layout(tiny_gguf).offset_position("output_norm.weight")
+    position = Layout(tiny_gguf).offset_position("blk.0.attn_k.weight")
     assert_rejected(write_bytes(tmp_path, patched(tiny_bytes, position, "<Q", 96)),
-                    "tensor 'output_norm.weight' data at offset 96 overlaps tensor "
+                    "tensor 'blk.0.attn_k.weight' data at offset 96 overlaps tensor "
                     "'token_embd.weight'")
 
 
@@ -634,3 +634,15 @@ def test_parameter_counts_are_shown_in_short_form(count: int, text: str) -> None
     from app.cli.inspect_cmd import format_parameter_count
 
     assert format_parameter_count(count) == text
+
+
+# --- file content in messages ---------------------------------------------------------------------
+
+def test_file_content_is_quoted_short_and_escaped() -> None:
+    from quant.errors import quoted_excerpt
+
+    assert quoted_excerpt("qwen2.block_count") == "'qwen2.block_count'"
+    assert quoted_excerpt("a\x1b[31mb\n") == "'a\\x1b[31mb\\n'"
+    assert quoted_excerpt("x" * 100, limit=10) == "'" + "x" * 10 + "'…"
+    assert quoted_excerpt(b"\xff\xfeok") == "'\ufffd\ufffdok'"
+    assert quoted_excerpt(b"y" * 10_000_000, limit=8) == "'yyyyyyyy'…"

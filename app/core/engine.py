@@ -12,6 +12,8 @@ cancel → decode, so a cancel set from any thread ends generation within one to
 reply is kept with finish reason ``cancelled``. A cancel during a long prompt interrupts llama.cpp
 itself. ``reply_prefix`` continues a reply that was cut off: the prompt ends inside the open
 assistant turn, so the model picks up mid-sentence instead of starting over.
+``engine.stream_completion(prompt, settings, cancel)`` continues a raw text instead of a
+conversation (no chat template), with the same chunks and result.
 """
 
 from __future__ import annotations
@@ -23,15 +25,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.backend_devices import OffloadReport
 from app.core.chat_template import IM_END, ChatMessage, ChatTemplate, choose_chat_template, is_fin_r1
 from app.core.context_window import FittedPrompt, fit_prompt
-from app.core.engine_config import AUTO, MAX_SEED, EngineConfig, GenerationSettings
+from app.core.engine_config import MAX_SEED, EngineConfig, GenerationSettings
 from app.core.gpu import OffloadPlan, plan_offload
 from app.core.llama_runtime import LlamaRuntime, Sampler
+from app.core.load_probe import ensure_loads_safely
 from app.core.reasoning import Event, ParsedReply, ReasoningParser, ReplyAccumulator
 from app.core.token_text import StopStringFilter, Utf8Assembler
 from app.core.turn_metrics import FinishReason, SectionCounter, TurnMetrics
-from quant.errors import ChatTemplateError, ModelLoadError
+from quant.errors import ContextOverflowError, ModelLoadError
 from quant.gguf_check import GGUFInfo, validate_gguf
 from quant.jobs import CancelToken
 
@@ -49,8 +53,9 @@ class TokenChunk:
     """One step of a streamed reply.
 
     ``text``: what to append to the reply ("" while a character or a possible stop string is
-    incomplete). ``token``: the generated token id; None for the final chunk, which carries the
-    text held back until the end and the parser's closing events (always ending with ``Done``).
+    incomplete). ``token``: the generated token id (``REMOTE_TOKEN``, -1, from a server, which
+    sends no ids); None for the final chunk, which carries the text held back until the end and
+    the parser's closing events (always ending with ``Done``).
     ``events``: the reasoning parser's events for ``text``.
     """
 
@@ -81,7 +86,8 @@ class TurnResult:
 @dataclass(frozen=True)
 class EngineInfo:
     """What was loaded and how, for a status line. ``warnings`` are to be shown to the person
-    (a GPU requested on a CPU-only build, a fallback to the CPU)."""
+    (a GPU requested on a CPU-only build, a fallback to the CPU). ``offload``: the plan;
+    ``gpu_report``: where llama.cpp says it put the layers (None where not loaded here)."""
 
     gguf_path: Path
     model_name: str | None
@@ -93,6 +99,13 @@ class EngineInfo:
     n_batch: int
     offload: OffloadPlan
     warnings: tuple[str, ...] = field(default=())
+    gpu_report: OffloadReport | None = None
+
+    @property
+    def placement(self) -> str:
+        """Where the layers are, as llama.cpp reported after loading: ``GPU: 28/29 layers on
+        <device>`` or ``CPU``."""
+        return self.gpu_report.summary if self.gpu_report is not None else "CPU"
 
     @property
     def gpu_offload_supported(self) -> bool:
@@ -138,27 +151,29 @@ class ChatEngine:
     """A GGUF model loaded for chat. Close it (or use ``with``) to free its memory.
 
     Raises ``GGUFValidationError`` for a file that is not a valid GGUF (llama.cpp never sees it),
-    ``ModelLoadError`` when llama.cpp cannot load it, ``ChatTemplateError`` when its chat template
-    is not a valid template.
+    ``ModelLoadError`` when llama.cpp cannot load it, or crashed loading it in the first-load
+    probe (``app.core.load_probe``). A chat template that cannot be used makes the engine prompt
+    with ChatML, saying why in ``info.warnings``.
     """
 
     def __init__(self, gguf_path: Path | str, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         gguf_info = validate_gguf(gguf_path)
+        # the first load of a file runs in a child process, where a native abort ends only it
+        ensure_loads_safely(gguf_info.path, threads=self.config.threads,
+                            flash_attn=self.config.flash_attn)
         self.gguf_info: GGUFInfo = gguf_info
         plan = plan_offload(self.config.n_gpu_layers, gguf_info, self.config.n_ctx,
-                            self.config.n_batch)
+                            self.config.n_batch, device=self.config.device)
         warnings = [plan.warning] if plan.warning else []
         self._runtime, plan = self._load(gguf_info.path, plan, warnings)
         runtime = self._runtime
-        try:
-            self.template: ChatTemplate = choose_chat_template(
-                gguf_info.metadata, runtime.token_text(runtime.bos_token),
-                runtime.token_text(runtime.eos_token),
-            )
-        except ChatTemplateError:
-            runtime.close()
-            raise
+        self.template: ChatTemplate = choose_chat_template(
+            gguf_info.metadata, runtime.token_text(runtime.bos_token),
+            runtime.token_text(runtime.eos_token),
+        )
+        if self.template.warning:
+            warnings.append(self.template.warning)
         self._bos_text = runtime.token_text(runtime.bos_token) if runtime.adds_bos else ""
         self._stop_tokens, stop_texts = self._stop_markers()
         self._stop_texts = tuple(stop_texts)
@@ -173,8 +188,11 @@ class ChatEngine:
             n_batch=runtime.n_batch,
             offload=plan,
             warnings=tuple(warnings),
+            gpu_report=runtime.offload,
         )
         self._busy = threading.Lock()
+        # held while the vocabulary is read from another thread (a document's token meter)
+        self._vocabulary_lock = threading.Lock()
         self._closed = False
 
     def _load(self, path: Path, plan: OffloadPlan,
@@ -184,14 +202,19 @@ class ChatEngine:
                 path, n_ctx=self.config.n_ctx, n_threads=self.config.threads,
                 n_gpu_layers=n_gpu_layers, n_batch=self.config.n_batch,
                 flash_attn=self.config.flash_attn, use_mmap=self.config.use_mmap,
+                cache_type_k=self.config.cache_type_k, cache_type_v=self.config.cache_type_v,
+                device=self.config.device if n_gpu_layers else None,
             )
 
         try:
             return load(plan.n_gpu_layers), plan
-        except ModelLoadError:
-            if plan.requested != AUTO or plan.n_gpu_layers == 0:
+        except ModelLoadError as error:
+            if plan.n_gpu_layers == 0:
                 raise
-        warning = "the model did not fit in the GPU's free memory; it runs on the CPU"
+            # a GPU that cannot hold the layers (or fails to allocate at all): say so and why
+            where = self.config.device or "the GPU"
+            warning = (f"the model could not be loaded on {where}, so it runs on the CPU "
+                       f"({error})")
         warnings.append(warning)
         cpu_plan = OffloadPlan(plan.requested, 0, plan.offload_supported, plan.free_vram_bytes,
                                "CPU only (GPU loading failed)", warning)
@@ -214,6 +237,16 @@ class ChatEngine:
     def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
         """The prompt text for ``messages`` (system prompt included), opening the reply."""
         return self.template.render(messages, add_generation_prompt=True)
+
+    def tokenize_text(self, text: str) -> list[int]:
+        """The tokens ``text`` takes inside a prompt (read as the prompt is: special-token markup
+        parsed; no BOS): what an attached document costs of the context. Any thread may call it,
+        also while a reply is generating (only the vocabulary is read); ``close`` waits for it.
+        RuntimeError once the engine is closed."""
+        with self._vocabulary_lock:
+            if self._closed:
+                raise RuntimeError("the model was closed; load it again to count tokens")
+            return self._runtime.tokenize(text, add_bos=False, parse_special=True)
 
     def tokenize_prompt(self, messages: Sequence[ChatMessage], reply_prefix: str = "") -> list[int]:
         """The prompt tokens for ``messages``: special tokens parsed, BOS added when the model
@@ -249,7 +282,13 @@ class ChatEngine:
         """
         chosen = settings or GenerationSettings()
         messages = tuple(conversation)
-        return ChatStream(lambda stream: self._generate(stream, messages, chosen, cancel, on_token,
+
+        def fit() -> FittedPrompt:
+            return fit_prompt(chosen.system_prompt, messages,
+                              lambda fitted: self.tokenize_prompt(fitted, reply_prefix),
+                              self._runtime.n_ctx, chosen.max_new_tokens)
+
+        return ChatStream(lambda stream: self._generate(stream, fit, chosen, cancel, on_token,
                                                         reply_prefix))
 
     def chat(self, conversation: Sequence[ChatMessage],
@@ -258,7 +297,34 @@ class ChatEngine:
         """``stream_chat`` consumed to the end."""
         return self.stream_chat(conversation, settings, cancel).run()
 
-    def _generate(self, stream: ChatStream, conversation: Sequence[ChatMessage],
+    def stream_completion(self, prompt: str, settings: GenerationSettings | None = None,
+                          cancel: CancelToken | None = None,
+                          on_token: Callable[[TokenChunk], None] | None = None) -> ChatStream:
+        """Continue the raw text ``prompt``, streaming: no chat template, no system prompt (the
+        settings' is ignored); special tokens written in it (``<|im_start|>``) are read as such.
+
+        Otherwise as ``stream_chat``: the chunks, the result (``prompt_messages`` is empty), the
+        stop rules. Raises ``ContextOverflowError`` (on iteration) when the prompt and
+        ``settings.max_new_tokens`` do not fit the context, ``ValueError`` for an empty prompt.
+        """
+        if not prompt:
+            raise ValueError("a completion needs a prompt to continue")
+        chosen = settings or GenerationSettings()
+        return ChatStream(lambda stream: self._generate(
+            stream, lambda: self._fit_raw_prompt(prompt, chosen.max_new_tokens), chosen, cancel,
+            on_token, ""))
+
+    def _fit_raw_prompt(self, prompt: str, reply_reserve: int) -> FittedPrompt:
+        add_bos = bool(self._bos_text) and not prompt.startswith(self._bos_text)
+        tokens = self._runtime.tokenize(prompt, add_bos=add_bos, parse_special=True)
+        if len(tokens) + reply_reserve > self._runtime.n_ctx:
+            raise ContextOverflowError(
+                f"the prompt takes {len(tokens)} tokens and {reply_reserve} are kept for the "
+                f"reply, more than the context of {self._runtime.n_ctx} tokens; raise the context "
+                "size or lower the maximum reply length")
+        return FittedPrompt(tokens, (), dropped_messages=0)
+
+    def _generate(self, stream: ChatStream, fit: Callable[[], FittedPrompt],
                   settings: GenerationSettings, cancel: CancelToken | None,
                   on_token: Callable[[TokenChunk], None] | None,
                   reply_prefix: str) -> Iterator[TokenChunk]:
@@ -269,14 +335,12 @@ class ChatEngine:
                 raise RuntimeError("this engine was closed; load the model again")
             started = time.perf_counter()
             seed = settings.seed if settings.seed is not None else random.randint(0, MAX_SEED)
-            fitted = fit_prompt(settings.system_prompt, conversation,
-                                lambda messages: self.tokenize_prompt(messages, reply_prefix),
-                                self._runtime.n_ctx, settings.max_new_tokens)
+            fitted = fit()
             evaluated = self._runtime.evaluate_prompt(fitted.tokens, cancel,
                                                       reuse_cache=settings.seed is None)
             prompt_done = time.perf_counter()
-            turn = _Turn(started, prompt_done, fitted, max(evaluated, 0), seed, self._stop_texts,
-                         reply_prefix)
+            turn = _Turn(started, prompt_done, fitted, max(evaluated, 0), seed,
+                         (*self._stop_texts, *settings.stop), reply_prefix)
             if evaluated < 0:
                 turn.finish_reason = "cancelled"
             else:
@@ -296,7 +360,9 @@ class ChatEngine:
         with Sampler(n_vocab=runtime.n_vocab, temperature=settings.temperature, top_k=settings.top_k,
                      top_p=settings.top_p, min_p=settings.min_p,
                      repeat_penalty=settings.repeat_penalty,
-                     repeat_last_n=settings.repeat_last_n, seed=turn.seed) as sampler:
+                     repeat_last_n=settings.repeat_last_n,
+                     presence_penalty=settings.presence_penalty,
+                     frequency_penalty=settings.frequency_penalty, seed=turn.seed) as sampler:
             while True:
                 if cancel is not None and cancel.cancelled:
                     turn.finish_reason = "cancelled"
@@ -326,8 +392,9 @@ class ChatEngine:
         if not self._busy.acquire(blocking=False):
             raise EngineBusyError("a reply is still being generated; stop it before closing")
         try:
-            self._closed = True
-            self._runtime.close()
+            with self._vocabulary_lock:
+                self._closed = True
+                self._runtime.close()
         finally:
             self._busy.release()
 
@@ -382,7 +449,9 @@ class _Turn:
     def final_chunk(self) -> TokenChunk:
         """The text held back until the end and the parser's closing events."""
         text = self._utf8.flush()
-        if not self._stop_text_seen:
+        if self._stop_text_seen:
+            text = ""  # bytes still undecoded came after the stop text: not part of the reply
+        else:
             text, self._stop_text_seen = self._stops.push(text)
             if not self._stop_text_seen:
                 text += self._stops.flush()
