@@ -6,16 +6,28 @@ asks the scenario to render its prompt (``Scenario.render_prompt`` says which fi
 or wrong, in the form's language) and emits ``run_requested(prompt, values)``. While a reply is
 being generated the Run button is a Stop button. Titles, help, labels and hints come from the
 scenario's file in the window's language and follow it when it changes (``retranslate``).
+"Batch…" emits ``batch_requested()``: the window opens the scenario's Batch view
+(app/ui/batch_view.py), the same question for every row of a table.
+
+Every multiline field takes documents: its "Attach…" button, or a file dropped on it, opens a
+``DocumentDialog`` (app/ui/document_dialog.py) where the document's text is read, chosen, edited
+and fitted to the context; accepted, the text is added to the field as if typed (after a blank
+line when the field holds text already). ``use_model_host`` gives the dialog's token meter the
+window's engine and settings; ``context_change_requested(n_ctx)`` asks the window for a larger
+context.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QDropEvent, QKeySequence, QPalette, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -28,11 +40,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import InvalidFieldValueError, MissingFieldsError
+from app.core.settings import AppSettings
 from app.ui.i18n import content_language
 from app.ui.retranslate import Retranslating
 
 if TYPE_CHECKING:
     from app.core.scenarios import Field, Scenario
+    from app.ui.document_dialog import DocumentDialog
+    from app.ui.model_host import ModelHost
 
 MULTILINE_HEIGHT = 84
 
@@ -42,6 +57,8 @@ class ScenarioPanel(Retranslating, QWidget):
 
     run_requested = Signal(str, dict)
     stop_requested = Signal()
+    batch_requested = Signal()
+    context_change_requested = Signal(int)
 
     def __init__(self, scenario: Scenario, prompt_language: str = "en",
                  parent: QWidget | None = None) -> None:
@@ -51,6 +68,10 @@ class ScenarioPanel(Retranslating, QWidget):
         self._busy = False
         self._inputs: dict[str, QLineEdit | QPlainTextEdit | QComboBox] = {}
         self._field_labels: dict[str, QLabel] = {}
+        self.attach_buttons: dict[str, QPushButton] = {}
+        self.document_dialog: DocumentDialog | None = None
+        self._host: ModelHost | None = None
+        self._settings: Callable[[], AppSettings] = AppSettings
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 8)
         layout.setSpacing(6)
@@ -90,6 +111,14 @@ class ScenarioPanel(Retranslating, QWidget):
                     widget.setItemText(index, option.label[language])
             else:
                 widget.setPlaceholderText(field.example.get(language, ""))
+        for box in self._inputs.values():
+            if isinstance(box, _DocumentBox):
+                box.set_button_text(self.tr("Attach…"), self.tr(
+                    "Put a document's text in this box: PDF, Word (.docx), Excel (.xlsx), CSV, "
+                    "text, Markdown or HTML. You can also drop the file on the box."))
+        self.batch_button.setText(self.tr("Batch…"))
+        self.batch_button.setToolTip(self.tr("Ask this question for every row of a CSV or Excel "
+                                             "table, with one or more models"))
         self.set_busy(self._busy)
 
     def _examples_row(self) -> QHBoxLayout:
@@ -117,14 +146,21 @@ class ScenarioPanel(Retranslating, QWidget):
         self.run_button = QPushButton()
         self.run_button.setObjectName("runButton")
         self.run_button.clicked.connect(self._run_or_stop)
+        self.batch_button = QPushButton()
+        self.batch_button.clicked.connect(self.batch_requested)
         row.addWidget(self.error_label, 1)
+        row.addWidget(self.batch_button)
         row.addWidget(self.run_button)
         return row
 
     def _add_field(self, field: Field) -> None:
         widget: QLineEdit | QPlainTextEdit | QComboBox
         if field.type == "multiline":
-            widget = QPlainTextEdit()
+            widget = _DocumentBox(lambda path, name=field.name: self.attach_document(name, path))
+            widget.attach_button.setObjectName(f"attach_{field.name}")
+            widget.attach_button.clicked.connect(
+                lambda _checked=False, name=field.name: self.choose_document(name))
+            self.attach_buttons[field.name] = widget.attach_button
             widget.setFixedHeight(MULTILINE_HEIGHT)
             widget.setTabChangesFocus(True)
         elif field.type == "choice":
@@ -139,6 +175,55 @@ class ScenarioPanel(Retranslating, QWidget):
         self._form.addRow(label, widget)
         self._field_labels[field.name] = label
         self._inputs[field.name] = widget
+
+    # -- documents -------------------------------------------------------------------------------
+
+    def use_model_host(self, host: ModelHost, settings: Callable[[], AppSettings]) -> None:
+        """Count attached documents with ``host``'s engine against ``settings()`` (the window's
+        settings when the dialog counts)."""
+        self._host, self._settings = host, settings
+
+    def choose_document(self, field_name: str) -> None:
+        """Ask for a document file (a file dialog that stays open beside the window), then
+        ``attach_document`` it."""
+        from app.core.documents.extraction import DOCUMENT_KINDS
+
+        patterns = " ".join(f"*{suffix}" for suffix in DOCUMENT_KINDS)
+        chooser = QFileDialog(self, self.tr("Attach a document"), "",
+                              self.tr("Documents ({0})").format(patterns) + ";;"
+                              + self.tr("All files (*)"))
+        chooser.setFileMode(QFileDialog.FileMode.ExistingFile)
+        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        chooser.fileSelected.connect(lambda path: self.attach_document(field_name, Path(path)))
+        chooser.open()
+
+    def attach_document(self, field_name: str, path: Path) -> DocumentDialog:
+        """Open the dialog that reads ``path`` for the field ``field_name``; its text goes into
+        the field when the person accepts it. Returns the dialog (also ``document_dialog`` until it
+        closes)."""
+        from app.core.documents.token_budget import prompt_around_field
+        from app.ui.document_dialog import DocumentDialog
+
+        dialog = DocumentDialog(
+            path, host=self._host, settings=self._settings, parent=self,
+            prompt_around=lambda: prompt_around_field(self.scenario, self.values(), field_name,
+                                                      self.prompt_language))
+        dialog.context_change_requested.connect(self.context_change_requested)
+        dialog.accepted.connect(lambda: self._put_in_field(field_name, dialog.text()))
+        dialog.finished.connect(lambda _result: setattr(self, "document_dialog", None))
+        self.document_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _put_in_field(self, field_name: str, text: str) -> None:
+        """Add ``text`` to the field as typing would (Ctrl+Z takes it back out)."""
+        box = self._inputs[field_name]
+        assert isinstance(box, QPlainTextEdit)
+        cursor = box.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText(("\n\n" if box.toPlainText().strip() else "") + text)
+        box.setTextCursor(cursor)
+        box.setFocus()
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -204,3 +289,61 @@ class ScenarioPanel(Retranslating, QWidget):
         self.error_label.clear()
         self.run_requested.emit(prompt, values)
         return True
+
+
+
+class _DocumentBox(QPlainTextEdit):
+    """A multiline field's text box with its Attach… button inside its frame, at the top right
+    (the text wraps before it), taking dropped files: the first file dropped goes to
+    ``attach(path)`` instead of its address being typed; dropped text is typed as before."""
+
+    _GAP = 4
+
+    def __init__(self, attach: Callable[[Path], None]) -> None:
+        super().__init__()
+        self._attach = attach
+        self.attach_button = QPushButton(self)
+        self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        # the strip beside the text, which holds the button, looks like the rest of the box
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.setAutoFillBackground(True)
+
+    def set_button_text(self, text: str, tip: str) -> None:
+        self.attach_button.setText(text)
+        self.attach_button.setToolTip(tip)
+        self.attach_button.adjustSize()
+        self.setViewportMargins(0, 0, self.attach_button.width() + 2 * self._GAP, 0)
+        self._place_button()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self._place_button()
+
+    def _place_button(self) -> None:
+        viewport = self.viewport().geometry()
+        self.attach_button.move(viewport.right() + 1 + self._GAP, viewport.top() + self._GAP)
+
+    def dragEnterEvent(self, event: QDropEvent) -> None:  # Qt's name
+        if not self._take_files(event):
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDropEvent) -> None:  # Qt's name
+        if not self._take_files(event):
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # Qt's name
+        if self._take_files(event):
+            self._attach(Path(_local_files(event)[0]))
+        else:
+            super().dropEvent(event)
+
+    @staticmethod
+    def _take_files(event: QDropEvent) -> bool:
+        if not _local_files(event):
+            return False
+        event.acceptProposedAction()
+        return True
+
+
+def _local_files(event: QDropEvent) -> list[str]:
+    return [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
