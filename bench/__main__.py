@@ -124,8 +124,36 @@ def _fit_ratios(output: str) -> list[Ratio]:
     return [_ratio("fit estimate, largest error (%)", found[1], "<= 15", float(found[1]) <= 15)]
 
 
+def _serve_ratios(output: str) -> list[Ratio]:
+    ratios = []
+    if found := re.search(r"http/in-process ratio: median of pairs ([\d.]+).*target >= ([\d.]+)",
+                          output):
+        ratios.append(_ratio("HTTP streamed decode speed / in-process engine", found[1],
+                             f">= {found[2]}", float(found[1]) >= float(found[2])))
+    if found := re.search(r"^TTFB p99 / ideal FIFO wait .*: ([\d.]+)$", output, re.MULTILINE):
+        ratios.append(_ratio("time to first byte p99, queued clients / ideal FIFO wait", found[1]))
+    return ratios
+
+
+def _finr1_shape_ratios(output: str) -> list[Ratio]:
+    ratios = []
+    if found := re.search(r"predicted/measured decode: median ([\d.]+)", output):
+        ratios.append(_ratio("Fin-R1-shaped decode, predicted / measured (median)", found[1]))
+    if found := re.search(r"decode share of the probe's bandwidth: median ([\d.]+)", output):
+        ratios.append(_ratio("Fin-R1-shaped decode bandwidth / probe bandwidth", found[1]))
+    return ratios
+
+
+def _kv_cache_ratios(output: str) -> list[Ratio]:
+    if found := re.search(r"KV cache against llama.cpp's report: largest error ([\d.]+)%", output):
+        return [_ratio("KV cache estimate vs llama.cpp's report, largest error (%)", found[1],
+                       "<= 1", float(found[1]) <= 1)]
+    return []
+
+
 BENCHMARKS = (
     Benchmark("engine_overhead", ("--tokens", "64", "--runs", "5"), _engine_ratios),
+    Benchmark("serve", ("--tokens", "64", "--runs", "3", "--rounds", "1"), _serve_ratios),
     Benchmark("convert", ("--gb", "0.5", "--rounds", "1"), _convert_ratios),
     Benchmark("quantize", ("--types", "q4_k_m", "--rounds", "1"), json_output=True),
     Benchmark("imatrix", ("--chunks", "2", "--rounds", "1"), json_output=True),
@@ -135,6 +163,10 @@ BENCHMARKS = (
     Benchmark("parser", ("--tokens", "2000", "--repeats", "5", "--no-naive"), _parser_ratios),
     Benchmark("download", ("--mb", "64", "--rounds", "1"), _download_ratios),
     Benchmark("fit_memory", (), _fit_ratios),
+    Benchmark("kv_cache", ("--ctx", "2048", "--fill", "1024", "--tokens", "16"), _kv_cache_ratios),
+    Benchmark("finr1_shape", ("--layers", "1", "--scale", "0.5", "--types", "q4_k_m", "--threads",
+                              "1"), _finr1_shape_ratios,
+              needs="--workdir DIR-WITH-40GB-FREE (the full run; --quick still needs a workdir)"),
     Benchmark("render", ("--tokens", "1000", "--starts", "3"), _render_ratios),
     Benchmark("installer_startup", ("--runs", "3"), _startup_ratios,
               needs="--installed PATH-TO-finr1-studio"),

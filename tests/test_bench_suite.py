@@ -27,6 +27,10 @@ def test_the_suite_finds_every_benchmark_script() -> None:
                                                0.42, True)]),
     ("engine_overhead", "engine/bare ratio: median of pairs 0.950 (pairs: 0.9); target >= 0.97",
      [("engine decode speed / bare llama-cpp-python loop", 0.95, False)]),
+    ("serve", "http/in-process ratio: median of pairs 0.981 (pairs: 0.9); target >= 0.95\n"
+              "TTFB p99 / ideal FIFO wait (7 turns + unloaded first byte = 2.0 s): 1.020",
+     [("HTTP streamed decode speed / in-process engine", 0.981, True),
+      ("time to first byte p99, queued clients / ideal FIFO wait", 1.02, None)]),
     ("gguf_check", "SmolLM2-135M Q4_1: 0.10 GB, 272 tensors, 49152 tokens\n"
                    "  validate_gguf    :      2.50 ms =      3.1× baseline",
      [("validate_gguf / read 1 MiB (SmolLM2-135M Q4_1)", 3.1, None)]),

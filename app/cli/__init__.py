@@ -15,6 +15,7 @@ import sys
 from app import __version__
 from app.cli import (
     about_cmd,
+    batch_cmd,
     bench_cmd,
     build_cmd,
     chat_cmd,
@@ -23,6 +24,7 @@ from app.cli import (
     download_cmd,
     evaluate_cmd,
     export_cmd,
+    extract_cmd,
     history_cmd,
     imatrix_cmd,
     inspect_cmd,
@@ -30,6 +32,7 @@ from app.cli import (
     parse_cmd,
     quantize_cmd,
     scenarios_cmd,
+    serve_cmd,
 )
 from app.core.paths import app_paths
 from quant.errors import FinR1Error
@@ -38,7 +41,8 @@ from quant.llama_log import LLAMA_LOG
 
 COMMAND_MODULES = (convert_cmd, quantize_cmd, inspect_cmd, chat_cmd, parse_cmd, scenarios_cmd,
                    download_cmd, doctor_cmd, models_cmd, imatrix_cmd, evaluate_cmd, bench_cmd,
-                   about_cmd, build_cmd, history_cmd, export_cmd)
+                   about_cmd, build_cmd, history_cmd, export_cmd, serve_cmd,
+                   extract_cmd, batch_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
