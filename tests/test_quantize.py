@@ -20,9 +20,10 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-from llm_support import THREADS
+from llm_support import THREADS, open_llama
 
 from app.cli import main as cli_main
+from app.core.chat_template_child import CHILD_MODULE as TEMPLATE_CHILD
 from quant.errors import (
     AlreadyQuantizedError,
     DiskFullError,
@@ -84,14 +85,16 @@ def tensor_types(model_path: Path) -> dict[str, str]:
 
 
 def child_pids() -> list[int]:
-    """Processes whose parent is this test process (Linux /proc)."""
+    """Processes whose parent is this test process (Linux /proc), except the chat-template
+    sandbox, which lives as long as the process once any test loaded a model's template."""
     children = []
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            command = (stat_file.parent / "cmdline").read_bytes()
         except OSError:
             continue  # the process ended while we looked
-        if int(fields[1]) == os.getpid():
+        if int(fields[1]) == os.getpid() and TEMPLATE_CHILD.encode() not in command:
             children.append(int(stat_file.parent.name))
     return children
 
@@ -180,10 +183,8 @@ def test_llama_cpp_loads_the_output_and_generates(quantized: Quantized) -> None:
 
 def assert_loads_and_generates(path: Path) -> None:
     """llama.cpp loads the model at ``path``, its logits are finite and it generates 4 tokens."""
-    import llama_cpp
-
     # logits_all: without it llama-cpp-python leaves `scores` as uninitialised memory
-    model = llama_cpp.Llama(str(path), n_ctx=64, n_threads=THREADS, logits_all=True,
+    model = open_llama(path, n_ctx=64, n_threads=THREADS, logits_all=True,
                             verbose=False)
     try:
         prompt = model.tokenize(b"The bank's net interest margin")

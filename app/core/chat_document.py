@@ -323,7 +323,9 @@ class ReplyDocument:
                            if self._first_token_at is not None else None)
             think = self._think_tokens
             answer = self.tokens - think
-        parts = [labels.metrics_line(rate, first_token, think, answer)]
+        parts = [labels.metrics_line(
+            rate, first_token, think, answer,
+            reasoning_stopped_at=metrics.reasoning_stopped_at if metrics is not None else None)]
         if outcome.finish_reason == "cancelled":
             parts.append(labels.text("reply", "stopped"))
         elif outcome.finish_reason == "length":

@@ -14,6 +14,11 @@ itself. ``reply_prefix`` continues a reply that was cut off: the prompt ends ins
 assistant turn, so the model picks up mid-sentence instead of starting over.
 ``engine.stream_completion(prompt, settings, cancel)`` continues a raw text instead of a
 conversation (no chat template), with the same chunks and result.
+
+With ``settings.think_budget`` N, the loop writes ``REASONING_CLOSE`` itself once the reasoning
+has N generated tokens (one token per step, through the same emit and decode path, skipping the
+sampler) and the model goes on to answer; ``metrics.reasoning_stopped_at`` says so. Prompts reuse
+the KV cache of earlier ones (``LlamaRuntime.evaluate_prompt``, ``app.core.prefix_cache``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ from quant.jobs import CancelToken
 # Besides the tokens the vocabulary marks as end-of-generation, these end a reply; as text too
 # when a model's vocabulary lacks them as tokens (ChatML fallback on a non-ChatML model).
 STOP_TEXTS = (IM_END, "<|endoftext|>")
+# What the engine writes when the reasoning budget is spent: Fin-R1's own way out of its
+# reasoning (<think>\n…\n</think>\n<answer>\n…), so the model goes on to answer.
+REASONING_CLOSE = "\n</think>\n<answer>\n"
 
 
 class EngineBusyError(RuntimeError):
@@ -204,6 +212,7 @@ class ChatEngine:
                 flash_attn=self.config.flash_attn, use_mmap=self.config.use_mmap,
                 cache_type_k=self.config.cache_type_k, cache_type_v=self.config.cache_type_v,
                 device=self.config.device if n_gpu_layers else None,
+                prefix_cache_bytes=self.config.prefix_cache_mib * 1024 * 1024,
             )
 
         try:
@@ -363,14 +372,22 @@ class ChatEngine:
                      repeat_last_n=settings.repeat_last_n,
                      presence_penalty=settings.presence_penalty,
                      frequency_penalty=settings.frequency_penalty, seed=turn.seed) as sampler:
+            budget = settings.think_budget
+            # tokens the engine writes itself (closing the reasoning), one per step; they go to
+            # the KV cache like sampled ones but not through the sampler (a grammar there
+            # constrains only what the model writes)
+            forced: list[int] = []
             while True:
                 if cancel is not None and cancel.cancelled:
                     turn.finish_reason = "cancelled"
                     return
-                token = runtime.sample(sampler)
-                if token in stop_tokens or runtime.is_end_of_generation(token):
-                    turn.finish_reason = "stop"
-                    return
+                if forced:
+                    token = forced.pop()
+                else:
+                    token = runtime.sample(sampler)
+                    if token in stop_tokens or runtime.is_end_of_generation(token):
+                        turn.finish_reason = "stop"
+                        return
                 chunk, hit_stop_text = turn.add_token(token, runtime.piece(token))
                 if on_token is not None:
                     on_token(chunk)
@@ -384,7 +401,14 @@ class ChatEngine:
                 if cancel is not None and cancel.cancelled:
                     turn.finish_reason = "cancelled"
                     return
+                if budget is not None and turn.reasoning_reached(budget):
+                    forced = self._reasoning_close()[::-1]
+                    turn.reasoning_stopped_at, budget = budget, None
                 runtime.decode_token(token)
+
+    def _reasoning_close(self) -> list[int]:
+        """The tokens of ``REASONING_CLOSE``, spelled as model text (no special tokens)."""
+        return self._runtime.tokenize(REASONING_CLOSE, add_bos=False, parse_special=False)
 
     def close(self) -> None:
         """Free the model; the engine cannot be used afterwards. Raises ``EngineBusyError`` while
@@ -418,6 +442,7 @@ class _Turn:
         self.seed = seed
         self.finish_reason: FinishReason = "stop"
         self.completion_tokens = 0
+        self.reasoning_stopped_at: int | None = None
         self._utf8 = Utf8Assembler()
         self._stops = StopStringFilter(stop_texts)
         self._stop_text_seen = False
@@ -445,6 +470,11 @@ class _Turn:
         self._reply.add(events)
         self._parts.append(text)
         return TokenChunk(text, token, tuple(events)), self._stop_text_seen
+
+    def reasoning_reached(self, budget: int) -> bool:
+        """The reply is inside its reasoning, which has ``budget`` generated tokens or more."""
+        thinking = self._sections.thinking_tokens
+        return thinking is not None and thinking >= budget
 
     def final_chunk(self) -> TokenChunk:
         """The text held back until the end and the parser's closing events."""
@@ -480,6 +510,7 @@ class _Turn:
             answer_s=sections.answer_s,
             seed=self.seed,
             dropped_messages=self.fitted.dropped_messages,
+            reasoning_stopped_at=self.reasoning_stopped_at,
         )
         return TurnResult("".join(self._parts), self._reply.reply(), self.finish_reason, metrics,
                           self.fitted.messages)

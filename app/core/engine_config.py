@@ -29,6 +29,12 @@ MIN_CONTEXT = 64
 # llama.cpp draws seeds from uint32 and reserves 0xFFFFFFFF for "pick one at random".
 MAX_SEED = 0xFFFFFFFE
 
+# The K/V cache types offered, as llama.cpp's --cache-type-k/-v spell them (ggml type names).
+KV_CACHE_TYPES: tuple[str, ...] = ("f16", "q8_0", "q4_0")
+DEFAULT_KV_CACHE_TYPE = "f16"
+# ``--flash-attn`` words and the ``EngineConfig.flash_attn`` values they stand for.
+FLASH_ATTN_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
+
 
 def parse_gpu_layers(text: str) -> GpuLayers:
     """``"auto"`` or a whole number of layers (``-1`` = all) from a person's input.
@@ -58,6 +64,61 @@ def _check_gpu_layers(layers: GpuLayers) -> None:
         )
 
 
+def parse_flash_attn(text: str) -> bool | None:
+    """``"auto"`` (None: llama.cpp decides), ``"on"`` (True) or ``"off"`` (False) from a person's
+    input; ``InvalidSettingError`` for anything else."""
+    try:
+        return FLASH_ATTN_CHOICES[text.strip().lower()]
+    except KeyError:
+        raise InvalidSettingError(
+            f"flash attention is 'on', 'off' or 'auto', not {text!r}") from None
+
+
+def flash_attn_word(flash_attn: bool | None) -> str:
+    """The word ``parse_flash_attn`` reads back as ``flash_attn``."""
+    return next(word for word, value in FLASH_ATTN_CHOICES.items() if value is flash_attn)
+
+
+def _check_kv_cache_type(which: str, cache_type: str) -> None:
+    if cache_type not in KV_CACHE_TYPES:
+        raise InvalidSettingError(
+            f"the {which} cache type must be one of {', '.join(KV_CACHE_TYPES)}, not "
+            f"{cache_type!r}")
+
+
+@dataclass(frozen=True)
+class KvCacheTypes:
+    """The tensor types of the K and V cache (``KV_CACHE_TYPES``); f16 is llama.cpp's default.
+    A quantized cache takes less memory per token of context (q8_0: 8.5 bits a value, q4_0: 4.5,
+    f16: 16); a quantized V cache works only with flash attention.
+    Raises ``InvalidSettingError`` for a type outside ``KV_CACHE_TYPES``."""
+
+    k: str = DEFAULT_KV_CACHE_TYPE
+    v: str = DEFAULT_KV_CACHE_TYPE
+
+    def __post_init__(self) -> None:
+        _check_kv_cache_type("K", self.k)
+        _check_kv_cache_type("V", self.v)
+
+    @property
+    def quantized_v(self) -> bool:
+        return self.v != "f16"
+
+    def bytes_per_token_per_layer(self, head_count_kv: int, key_length: int,
+                                  value_length: int) -> int:
+        """K and V of one token in one block, as llama.cpp allocates them (ggml's block sizes:
+        exact when a head's length is a multiple of 32, as in every model llama.cpp can
+        quantize a cache for)."""
+        from quant.formats import ggml_bits_per_weight  # gguf's tables: not at the app's start
+
+        bits = (key_length * ggml_bits_per_weight(self.k)
+                + value_length * ggml_bits_per_weight(self.v))
+        return round(head_count_kv * bits / 8)
+
+
+F16_CACHE = KvCacheTypes()  # llama.cpp's default cache types
+
+
 def default_thread_count() -> int:
     """Threads for generation when none is chosen: the CPUs this process may use, at least 1."""
     try:
@@ -75,7 +136,13 @@ class EngineConfig:
     ``n_gpu_layers``: ``"auto"`` (as many as fit the free GPU memory), 0 (CPU only), -1 (all) or a
     number. ``n_batch``: tokens per prompt-processing step. ``flash_attn``: None lets llama.cpp
     decide where it is supported, True/False force it. ``use_mmap``: map the file instead of
-    reading it into memory.
+    reading it into memory. ``cache_type_k`` / ``cache_type_v``: the K and V cache's tensor types
+    (``KV_CACHE_TYPES``); a quantized V cache needs flash attention, so it is refused with
+    ``flash_attn`` False (with None, llama.cpp turns flash attention on for it). ``device``: the
+    llama.cpp device the GPU layers go to, by the name ``finr1 doctor`` lists (``"Vulkan0"``,
+    ``"CPU"``), None for every GPU llama.cpp finds. ``prefix_cache_mib``: the most memory kept
+    for the saved KV states of earlier prompts, so that going back to another conversation or
+    scenario does not evaluate its prefix again (``app.core.prefix_cache``); 0 keeps none.
     """
 
     n_ctx: int = 8192
@@ -84,8 +151,15 @@ class EngineConfig:
     n_batch: int = 512
     flash_attn: bool | None = None
     use_mmap: bool = True
+    cache_type_k: str = DEFAULT_KV_CACHE_TYPE
+    cache_type_v: str = DEFAULT_KV_CACHE_TYPE
+    device: str | None = None
+    prefix_cache_mib: int = 256
 
     def __post_init__(self) -> None:
+        if self.prefix_cache_mib < 0:
+            raise InvalidSettingError(
+                f"the prompt cache must be 0 (none) or more MiB, not {self.prefix_cache_mib}")
         if self.n_ctx < MIN_CONTEXT:
             raise InvalidSettingError(
                 f"the context size must be at least {MIN_CONTEXT} tokens, not {self.n_ctx}"
@@ -95,6 +169,16 @@ class EngineConfig:
         if self.n_batch < 1:
             raise InvalidSettingError(f"the batch size must be at least 1, not {self.n_batch}")
         _check_gpu_layers(self.n_gpu_layers)
+        if self.kv_cache_types.quantized_v and self.flash_attn is False:
+            raise InvalidSettingError(
+                f"a {self.cache_type_v} V cache needs flash attention (llama.cpp reads a "
+                "quantized V cache only that way): set flash attention to on or auto, or keep "
+                "the V cache at f16")
+
+    @property
+    def kv_cache_types(self) -> KvCacheTypes:
+        """The K and V cache types (validated)."""
+        return KvCacheTypes(self.cache_type_k, self.cache_type_v)
 
     @property
     def threads(self) -> int:
@@ -116,7 +200,9 @@ class GenerationSettings:
     ``frequency_penalty`` (OpenAI's, -2 to 2, 0 = off) lower the odds of tokens already among the
     last ``repeat_last_n`` generated, once / per time they occur (negative values raise them).
     ``stop``: texts that end the reply where they appear, besides the model's own end markers;
-    the stop text is not part of the reply.
+    the stop text is not part of the reply. ``think_budget``: the most reasoning tokens one run
+    generates; at that count the engine closes the reasoning itself (``</think>`` then
+    ``<answer>``, Fin-R1's format) and lets the model answer; None = no limit.
     """
 
     system_prompt: str | None = FIN_R1_SYSTEM_PROMPT
@@ -131,8 +217,13 @@ class GenerationSettings:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     stop: tuple[str, ...] = ()
+    think_budget: int | None = None
 
     def __post_init__(self) -> None:
+        if self.think_budget is not None and (isinstance(self.think_budget, bool)
+                                              or self.think_budget < 1):
+            raise InvalidSettingError(
+                f"the reasoning budget must be at least 1 token (or none), not {self.think_budget}")
         if not self.temperature >= 0:
             raise InvalidSettingError(
                 f"the temperature must be 0 (greedy) or more, not {self.temperature}"

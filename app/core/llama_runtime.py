@@ -4,11 +4,14 @@ The engine talks to llama.cpp only through this class. It uses the C API directl
 high-level ``llama_cpp.Llama``) because generation is a tight loop: one ``llama_decode`` and one
 ``llama_sampler_sample`` per token with nothing else in between, which is what a bare llama.cpp
 program does, and because the context must be built with settings ``Llama`` does not expose
-(flash attention left to llama.cpp, an abort callback for stopping a long prompt).
+(flash attention left to llama.cpp, the K/V cache types, an abort callback for stopping a long
+prompt).
 
 It remembers which tokens its KV cache holds, so a prompt sharing a prefix with the previous one
-(the next turn of a conversation) only evaluates the new part. Not thread-safe: one caller at a
-time, except for the cancel token, which any thread may set.
+(the next turn of a conversation) only evaluates the new part; and when a prompt leaves the cached
+one behind, it saves that state in a ``PrefixCache`` (bounded in bytes), so going back to an
+earlier conversation or scenario restores its prefix instead of evaluating it again. Not
+thread-safe: one caller at a time, except for the cancel token, which any thread may set.
 """
 
 from __future__ import annotations
@@ -19,9 +22,18 @@ from pathlib import Path
 
 import llama_cpp
 
+from app.core.backend_devices import OffloadReport, device_handles, prepare_backends
+from app.core.engine_config import DEFAULT_KV_CACHE_TYPE, KvCacheTypes
+from app.core.prefix_cache import (
+    DEFAULT_PREFIX_CACHE_BYTES,
+    MIN_SAVED_TOKENS,
+    PrefixCache,
+    SavedPrefix,
+    shared_prefix_length,
+)
 from quant.errors import GenerationError, ModelLoadError
 from quant.jobs import CancelToken
-from quant.llama_log import install_llama_log, llama_reason
+from quant.llama_log import LLAMA_LOG, llama_reason
 from quant.llama_model_params import model_load_params
 
 _DECODE_ABORTED = 2
@@ -34,9 +46,13 @@ def _prepare_backend() -> None:
     global _backend_ready
     if _backend_ready:
         return
-    install_llama_log()
-    llama_cpp.llama_backend_init()
+    prepare_backends()
     _backend_ready = True
+
+
+def _ggml_type(cache_type: str) -> int:
+    """llama.cpp's ``GGML_TYPE_*`` for a cache type name (``"q8_0"`` → ``GGML_TYPE_Q8_0``)."""
+    return int(getattr(llama_cpp, f"GGML_TYPE_{cache_type.upper()}"))
 
 
 class Sampler:
@@ -91,15 +107,30 @@ class LlamaRuntime:
     """A loaded model with one context of ``n_ctx`` tokens.
 
     Raises ``ModelLoadError`` when llama.cpp cannot load the file or create the context (with
-    llama.cpp's reason: out of memory, unsupported architecture…). Call
+    llama.cpp's reason: out of memory, unsupported architecture, a quantized V cache without
+    flash attention…), ``InvalidSettingError`` for a cache type outside ``KV_CACHE_TYPES``. Call
     ``close`` to free the native memory.
+
+    ``device``: the device of llama.cpp's registry the offloaded layers go to (``"Vulkan0"``;
+    ``"CPU"``: none), None for every GPU; ``InvalidSettingError`` for one it does not list.
+    ``offload`` says where llama.cpp put the layers (``backend_devices.OffloadReport``).
+    ``prefix_cache_bytes``: the most memory the saved prompt states take (``PrefixCache``; each
+    costs its tokens' share of the KV cache, ~56 KiB a token for Fin-R1 at f16), 0 = none kept.
     """
 
     def __init__(self, gguf_path: Path, *, n_ctx: int, n_threads: int, n_gpu_layers: int,
-                 n_batch: int, flash_attn: bool | None, use_mmap: bool) -> None:
+                 n_batch: int, flash_attn: bool | None, use_mmap: bool,
+                 cache_type_k: str = DEFAULT_KV_CACHE_TYPE,
+                 cache_type_v: str = DEFAULT_KV_CACHE_TYPE, device: str | None = None,
+                 prefix_cache_bytes: int = DEFAULT_PREFIX_CACHE_BYTES) -> None:
+        cache_types = KvCacheTypes(cache_type_k, cache_type_v)  # refused before anything loads
         _prepare_backend()
-        model_params = model_load_params(n_gpu_layers, use_mmap)
-        model = llama_cpp.llama_model_load_from_file(str(gguf_path).encode("utf-8"), model_params)
+        model_params = model_load_params(n_gpu_layers, use_mmap, device_handles(device))
+        with LLAMA_LOG.capturing() as load_log:
+            model = llama_cpp.llama_model_load_from_file(str(gguf_path).encode("utf-8"),
+                                                         model_params)
+        # where llama.cpp put the layers, as it reported them (not as they were asked for)
+        self.offload = OffloadReport.from_log(load_log)
         if not model:
             raise ModelLoadError(
                 f"llama.cpp could not load {gguf_path}{llama_reason()}; the model may be too "
@@ -117,6 +148,10 @@ class LlamaRuntime:
             else llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn
             else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         )
+        # ggml type ids; with flash attention on auto, llama.cpp turns it on for a quantized V
+        # cache (and refuses one with it off: EngineConfig says so before loading)
+        context_params.type_k = _ggml_type(cache_types.k)
+        context_params.type_v = _ggml_type(cache_types.v)
         context = llama_cpp.llama_init_from_model(model, context_params)
         if not context:
             llama_cpp.llama_model_free(model)
@@ -133,6 +168,7 @@ class LlamaRuntime:
         self.n_layer = llama_cpp.llama_model_n_layer(model)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         self._cached_tokens: list[int] = []
+        self.prefixes = PrefixCache(prefix_cache_bytes)
         self._one_token = (llama_cpp.llama_token * 1)()
         self._one_token_batch = llama_cpp.llama_batch_get_one(self._one_token, 1)
         self._pieces: dict[int, bytes] = {}
@@ -212,6 +248,37 @@ class LlamaRuntime:
             position = 0
         del self._cached_tokens[position:]
 
+    def _save_cached(self, keep: int) -> None:
+        """Save the cache's state in ``prefixes`` before all but ``keep`` tokens are dropped,
+        when that spares enough evaluation later."""
+        if len(self._cached_tokens) - keep < MIN_SAVED_TOKENS or not self.prefixes.max_bytes:
+            return
+        size = llama_cpp.llama_state_seq_get_size(self._context, 0)
+        if size > self.prefixes.max_bytes:
+            return
+        state = (ctypes.c_uint8 * size)()
+        if llama_cpp.llama_state_seq_get_data(self._context, state, size, 0) == size:
+            self.prefixes.add(SavedPrefix(tuple(self._cached_tokens), state))
+
+    def _restore_longer_prefix(self, tokens: Sequence[int], common: int) -> int:
+        """Load the saved state sharing more than ``common`` tokens with ``tokens``, if one
+        spares enough evaluation; returns the tokens now shared with the cache."""
+        found = self.prefixes.best(tokens)
+        if found is None:
+            return common
+        saved, shared = found
+        shared = min(shared, len(tokens) - 1)
+        if shared - common < MIN_SAVED_TOKENS:
+            return common
+        memory = llama_cpp.llama_get_memory(self._context)
+        llama_cpp.llama_memory_clear(memory, True)
+        self._cached_tokens.clear()
+        if llama_cpp.llama_state_seq_set_data(self._context, saved.state, saved.size_bytes, 0) == 0:
+            llama_cpp.llama_memory_clear(memory, True)  # a partial load must not be used
+            return 0
+        self._cached_tokens = list(saved.tokens)
+        return shared
+
     def reset(self) -> None:
         """Empty the KV cache."""
         llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._context), True)
@@ -220,25 +287,24 @@ class LlamaRuntime:
     def evaluate_prompt(self, tokens: Sequence[int], cancel: CancelToken | None = None,
                         reuse_cache: bool = True) -> int:
         """Put ``tokens`` in the KV cache, ready to sample the next token; returns how many were
-        evaluated (the rest were already cached from the previous prompt).
+        evaluated (the rest were already cached from the previous prompt, or restored from the
+        saved state of an earlier one: see ``PrefixCache``).
 
-        ``reuse_cache=False`` evaluates all of them afresh. Returns -1 when ``cancel`` was set
-        during evaluation (which llama.cpp notices between operations, so a long prompt stops
-        quickly); the cache then holds only whole evaluated batches. Raises ``GenerationError``
-        when llama.cpp fails, ``ValueError`` for an empty or too long prompt.
+        ``reuse_cache=False`` evaluates all of them afresh (the saved states are kept). Returns -1
+        when ``cancel`` was set during evaluation (which llama.cpp notices between operations, so
+        a long prompt stops quickly); the cache then holds only whole evaluated batches. Raises
+        ``GenerationError`` when llama.cpp fails, ``ValueError`` for an empty or too long prompt.
         """
         if not tokens:
             raise ValueError("a prompt needs at least one token")
         if len(tokens) > self.n_ctx:
             raise ValueError(f"a prompt of {len(tokens)} tokens exceeds the context ({self.n_ctx})")
-        common = 0
-        if reuse_cache:
-            for cached, wanted in zip(self._cached_tokens, tokens, strict=False):
-                if cached != wanted:
-                    break
-                common += 1
+        common = shared_prefix_length(self._cached_tokens, tokens) if reuse_cache else 0
         # The last prompt token is always evaluated again: sampling needs its logits.
         common = min(common, len(tokens) - 1)
+        if reuse_cache:
+            self._save_cached(common)
+            common = self._restore_longer_prefix(tokens, common)
         self._forget_from(common)
         common = len(self._cached_tokens)
         self._abort_token = cancel

@@ -46,7 +46,7 @@ _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 
 _TOP_KEYS = {"id", "order", "title", "help", "prompt_languages", "fields", "prompt", "answer",
-             "examples"}
+             "examples", "think_budget"}
 _FIELD_KEYS = {"name", "label", "type", "required", "options", "example"}
 _OPTION_KEYS = {"value", "label", "prompt"}
 _PROMPT_KEYS = {"template", "language_instruction"}
@@ -142,6 +142,8 @@ class Scenario:
     answer_reader: ReaderSpec
     examples: tuple[Example, ...]
     source: Path
+    # the most reasoning tokens a reply gets (GenerationSettings.think_budget); None: no limit
+    think_budget: int | None = None
 
     @property
     def prompt_languages(self) -> tuple[str, ...]:
@@ -319,7 +321,16 @@ class _ScenarioBuilder:
             answer_reader=self._reader(),
             examples=self._examples(fields, prompt_languages),
             source=self.path,
+            think_budget=self._think_budget(),
         )
+
+    def _think_budget(self) -> int | None:
+        if "think_budget" not in self.document:
+            return None
+        budget = _require(self.document, "think_budget", int, "the file")
+        if budget < 1:
+            raise _Invalid(f"the file: 'think_budget' must be at least 1 token, not {budget}")
+        return budget
 
     def _prompt_languages(self) -> tuple[str, ...]:
         languages = self.document.get("prompt_languages", list(UI_LANGUAGES))

@@ -31,6 +31,8 @@ class TurnMetrics:
     tokens after the first (None with fewer than two). ``think_*`` / ``answer_*``: tokens and
     seconds before and after ``</think>``. ``seed``: the sampling seed used.
     ``dropped_messages``: earlier messages left out to fit the context.
+    ``reasoning_stopped_at``: the reasoning budget (``GenerationSettings.think_budget``) when the
+    engine closed the reasoning at it, None when the model ended its reasoning itself.
     """
 
     prompt_tokens: int
@@ -46,6 +48,7 @@ class TurnMetrics:
     answer_s: float
     seed: int
     dropped_messages: int
+    reasoning_stopped_at: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         """All fields as JSON-ready data."""
@@ -79,6 +82,11 @@ class SectionCounter:
         if self._section is not None:
             self._counts[self._section] += self._pending
             self._pending = 0
+
+    @property
+    def thinking_tokens(self) -> int | None:
+        """The tokens of the reasoning so far while the reply is inside it, else None."""
+        return self._counts["think"] if self._section == "think" else None
 
     def observe(self, events: Iterable[Event], now: float) -> None:
         """Events that came without a new token (the parser's final flush)."""
@@ -130,4 +138,7 @@ def continued_metrics(before: TurnMetrics, after: TurnMetrics) -> TurnMetrics:
         answer_s=before.answer_s + after.answer_s,
         seed=after.seed,
         dropped_messages=after.dropped_messages,
+        reasoning_stopped_at=(after.reasoning_stopped_at
+                              if after.reasoning_stopped_at is not None
+                              else before.reasoning_stopped_at),
     )
