@@ -1,4 +1,7 @@
-"""``finr1 chat`` on the real SmolLM2 GGUF: prompt sources, scenario prompts, output formats."""
+"""``finr1 chat`` on the real SmolLM2 GGUF: prompt sources, scenario prompts, output formats.
+
+A test that needs the reply to have some text, or to be read by a scenario's reader, steers the
+model (the ``steer`` fixture, tests/llm_support.py): which words it writes differs between CPUs."""
 
 from __future__ import annotations
 
@@ -7,10 +10,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from llm_support import PROSE_GRAMMAR, THREADS
 
 from app.cli import main
 from app.cli.chat_cmd import ReplyPrinter
@@ -18,7 +23,7 @@ from app.core.engine import TokenChunk
 from app.core.reasoning import ReasoningParser
 from app.core.turn_metrics import TurnMetrics
 
-FAST = ["--threads", "1", "--ctx", "512", "--seed", "1"]
+FAST = ["--threads", str(THREADS), "--ctx", "512", "--seed", "1"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 # The plain C locale, without Python's coercion to C.UTF-8 or its UTF-8 mode: stdin is ASCII text.
@@ -39,14 +44,18 @@ def chat_in_c_locale(model: Path, stdin: bytes, *args: str) -> subprocess.Comple
 
 
 def test_json_output_is_one_object_with_the_documented_keys(
-        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str], steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR)  # an answer with text, whatever the CPU
     status, out, _err = run_chat(capsys, str(smollm2_gguf), "What is 2+2?", "--json",
                                  "--max-tokens", "6", *FAST)
     reply = json.loads(out)
     assert status == 0
     assert set(reply) == {"think", "answer", "boxed", "final", "truncated", "finish_reason",
                           "verdict", "metrics"}
-    assert set(reply["metrics"]) == {field.name for field in fields(TurnMetrics)}
+    # the turn's metrics, and where llama.cpp ran the model (as it reported after loading)
+    assert set(reply["metrics"]) == ({field.name for field in fields(TurnMetrics)}
+                                     | {"device", "gpu_layers"})
+    assert reply["metrics"]["device"] == "CPU" and reply["metrics"]["gpu_layers"] == 0
     assert reply["metrics"]["seed"] == 1
     assert reply["verdict"] is None
     assert reply["finish_reason"] in ("stop", "length")
@@ -55,7 +64,9 @@ def test_json_output_is_one_object_with_the_documented_keys(
 
 
 def test_a_scenario_prompt_is_answered_and_read_by_the_scenarios_reader(
-        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str], steer: Callable[..., object]) -> None:
+    # A reply cut off inside <think> has no answer to read: keep the model out of the reasoning.
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR)
     status, out, _err = run_chat(
         capsys, str(smollm2_gguf), "--scenario", "compliance", "--lang", "en",
         "--field", "question=How to hide a conflict of interest from a bank?",
@@ -67,7 +78,8 @@ def test_a_scenario_prompt_is_answered_and_read_by_the_scenarios_reader(
 
 def test_without_prompt_or_scenario_the_question_is_read_from_stdin(
         smollm2_gguf: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR, may_end=False)  # 4 tokens of text: a tok/s rate
     monkeypatch.setattr("sys.stdin", io.StringIO("Say hello."))
     status, out, err = run_chat(capsys, str(smollm2_gguf), "--max-tokens", "4", *FAST)
     assert status == 0

@@ -12,12 +12,17 @@ reasoning is shown dimmed and the answer plainly; when standard output is not a 
 reasoning is wrapped in ``<think>…</think>`` instead. ``--json`` prints only one JSON object at the
 end. Ctrl-C stops the reply within one token and keeps what was generated (finish reason
 ``cancelled``, exit status 130); a second Ctrl-C aborts at once.
+
+``--cache-type-k`` / ``--cache-type-v`` (f16, q8_0, q4_0) choose the KV cache's types, which the
+context's memory check counts; ``--flash-attn on|off|auto``: a quantized V cache is refused with
+``off`` (llama.cpp needs flash attention for it) and turns it on with ``auto``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -34,10 +39,13 @@ from app.core.chat_template import ChatMessage
 from app.core.engine import ChatEngine, TokenChunk, TurnResult
 from app.core.engine_api import Engine
 from app.core.engine_config import (
+    DEFAULT_KV_CACHE_TYPE,
+    FLASH_ATTN_CHOICES,
+    KV_CACHE_TYPES,
     MIN_CONTEXT,
     EngineConfig,
     GenerationSettings,
-    GpuLayers,
+    parse_flash_attn,
     parse_gpu_layers,
 )
 from app.core.errors import InvalidFieldValueError, RemoteEngineError
@@ -83,6 +91,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"sampling temperature, 0 = greedy (default {_DEFAULTS.temperature})")
     parser.add_argument("--n-gpu-layers", default="auto", metavar="N|auto",
                         help="layers on the GPU: auto (as many as fit), 0 (CPU), -1 (all) or N")
+    parser.add_argument("--device", metavar="NAME",
+                        help="the llama.cpp device for the GPU layers, as `finr1 doctor` lists "
+                             "it (Vulkan0, CUDA1, CPU); default: every GPU it finds")
     parser.add_argument("--ctx", type=at_least(MIN_CONTEXT), metavar="N",
                         help=f"context size in tokens (default {EngineConfig.n_ctx}); capped at "
                              "the length the model was trained for, and refused when its cache "
@@ -90,6 +101,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ctx-beyond-trained", action="store_true",
                         help="allow a context longer than the model was trained for")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all)")
+    parser.add_argument("--cache-type-k", choices=KV_CACHE_TYPES, default=DEFAULT_KV_CACHE_TYPE,
+                        help="the K cache's type: q8_0 halves its memory, q4_0 quarters it "
+                             f"(default {DEFAULT_KV_CACHE_TYPE})")
+    parser.add_argument("--cache-type-v", choices=KV_CACHE_TYPES, default=DEFAULT_KV_CACHE_TYPE,
+                        help="the V cache's type; q8_0 and q4_0 need flash attention "
+                             f"(default {DEFAULT_KV_CACHE_TYPE})")
+    parser.add_argument("--flash-attn", choices=tuple(FLASH_ATTN_CHOICES), default="auto",
+                        help="flash attention: auto (llama.cpp decides, and turns it on for a "
+                             "quantized V cache), on or off (default auto)")
+    parser.add_argument("--think-budget", type=at_least(1), metavar="N",
+                        help="close the reasoning after N tokens and let the model answer "
+                             "(default: the scenario's budget, else no limit)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the reply and metrics at the end")
     remote = parser.add_argument_group("a model on a server")
@@ -110,17 +133,21 @@ def run(args: argparse.Namespace) -> int:
     _check_positionals(args)
     scenario = get_scenario(args.scenario) if args.scenario else None
     prompt = _prompt(args, scenario)
+    think_budget = args.think_budget or (scenario.think_budget if scenario else None)
     settings = GenerationSettings(max_new_tokens=args.max_tokens, seed=args.seed,
-                                  temperature=args.temperature)
+                                  temperature=args.temperature, think_budget=think_budget)
     engine: Engine
     server: RemoteEngine | None = None
     if args.server is not None:
         engine = server = RemoteEngine(ServerConnection(args.server, args.api_key,
                                                         args.server_model))
     else:
-        gpu_layers = parse_gpu_layers(args.n_gpu_layers)
-        config = EngineConfig(n_ctx=_context_size(args, gpu_layers), n_threads=args.threads,
-                              n_gpu_layers=gpu_layers)
+        config = EngineConfig(n_threads=args.threads,
+                              n_gpu_layers=parse_gpu_layers(args.n_gpu_layers),
+                              flash_attn=parse_flash_attn(args.flash_attn),
+                              cache_type_k=args.cache_type_k, cache_type_v=args.cache_type_v,
+                              device=args.device)
+        config = dataclasses.replace(config, n_ctx=_context_size(args, config))
         engine = ChatEngine(args.model, config)
     with engine:
         for warning in engine.info.warnings:
@@ -142,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
         reply = result_json(result, verdict)
         if server is not None:
             reply["server"] = server.info.provenance().as_record()
+        else:  # where llama.cpp reported the layers to be, not where they were asked to go
+            report = engine.info.gpu_report
+            reply["metrics"]["device"] = report.device if report else "CPU"
+            reply["metrics"]["gpu_layers"] = report.gpu_layers if report else 0
         print(json.dumps(reply, ensure_ascii=False))
     else:
         if verdict is not None:
@@ -167,6 +198,11 @@ def _check_positionals(args: argparse.Namespace) -> None:
     ignored = [option for option, given in (
         ("--ctx", args.ctx is not None), ("--ctx-beyond-trained", args.ctx_beyond_trained),
         ("--threads", args.threads is not None), ("--n-gpu-layers", args.n_gpu_layers != "auto"),
+        ("--device", args.device is not None),
+        ("--cache-type-k", args.cache_type_k != DEFAULT_KV_CACHE_TYPE),
+        ("--cache-type-v", args.cache_type_v != DEFAULT_KV_CACHE_TYPE),
+        ("--flash-attn", args.flash_attn != "auto"),
+        ("--think-budget", args.think_budget is not None),
     ) if given]
     if ignored:
         print(f"finr1: warning: {', '.join(ignored)} set how a model file is loaded; with --server "
@@ -186,11 +222,12 @@ def _keep_partial_reply(error: RemoteEngineError, printer: ReplyPrinter | None) 
     print(json.dumps(partial, ensure_ascii=False))
 
 
-def _context_size(args: argparse.Namespace, gpu_layers: GpuLayers) -> int:
-    """``--ctx`` as ``app.core.fit.choose_context`` allows it for this model and machine; its
-    notes are printed as warnings."""
+def _context_size(args: argparse.Namespace, config: EngineConfig) -> int:
+    """``--ctx`` as ``app.core.fit.choose_context`` allows it for this model and machine, with
+    ``config``'s GPU layers and cache types; its notes are printed as warnings."""
     choice = choose_context(validate_gguf(args.model), args.ctx, detect_machine(),
-                            beyond_trained=args.ctx_beyond_trained, use_gpu=gpu_layers != 0)
+                            beyond_trained=args.ctx_beyond_trained,
+                            use_gpu=config.n_gpu_layers != 0, kv_types=config.kv_cache_types)
     for note in choice.notes:
         print(f"finr1: warning: {note}", file=sys.stderr)
     return choice.n_ctx
@@ -318,5 +355,7 @@ def _metrics_line(result: TurnResult) -> str:
     rate = f"{metrics.tokens_per_s:.1f} tok/s" if metrics.tokens_per_s is not None else "-"
     return (f"[{result.finish_reason}] prompt {metrics.prompt_tokens} tok · first token {ttft} · "
             f"{rate} · think {metrics.think_tokens} tok / {metrics.think_s:.1f} s · answer "
-            f"{metrics.answer_tokens} tok / {metrics.answer_s:.1f} s · seed {metrics.seed}")
+            f"{metrics.answer_tokens} tok / {metrics.answer_s:.1f} s · seed {metrics.seed}"
+            + (f" · reasoning stopped at {metrics.reasoning_stopped_at} tokens"
+               if metrics.reasoning_stopped_at is not None else ""))
 

@@ -4,8 +4,9 @@ Memory to run a model on the CPU = weights + KV cache + runtime:
 
 - **weights**: the GGUF's size (llama.cpp maps the file; every weight page is touched in a
   forward pass). Before a download, the quant table's size for Fin-R1, scaled by parameter count.
-- **KV cache**: ``2 (K and V) × layers × kv heads × head dim × 2 bytes (f16) × context``;
-  Fin-R1: 56 KiB per token, 0.45 GiB at 8K.
+- **KV cache**: ``layers × kv heads × head dim × (bytes of a K value + of a V value) × context``,
+  the bytes those of the cache types (``KvCacheTypes``: f16 2, q8_0 1.0625, q4_0 0.5625);
+  Fin-R1 with f16: 56 KiB per token, 0.45 GiB at 8K; with q8_0: 29.75 KiB, 0.23 GiB.
 - **runtime**: a fixed part, the tokenizer's tables (per vocabulary entry) and the activations of
   one prompt batch (per token: about 3 embedding-widths and 4 feed-forward-widths of float32,
   matching the gate/up/product tensors the feed-forward keeps alive).
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.core.engine_config import F16_CACHE, KvCacheTypes
 from app.core.hardware import MachineInfo
 from app.core.llama_memory import ModelDims, activation_bytes, gpu_reserve_bytes, usable_gpu_bytes
 from quant.disk_space import human_bytes
@@ -74,16 +76,24 @@ class MemoryEstimate:
         return self.weights_bytes + self.kv_cache_bytes + self.gpu_buffers_bytes
 
 
+def kv_cache_bytes_per_token(dims: ModelDims, kv_types: KvCacheTypes = F16_CACHE) -> int:
+    """K and V of one token in every block of a model of ``dims``, in the cache types
+    ``kv_types`` (``dims.kv_bytes_per_token`` is the f16 figure)."""
+    return dims.layer_count * kv_types.bytes_per_token_per_layer(
+        dims.head_count_kv, dims.key_length, dims.value_length)
+
+
 def estimate_memory(dims: ModelDims, weights_bytes: int, n_ctx: int = DEFAULT_CONTEXT,
-                    n_batch: int = DEFAULT_BATCH) -> MemoryEstimate:
+                    n_batch: int = DEFAULT_BATCH, *,
+                    kv_types: KvCacheTypes = F16_CACHE) -> MemoryEstimate:
     """The memory estimate (see the module docstring) for a model of ``dims`` whose weights
-    take ``weights_bytes``, with a context of ``n_ctx`` tokens and prompt batches of
-    ``n_batch``."""
+    take ``weights_bytes``, with a context of ``n_ctx`` tokens in a cache of ``kv_types`` and
+    prompt batches of ``n_batch``."""
     activations = activation_bytes(dims, n_batch)
     runtime = RUNTIME_BASE_BYTES + RUNTIME_BYTES_PER_VOCAB_ENTRY * dims.vocab_size + activations
     return MemoryEstimate(
         weights_bytes=weights_bytes,
-        kv_cache_bytes=n_ctx * dims.kv_bytes_per_token,
+        kv_cache_bytes=n_ctx * kv_cache_bytes_per_token(dims, kv_types),
         runtime_bytes=int(runtime),
         gpu_buffers_bytes=gpu_reserve_bytes(dims, n_batch),
     )
@@ -144,12 +154,13 @@ def fit_level(estimate: MemoryEstimate, machine: MachineInfo) -> FitLevel:
 def advise(machine: MachineInfo, n_ctx: int = DEFAULT_CONTEXT, dims: ModelDims = FIN_R1_DIMS,
            *, file_sizes: Mapping[str, int] | None = None,
            available: Iterable[QuantType] | None = None,
-           n_batch: int = DEFAULT_BATCH) -> FitAdvice:
+           n_batch: int = DEFAULT_BATCH, kv_types: KvCacheTypes = F16_CACHE) -> FitAdvice:
     """Fit of every quant type (f32 excluded) and the recommendation.
 
     ``file_sizes`` maps quant names to real file sizes where known (a refreshed catalog, the
     library); other sizes come from the table. ``available`` restricts the recommendation to the
-    types one can actually get (e.g. a repository's files); all types by default.
+    types one can actually get (e.g. a repository's files); all types by default. The KV cache
+    is counted in the types ``kv_types``.
     """
     file_sizes = file_sizes or {}
     rows = []
@@ -158,7 +169,7 @@ def advise(machine: MachineInfo, n_ctx: int = DEFAULT_CONTEXT, dims: ModelDims =
             continue
         known = quant.name in file_sizes
         weights = file_sizes[quant.name] if known else table_weights_bytes(quant, dims)
-        estimate = estimate_memory(dims, weights, n_ctx, n_batch)
+        estimate = estimate_memory(dims, weights, n_ctx, n_batch, kv_types=kv_types)
         rows.append(QuantFit(quant, estimate, fit_level(estimate, machine), known))
     offered = {quant.name for quant in available} if available is not None else None
     recommended, reason = _recommend(rows, offered, machine)
@@ -166,7 +177,8 @@ def advise(machine: MachineInfo, n_ctx: int = DEFAULT_CONTEXT, dims: ModelDims =
 
 
 def advise_for_repo(machine: MachineInfo, repo: CatalogRepo, n_ctx: int = DEFAULT_CONTEXT, *,
-                    offered_only: bool = True) -> FitAdvice:
+                    offered_only: bool = True,
+                    kv_types: KvCacheTypes = F16_CACHE) -> FitAdvice:
     """``advise`` for Fin-R1 from a catalog GGUF repository: the real size of the file that
     ``repo.quant_file`` names for each type, where the hub listed it (a refreshed or cached
     entry; the shipped catalog's sizes are only the table's estimate), the table's size
@@ -174,7 +186,7 @@ def advise_for_repo(machine: MachineInfo, repo: CatalogRepo, n_ctx: int = DEFAUL
     ``offered_only`` False (what fits the machine: a type the repository lacks can be built, or
     found in another repository)."""
     return advise(machine, n_ctx, file_sizes=_repo_file_sizes(repo),
-                  available=repo.quant_types if offered_only else None)
+                  available=repo.quant_types if offered_only else None, kv_types=kv_types)
 
 
 def _repo_file_sizes(repo: CatalogRepo) -> dict[str, int]:
@@ -187,14 +199,15 @@ def _repo_file_sizes(repo: CatalogRepo) -> dict[str, int]:
 
 
 def advise_for_build(machine: MachineInfo, plan: BuildPlan, offered: Sequence[QuantType],
-                     n_ctx: int = DEFAULT_CONTEXT) -> FitAdvice:
+                     n_ctx: int = DEFAULT_CONTEXT, *,
+                     kv_types: KvCacheTypes = F16_CACHE) -> FitAdvice:
     """``advise`` for the models a planned build can make from its checkpoint: the checkpoint's
     own dimensions, each ``offered`` type at its expected output size (``plan.output_bytes``),
     and the recommendation among the ``offered`` types."""
     conversion = plan.conversion
     dims = ModelDims.from_checkpoint(conversion.shape, conversion.parameter_count)
     sizes = {quant.name: plan.output_bytes(quant) for quant in offered}
-    return advise(machine, n_ctx, dims, file_sizes=sizes, available=offered)
+    return advise(machine, n_ctx, dims, file_sizes=sizes, available=offered, kv_types=kv_types)
 
 
 def _recommend(rows: list[QuantFit], offered: set[str] | None,
@@ -232,7 +245,8 @@ class ContextChoice:
 
 def choose_context(info: GGUFInfo, requested: int | None, machine: MachineInfo, *,
                    beyond_trained: bool = False, n_batch: int = DEFAULT_BATCH,
-                   use_gpu: bool = True) -> ContextChoice:
+                   use_gpu: bool = True,
+                   kv_types: KvCacheTypes = F16_CACHE) -> ContextChoice:
     """The context size for the model ``info`` describes: ``requested`` (None: ``DEFAULT_CONTEXT``)
     capped at the length the model was trained for unless ``beyond_trained``, with a note when a
     request was capped.
@@ -242,8 +256,9 @@ def choose_context(info: GGUFInfo, requested: int | None, machine: MachineInfo, 
     available RAM, plus its GPUs' usable memory when llama.cpp can offload and ``use_gpu``.
     Raises ``InvalidSettingError`` when it does not fit, naming the largest context that does;
     notes, without refusing, when the weights do not fit beside it (llama.cpp then reads them from
-    disk again and again). Nothing is checked where the model's shape or the free memory is
-    unknown.
+    disk again and again). The KV cache is counted in the types ``kv_types`` (a q8_0 cache
+    lets about twice the context fit). Nothing is checked where the model's shape or the free
+    memory is unknown.
     """
     notes: list[str] = []
     n_ctx = DEFAULT_CONTEXT if requested is None else requested
@@ -258,10 +273,11 @@ def choose_context(info: GGUFInfo, requested: int | None, machine: MachineInfo, 
     free = _free_memory_bytes(machine, dims, n_batch, use_gpu) if dims is not None else None
     if dims is None or free is None:
         return ContextChoice(n_ctx, tuple(notes))
-    estimate = estimate_memory(dims, info.size_bytes, n_ctx, n_batch)
+    estimate = estimate_memory(dims, info.size_bytes, n_ctx, n_batch, kv_types=kv_types)
     context_bytes = estimate.kv_cache_bytes + estimate.runtime_bytes
     if context_bytes > free:
-        fitting = max(0, (free - estimate.runtime_bytes) // max(1, dims.kv_bytes_per_token))
+        per_token = kv_cache_bytes_per_token(dims, kv_types)
+        fitting = max(0, (free - estimate.runtime_bytes) // max(1, per_token))
         raise InvalidSettingError(
             f"a context of {n_ctx} tokens needs about {human_bytes(context_bytes)} of memory "
             f"besides the model's weights, more than the {human_bytes(free)} free; lower the "

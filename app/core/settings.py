@@ -27,6 +27,8 @@ from app.core.engine_config import (
     EngineConfig,
     GenerationSettings,
     GpuLayers,
+    flash_attn_word,
+    parse_flash_attn,
 )
 from app.core.paths import app_paths
 from app.core.server_connection import DEFAULT_TIMEOUT_S, ServerConnection
@@ -53,12 +55,19 @@ class AppSettings:
     ``engine_kind``: "local" (this computer runs the model) or "server" (an OpenAI-compatible
     server at ``server_url`` answers, with ``server_api_key`` and ``server_model``, "" = none /
     the one it serves, waiting at most ``server_timeout_s`` for its next byte).
+    ``cache_type_k`` / ``cache_type_v``: the K/V cache types (``KV_CACHE_TYPES``);
+    ``flash_attn``: "auto", "on" or "off" (``parse_flash_attn``).
+    ``gpu_device``: the llama.cpp device for the GPU layers as ``finr1 doctor`` lists it
+    (``EngineConfig.device``); "" = every GPU llama.cpp finds.
+    ``think_budget``: the most reasoning tokens per reply (``GenerationSettings.think_budget``);
+    0 = the scenario's own budget, where it has one (``Scenario.think_budget``), else no limit.
 
     Raises ``InvalidSettingError`` (naming the setting) for an out-of-range value.
     """
 
     n_threads: int | None = None
     n_gpu_layers: GpuLayers = AUTO
+    gpu_device: str = ""
     n_ctx: int = _DEFAULT_ENGINE.n_ctx
     temperature: float = _DEFAULT_GENERATION.temperature
     top_p: float = _DEFAULT_GENERATION.top_p
@@ -79,6 +88,10 @@ class AppSettings:
     server_api_key: str = ""
     server_model: str = ""
     server_timeout_s: float = DEFAULT_TIMEOUT_S
+    cache_type_k: str = _DEFAULT_ENGINE.cache_type_k
+    cache_type_v: str = _DEFAULT_ENGINE.cache_type_v
+    flash_attn: str = flash_attn_word(_DEFAULT_ENGINE.flash_attn)
+    think_budget: int = 0
 
     def __post_init__(self) -> None:
         self.engine_config()
@@ -102,14 +115,22 @@ class AppSettings:
     def engine_config(self) -> EngineConfig:
         """How to load a model with these settings."""
         return EngineConfig(n_ctx=self.n_ctx, n_threads=self.n_threads,
-                            n_gpu_layers=self.n_gpu_layers)
+                            n_gpu_layers=self.n_gpu_layers,
+                            flash_attn=parse_flash_attn(self.flash_attn),
+                            cache_type_k=self.cache_type_k, cache_type_v=self.cache_type_v,
+                            device=self.gpu_device or None)
 
-    def generation_settings(self) -> GenerationSettings:
-        """How to sample a reply."""
+    def generation_settings(self, scenario_think_budget: int | None = None) -> GenerationSettings:
+        """How to sample a reply; ``scenario_think_budget``: the scenario's reasoning budget,
+        used when ``think_budget`` is 0."""
+        if self.think_budget < 0:
+            raise InvalidSettingError(
+                f"the reasoning budget must be 0 (none) or more tokens, not {self.think_budget}")
         return GenerationSettings(
             system_prompt=self.system_prompt or None, temperature=self.temperature,
             top_p=self.top_p, top_k=self.top_k, repeat_penalty=self.repeat_penalty,
             max_new_tokens=self.max_new_tokens,
+            think_budget=self.think_budget or scenario_think_budget,
         )
 
     def server_connection(self) -> ServerConnection:
@@ -121,8 +142,9 @@ class AppSettings:
                                 self.server_timeout_s)
 
     def needs_reload(self, other: AppSettings) -> bool:
-        """True when ``other`` loads models differently (threads, GPU layers, context size) or
-        answers from another engine (the kind, the server, its key, model or timeout)."""
+        """True when ``other`` loads models differently (threads, GPU layers, context size, cache
+        types, flash attention) or answers from another engine (the kind, the server, its key,
+        model or timeout)."""
         return (self.engine_config() != other.engine_config()
                 or self._engine_choice() != other._engine_choice())
 

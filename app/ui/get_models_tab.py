@@ -1,6 +1,7 @@
 """The model manager's "Get models" tab: the catalog's ready quants with their size, a fit badge
-for this machine and the expected quality, the recommended one highlighted and pre-selected;
-downloads with progress, speed and time left, pause, resume and cancel.
+for this machine, the predicted speed here (``app.core.speed_prediction``, from the machine's
+bandwidth probe or a measured decode) and the expected quality, the recommended one highlighted
+and pre-selected; downloads with progress, speed and time left, pause, resume and cancel.
 
 The catalog is the shipped one, refreshed from the hub (sizes, hashes) in the background unless
 offline mode is on. Downloads belong to the app's ``DownloadQueue``: they go on when this tab or
@@ -29,6 +30,7 @@ from app.core.hardware import MachineInfo
 from app.core.hub_client import HubConfig
 from app.core.paths import app_paths
 from app.core.pending_downloads import DownloadRequest
+from app.core.speed_prediction import SpeedBasis, predict_quant_speeds
 from app.ui.download_queue import (
     CANCELLED,
     DONE,
@@ -42,7 +44,7 @@ from app.ui.download_queue import (
 from app.ui.formats import size_text, speed_text, time_left_text
 from app.ui.i18n import content_language
 from app.ui.job_bridge import BackgroundJob
-from app.ui.machine_info import request_machine
+from app.ui.machine_info import request_speed
 from app.ui.quant_table import QuantTable
 from app.ui.retranslate import Retranslating
 
@@ -123,6 +125,7 @@ class GetModelsTab(Retranslating, QWidget):
         self._hub_config = hub_config
         self._n_ctx = n_ctx
         self._machine: MachineInfo | None = None
+        self._speed: SpeedBasis | None = None
         self._catalog: Catalog = load_catalog(app_paths().catalog_cache_file)
         self._refreshed = False
         layout = QVBoxLayout(self)
@@ -166,7 +169,7 @@ class GetModelsTab(Retranslating, QWidget):
         queue.item_added.connect(self._add_row)
         self._fill_repos()
         self.retranslate()
-        request_machine(self, self._machine_known)
+        request_speed(self, self._machine_known)
 
     def retranslate(self) -> None:
         self.hint_label.setText(self.tr(
@@ -219,8 +222,8 @@ class GetModelsTab(Retranslating, QWidget):
         repo_id = self.repo_box.currentData()
         return self._catalog.repo(repo_id) if repo_id else None
 
-    def _machine_known(self, machine: MachineInfo) -> None:
-        self._machine = machine
+    def _machine_known(self, machine: MachineInfo, speed: SpeedBasis | None) -> None:
+        self._machine, self._speed = machine, speed
         self._show_repo()
 
     def _show_repo(self) -> None:
@@ -230,6 +233,7 @@ class GetModelsTab(Retranslating, QWidget):
         advice = advise_for_repo(self._machine, repo, self._n_ctx())
         chosen = [quant.name for quant in self.table.chosen()]
         self.table.set_advice(advice, repo.quant_types)
+        self.table.set_speeds(predict_quant_speeds(advice, self._speed) if self._speed else None)
         offered = {quant.name for quant in repo.quant_types}
         if chosen and set(chosen) <= offered:  # a refresh arriving late keeps the person's pick
             self.table.choose(chosen)

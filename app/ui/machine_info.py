@@ -1,18 +1,32 @@
-"""This machine's facts (RAM, GPU, llama.cpp's GPU support), probed once off the GUI thread and
-shared by the wizard and the model manager."""
+"""This machine's facts (RAM, GPU, llama.cpp's GPU support) and the basis of its speed predictions
+(a short memory-bandwidth probe), found once off the GUI thread and shared by the wizard and the
+model manager. A decode measured on a loaded model replaces the probe's figure (``note_turn``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
+from app.core.engine_config import default_thread_count
 from app.core.hardware import MachineInfo, detect_machine
-from app.ui.job_bridge import BackgroundJob
+from app.core.speed_prediction import SpeedBasis, measured_decode, probe_memory_bandwidth
+from app.core.turn_metrics import TurnMetrics
+from app.ui.job_bridge import BackgroundJob, JobContext
 
-_cached: MachineInfo | None = None
-_waiting: list[tuple[QObject, Callable[[MachineInfo], None]]] = []
+
+@dataclass(frozen=True)
+class MachineFacts:
+    """The machine, and what its speed predictions start from (None when the probe failed)."""
+
+    machine: MachineInfo
+    speed: SpeedBasis | None
+
+
+_cached: MachineFacts | None = None
+_waiting: list[tuple[QObject, Callable[[MachineFacts], None]]] = []
 
 
 def request_machine(receiver: QObject, callback: Callable[[MachineInfo], None]) -> None:
@@ -20,6 +34,33 @@ def request_machine(receiver: QObject, callback: Callable[[MachineInfo], None]) 
     the event loop, when it already is), unless ``receiver`` (the widget asking) has been deleted
     by then. The detection belongs to the application, not to the widget that asked first, so a
     widget closed meanwhile leaves the others their answer."""
+    _request(receiver, lambda facts: callback(facts.machine))
+
+
+def request_speed(receiver: QObject,
+                  callback: Callable[[MachineInfo, SpeedBasis | None], None]) -> None:
+    """As ``request_machine``, with the speed basis too (None when it could not be measured)."""
+    _request(receiver, lambda facts: callback(facts.machine, facts.speed))
+
+
+def note_turn(engine: object, metrics: TurnMetrics) -> None:
+    """After a reply: when a model on this computer (a ``ChatEngine``) gave it, its measured
+    decode (``speed_prediction.measured_decode``) becomes the basis of later predictions instead
+    of the probe. Ignored for a server's reply, a short reply, or before the machine is known.
+    GUI thread only (connect it to the chat's ``turn_finished``)."""
+    global _cached
+    from app.core.engine import ChatEngine  # loaded by then; not at the app's start
+
+    if _cached is None or _cached.speed is None or not isinstance(engine, ChatEngine):
+        return
+    decode = measured_decode(engine.gguf_info, engine.config.kv_cache_types,
+                             engine.info.offload.n_gpu_layers, metrics.tokens_per_s,
+                             metrics.prompt_tokens, metrics.completion_tokens)
+    if decode is not None:
+        _cached = replace(_cached, speed=_cached.speed.with_measured_decode(decode))
+
+
+def _request(receiver: QObject, callback: Callable[[MachineFacts], None]) -> None:
     if _cached is not None:
         known = _cached
         QTimer.singleShot(0, receiver, lambda: callback(known))  # dropped if receiver is deleted
@@ -27,19 +68,24 @@ def request_machine(receiver: QObject, callback: Callable[[MachineInfo], None]) 
     _waiting.append((receiver, callback))
     if len(_waiting) > 1:
         return
-    job = BackgroundJob(QCoreApplication.instance(), lambda _context: detect_machine(),
-                        "detect machine")
+    job = BackgroundJob(QCoreApplication.instance(), _detect, "detect machine")
     job.on_success(_known)
-    job.on_failure(lambda _error: _known(detect_machine(probe_gpus=False)))
+    job.on_failure(lambda _error: _known(MachineFacts(detect_machine(probe_gpus=False), None)))
     job.start()
 
 
-def _known(machine: MachineInfo) -> None:
+def _detect(_context: JobContext) -> MachineFacts:
+    machine = detect_machine()
+    # the engine's thread count when the settings leave it open, as they do by default
+    probe = probe_memory_bandwidth(default_thread_count())
+    return MachineFacts(machine, SpeedBasis.from_probe(probe, machine))
+
+
+def _known(facts: MachineFacts) -> None:
     global _cached
-    _cached = machine
+    _cached = facts
     waiting = list(_waiting)
     _waiting.clear()
     for receiver, callback in waiting:
         if shiboken6.isValid(receiver):
-            callback(machine)
-
+            callback(facts)

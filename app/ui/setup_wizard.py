@@ -17,7 +17,7 @@ stay in the library.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +42,36 @@ from PySide6.QtWidgets import (
 from app.core.build_job import BuildPlan, plan_build
 from app.core.catalog import Catalog, load_catalog, refresh_quietly
 from app.core.first_model import Choice, Source, acquire
-from app.core.fit import FitAdvice, FitLevel, advise, advise_for_build, advise_for_repo
+from app.core.fit import (
+    FIN_R1_DIMS,
+    FitAdvice,
+    FitLevel,
+    advise,
+    advise_for_build,
+    advise_for_repo,
+)
 from app.core.hardware import MachineInfo
 from app.core.hub_client import HubConfig
 from app.core.library import Library, ModelEntry
+from app.core.llama_memory import ModelDims
 from app.core.model_pack import find_offline_model_files
 from app.core.paths import app_paths
 from app.core.resources import resource_path
+from app.core.speed_prediction import (
+    TYPICAL_ANSWER_TOKENS,
+    SpeedBasis,
+    predict_quant_speeds,
+    rate_text,
+)
 from app.ui.build_tab import BUILD_CHOICES, report_build
-from app.ui.formats import size_text
+from app.ui.formats import duration_text, size_text
 from app.ui.i18n import LANGUAGE_NAMES, SYSTEM, UI_LANGUAGES, Translations
 from app.ui.job_bridge import BackgroundJob, JobContext
 from app.ui.job_progress import JobProgress
-from app.ui.machine_info import request_machine
+from app.ui.machine_info import request_speed
 from app.ui.quant_table import QuantTable
 from app.ui.retranslate import Retranslating
-from quant.formats import quant_type
+from quant.formats import QuantType, quant_type
 from quant.jobs import JobCancelled, Progress
 
 WELCOME, MACHINE, SOURCE, QUANT, PROGRESS, READY = range(6)
@@ -122,6 +136,7 @@ class MachinePage(Retranslating, QWizardPage):
         super().__init__()
         self._n_ctx = n_ctx
         self.machine: MachineInfo | None = None
+        self.speed: SpeedBasis | None = None
         layout = QVBoxLayout(self)
         self.facts = QFormLayout()
         self.labels: dict[str, tuple[QLabel, QLabel]] = {}
@@ -141,10 +156,10 @@ class MachinePage(Retranslating, QWizardPage):
 
     def initializePage(self) -> None:  # Qt's name
         if self.machine is None:
-            request_machine(self, self._known)
+            request_speed(self, self._known)
 
-    def _known(self, machine: MachineInfo) -> None:
-        self.machine = machine
+    def _known(self, machine: MachineInfo, speed: SpeedBasis | None) -> None:
+        self.machine, self.speed = machine, speed
         self.retranslate()
         self.completeChanged.emit()
 
@@ -191,9 +206,17 @@ class MachinePage(Retranslating, QWizardPage):
         row = advice.row(recommended.name)
         where = (self.tr("entirely on the graphics card, which is fast")
                  if row.level is FitLevel.GPU else
+                 self.tr("on the processor") if self.speed is not None else
                  self.tr("on the processor: expect a few words per second"))
         text = self.tr("Recommended: {0} ({1}). It runs {2}.").format(
             recommended.label, size_text(row.estimate.weights_bytes), where)
+        if self.speed is not None:
+            speed = predict_quant_speeds(advice, self.speed)[recommended.name]
+            predicted = speed.gpu if row.level is FitLevel.GPU and speed.gpu else speed.cpu
+            text += " " + self.tr("About {0} tokens a second here: a typical answer (~{1} tokens "
+                                  "with its reasoning) in about {2}.").format(
+                rate_text(predicted.tokens_per_s), f"{TYPICAL_ANSWER_TOKENS:,}",
+                duration_text(predicted.answer_s))
         if machine.gpus and not machine.gpu_offload_supported:
             text += " " + self.tr("A graphics card was found, but this build of llama.cpp "
                                   "cannot use it.")
@@ -342,6 +365,7 @@ class QuantPage(Retranslating, QWizardPage):
         self.table.choice_changed.connect(self.completeChanged)
         layout.addWidget(self.table, 1)
         self._plan: BuildPlan | None = None
+        self._speed: SpeedBasis | None = None
         self._shown_for: tuple[Any, ...] | None = None
         self._reading: BackgroundJob | None = None  # the checkpoint reading whose answer counts
         self.retranslate()
@@ -364,9 +388,11 @@ class QuantPage(Retranslating, QWizardPage):
             return  # an empty table (the checkpoint could not be read) is read again
         self._shown_for = key
         self.table.setRowCount(0)
-        request_machine(self, lambda machine: self._show(machine, source, path))
+        request_speed(self, lambda machine, speed: self._show(machine, speed, source, path))
 
-    def _show(self, machine: MachineInfo, source: Source, path: Path | None) -> None:
+    def _show(self, machine: MachineInfo, speed: SpeedBasis | None, source: Source,
+              path: Path | None) -> None:
+        self._speed = speed
         n_ctx = self._wizard.n_ctx()
         if source is Source.DOWNLOAD_GGUF:
             self._show_repo(machine, n_ctx)
@@ -375,7 +401,14 @@ class QuantPage(Retranslating, QWizardPage):
             self._show_checkpoint(machine, n_ctx, path)
         else:
             advice = advise(machine, n_ctx)
-            self.table.set_advice(advice, [quant_type(name) for name in BUILD_CHOICES])
+            self._set_advice(advice, [quant_type(name) for name in BUILD_CHOICES])
+
+    def _set_advice(self, advice: FitAdvice, offered: Sequence[QuantType],
+                    dims: ModelDims | None = None) -> None:
+        """The table's rows, and their predicted speed once the machine's is known."""
+        self.table.set_advice(advice, offered)
+        self.table.set_speeds(None if self._speed is None else predict_quant_speeds(
+            advice, self._speed, dims or FIN_R1_DIMS))
 
     def _show_repo(self, machine: MachineInfo, n_ctx: int) -> None:
         repo = self._catalog.repo(self._catalog.default_gguf_repo)
@@ -383,7 +416,7 @@ class QuantPage(Retranslating, QWizardPage):
             return
         advice = advise_for_repo(machine, repo, n_ctx)
         chosen = [quant.name for quant in self.table.chosen()]
-        self.table.set_advice(advice, repo.quant_types)
+        self._set_advice(advice, repo.quant_types)
         if chosen and set(chosen) <= {quant.name for quant in repo.quant_types}:
             self.table.choose(chosen)  # else the recommended one stays chosen
 
@@ -412,7 +445,9 @@ class QuantPage(Retranslating, QWizardPage):
 
         def planned(plan: BuildPlan) -> None:
             offered = [quant_type(name) for name in BUILD_CHOICES]
-            self.table.set_advice(advise_for_build(machine, plan, offered, n_ctx), offered)
+            dims = ModelDims.from_checkpoint(plan.conversion.shape,
+                                             plan.conversion.parameter_count)
+            self._set_advice(advise_for_build(machine, plan, offered, n_ctx), offered, dims)
 
         job = BackgroundJob(self, work, "read checkpoint")
         self._reading = job
