@@ -4,10 +4,12 @@
 #   dist/fin-r1-studio_<version>_amd64.deb                       (installs under /opt)
 #   dist/fin-r1-studio-<version>-linux-x86_64-portable.tar.gz    (runs from any folder)
 #
-#   bash packaging/build_linux.sh [--cuda]
+#   bash packaging/build_linux.sh [--cuda|--vulkan]
 #
 # --cuda builds the CUDA variant instead (needs the CUDA toolkit): fin-r1-studio-cuda_<version>_amd64.deb
 # and …-linux-x86_64-cuda-portable.tar.gz, with llama.cpp's CUDA back-end beside the CPU ones.
+# --vulkan likewise builds fin-r1-studio-vulkan_… with the Vulkan back-end (any Vulkan GPU; the
+# .deb recommends libvulkan1; needs glslc and spirv-headers to build).
 #
 # Steps: a fresh venv in build/linux/venv; llama-cpp-python compiled for any x86-64 CPU
 # (packaging/build_llama_cpp.sh: ~30 min on 2 cores the first time, then cached in
@@ -22,14 +24,15 @@ variant=cpu
 case "${1:-}" in
     "") ;;
     --cuda) variant=cuda ;;
-    *) echo "usage: $0 [--cuda]" >&2; exit 2 ;;
+    --vulkan) variant=vulkan ;;
+    *) echo "usage: $0 [--cuda|--vulkan]" >&2; exit 2 ;;
 esac
 
 version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' app/__init__.py)"
 work=build/linux
 venv="$work/venv"
 app_dir="$work/pyinstaller-dist/finr1-studio"
-suffix=""; [ "$variant" = cuda ] && suffix="-cuda"
+suffix=""; [ "$variant" != cpu ] && suffix="-$variant"
 deb="dist/fin-r1-studio${suffix}_${version}_amd64.deb"
 tarball="dist/fin-r1-studio-$version-linux-x86_64${suffix}-portable.tar.gz"
 started=$SECONDS

@@ -169,6 +169,8 @@ class LlamaLogRouter:
         self._file_at_line_start = True
         self._error_line = ""
         self._errors: deque[str] = deque(maxlen=KEPT_ERRORS)
+        self._captures: list[list[str]] = []
+        self._capture_line = ""
 
     @property
     def log_file(self) -> Path | None:
@@ -193,6 +195,21 @@ class LlamaLogRouter:
         finally:
             self.send_to(previous[0], echo=previous[1])
 
+    @contextlib.contextmanager
+    def capturing(self) -> Iterator[list[str]]:
+        """Yield a list that receives every complete line llama.cpp logs, at any level, during
+        the ``with`` block (what it reports while loading a model: devices, offloaded layers)."""
+        lines: list[str] = []
+        with self._lock:
+            self._captures.append(lines)
+        try:
+            yield lines
+        finally:
+            with self._lock:
+                self._captures.remove(lines)
+                if not self._captures:
+                    self._capture_line = ""
+
     def write(self, level: int, text: str) -> None:
         """Take one fragment as llama.cpp's log callback gets it (it need not end a line)."""
         with self._lock:
@@ -204,6 +221,10 @@ class LlamaLogRouter:
                 self._write_file(text)
             if self._level == GGML_LOG_LEVEL_ERROR:
                 self._keep_error(text)
+            if self._captures:
+                *complete, self._capture_line = (self._capture_line + text).split("\n")
+                for capture in self._captures:
+                    capture.extend(complete)
 
     def take_errors(self) -> list[str]:
         """The ERROR lines logged since the last call (at most the last ``KEPT_ERRORS``), oldest

@@ -17,7 +17,9 @@ Q4_0-style quants faster.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -31,14 +33,29 @@ def cpu_backend_has_amx() -> bool:
     return "AMX_INT8 = 1" in info
 
 
-def model_load_params(n_gpu_layers: int = 0, use_mmap: bool = True) -> Any:
+# NULL-terminated device lists handed to llama.cpp, by their handles; kept for the life of the
+# process since llama.cpp reads the array while loading and ggml's device handles never change.
+_DEVICE_LISTS: dict[tuple[int, ...], ctypes.Array[ctypes.c_void_p]] = {}
+
+
+def model_load_params(n_gpu_layers: int = 0, use_mmap: bool = True,
+                      devices: Sequence[int] | None = None) -> Any:
     """llama.cpp's default ``llama_model_params`` with ``n_gpu_layers`` layers offloaded,
     mapped (``use_mmap``) or read into memory, and extra (repacking) buffer types off where they
-    would use AMX (see the module docstring). Call after ``llama_backend_init``."""
+    would use AMX (see the module docstring). Call after ``llama_backend_init``.
+
+    ``devices``: the ``ggml_backend_dev_t`` handles of the GPUs the offloaded layers may go to
+    (``app.core.backend_devices.device_handle``; empty: none, everything on the CPU); None lets
+    llama.cpp spread them over every GPU it lists."""
     import llama_cpp
 
     params = llama_cpp.llama_model_default_params()
     params.n_gpu_layers = n_gpu_layers
+    if devices is not None:
+        key = tuple(devices)
+        if key not in _DEVICE_LISTS:
+            _DEVICE_LISTS[key] = (ctypes.c_void_p * (len(key) + 1))(*key, None)
+        params.devices = ctypes.cast(_DEVICE_LISTS[key], ctypes.c_void_p)
     params.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if use_mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
     if cpu_backend_has_amx():
         params.use_extra_bufts = False

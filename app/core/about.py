@@ -65,6 +65,14 @@ class AboutInfo:
     notices: tuple[Notice, ...]
     third_party_file: Path | None
 
+    @property
+    def llama_text(self) -> str:
+        """The llama.cpp build (``LlamaBuildInfo.summary``) and a line naming its back-ends and
+        the one a model runs on, or why llama.cpp is not available."""
+        if self.llama is None:
+            return f"llama.cpp: not available ({self.llama_error})"
+        return f"{self.llama.summary}\n{backends_line(self.llama)}"
+
     def as_text(self) -> str:
         """A plain-text rendering (for the CLI, the dialog's copy button and bug reports)."""
         build = "installer build" if self.frozen else "running from source"
@@ -72,7 +80,7 @@ class AboutInfo:
             f"{self.app_name} {self.version} ({build}; Python {self.python_version}, {self.platform})",
             f"{self.copyright}. Licensed under {self.license}.",
             "",
-            self.llama.summary if self.llama else f"llama.cpp: not available ({self.llama_error})",
+            self.llama_text,
             "",
             "Third-party components:",
         ]
@@ -189,3 +197,17 @@ def _read_text(path: Path) -> str:
     except OSError as error:
         raise AboutDataError(f"cannot read {path} ({error.strerror or error}); "
                              "reinstall Fin-R1 Studio") from error
+
+
+def backends_line(llama: LlamaBuildInfo) -> str:
+    """``Back-ends: Vulkan, CPU; in use: Vulkan (<its GPUs>)``: the back-ends llama.cpp
+    registered, the GPU modules shipped that found no device, and the one models run on (the GPU
+    back-end when it has a device, else the CPU)."""
+    present = list(llama.backends)
+    registered = {name.lower() for name in present}
+    idle = [name for name in llama.module_backends if name not in registered]
+    shipped = f" ({', '.join(idle)} shipped, no usable device)" if idle else ""
+    gpu_backends = [name for name in present if name not in ("CPU", "BLAS", "RPC")]
+    in_use = (f"{'/'.join(gpu_backends) or 'GPU'} ({'; '.join(llama.gpu_devices)})"
+              if llama.gpu_devices else "CPU")
+    return f"Back-ends: {', '.join(present) or 'none'}{shipped}; in use: {in_use}"

@@ -4,7 +4,9 @@
 llama.cpp is given, with a note a person can read. It first asks the installed llama.cpp whether it
 can offload at all: a CPU-only build runs everything on the CPU and, when layers were requested,
 the plan carries a warning instead of pretending. ``"auto"`` counts how many layers fit in the GPU
-memory that ``app.core.llama_memory`` says llama.cpp can give them, KV cache included.
+memory that ``app.core.llama_memory`` says llama.cpp can give them, KV cache included; the GPUs and
+their free memory are those llama.cpp's own registry lists (``app.core.backend_devices``), or the
+one device chosen.
 
 llama.cpp counts ``n_layer + 1`` offloadable layers and offloads the output layer first, then the
 blocks from the last one backwards.
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 
 import llama_cpp
 
+from app.core.backend_devices import find_device, gpu_devices
 from app.core.engine_config import AUTO, GpuLayers
-from app.core.hardware import GpuInfo, detect_gpus, memory_bytes
+from app.core.hardware import GpuInfo, memory_bytes
 from app.core.llama_memory import (
     GGUFShape,
     gpu_reserve_bytes,
@@ -39,8 +42,27 @@ CPU_ONLY_BUILD_HINT = (
 
 
 def gpu_offload_supported() -> bool:
-    """True when the installed llama.cpp was built with a GPU backend (CUDA, Metal, Vulkan…)."""
+    """True when the installed llama.cpp has a GPU back-end with a usable device (CUDA, Metal,
+    Vulkan…)."""
     return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def _no_gpu_reason() -> tuple[str, str]:
+    """(note, hint) for a llama.cpp that offers no GPU: a CPU-only build, or GPU back-end
+    modules shipped that found no usable device (no driver, or a broken one)."""
+    from app.core.llama_build import llama_lib_dir, shipped_modules
+
+    try:
+        gpu_modules = shipped_modules(llama_lib_dir())[1]
+    except ImportError:
+        gpu_modules = ()
+    if not gpu_modules:
+        return "CPU only: this llama.cpp build has no GPU support", CPU_ONLY_BUILD_HINT
+    shipped = "/".join(name.capitalize() if name == "vulkan" else name.upper()
+                       for name in gpu_modules)
+    note = f"CPU only: llama.cpp's {shipped} back-end found no usable GPU"
+    return note, (f"llama.cpp's {shipped} back-end found no usable GPU (is its driver installed "
+                  "and working? `finr1 doctor` lists the devices), so the model runs on the CPU")
 
 
 def layers_that_fit(shape: GGUFShape, n_ctx: int, usable_bytes: int) -> int:
@@ -89,30 +111,36 @@ class OffloadPlan:
 
 def plan_offload(requested: GpuLayers, info: GGUFInfo, n_ctx: int, n_batch: int, *,
                  offload_supported: bool | None = None, gpus: Sequence[GpuInfo] | None = None,
-                 ram_available_bytes: int | None = None) -> OffloadPlan:
+                 ram_available_bytes: int | None = None,
+                 device: str | None = None) -> OffloadPlan:
     """Decide the GPU layers for the model ``info`` describes.
 
     ``offload_supported`` defaults to asking llama.cpp. ``gpus`` are the GPUs llama.cpp will use
     and ``ram_available_bytes`` the available RAM (it caps unified memory); when ``gpus`` is None
-    both are measured, only for ``"auto"`` on a build that can offload. Never raises: when no GPU
-    is found or the layer sizes are unknown ``"auto"`` offloads everything, and the engine falls
-    back to the CPU if loading then fails.
+    both are measured (the GPUs through llama.cpp's registry: ``device``'s alone when one is
+    chosen), only for ``"auto"`` on a build that can offload. ``device`` ``"CPU"`` means no
+    layers on a GPU. ``InvalidSettingError`` for a ``device`` llama.cpp does not list; otherwise
+    never raises: when no GPU is found or the layer sizes are unknown ``"auto"`` offloads
+    everything, and the engine falls back to the CPU if loading then fails.
     """
+    chosen = find_device(device) if device is not None else None  # an unknown name: refused
     supported = gpu_offload_supported() if offload_supported is None else offload_supported
     if not supported:
+        note, hint = _no_gpu_reason()
         if requested == AUTO or requested == 0:
-            note = "CPU only: this llama.cpp build has no GPU support"
             return OffloadPlan(requested, 0, False, None, note)
-        return OffloadPlan(requested, 0, False, None, "CPU only", warning=CPU_ONLY_BUILD_HINT)
+        return OffloadPlan(requested, 0, False, None, "CPU only", warning=hint)
+    if chosen is not None and not chosen.is_gpu:
+        return OffloadPlan(requested, 0, True, None, f"CPU only (device {device} chosen)")
     if requested == 0:
         return OffloadPlan(requested, 0, True, None, "CPU only (as set)")
     if requested != AUTO:
         described = "all layers" if requested == -1 else f"{requested} layers"
-        note = f"{described} on the GPU (as set)"
+        note = f"{described} on {device or 'the GPU'} (as set)"
         return OffloadPlan(requested, int(requested), True, None, note)
     if gpus is None:
-        ram_total, ram_available_bytes = memory_bytes()
-        gpus = detect_gpus(ram_total)
+        _ram_total, ram_available_bytes = memory_bytes()
+        gpus = tuple(gpu.as_gpu_info() for gpu in gpu_devices(device))
     shape = read_gguf_shape(info)
     if not gpus or shape is None:
         why = "no GPU memory measured" if not gpus else "layer sizes unknown"
@@ -121,6 +149,6 @@ def plan_offload(requested: GpuLayers, info: GGUFInfo, n_ctx: int, n_batch: int,
     free = sum(gpu_room_bytes(gpu, ram_available_bytes) for gpu in gpus)
     usable = usable_gpu_bytes(gpus, gpu_reserve_bytes(shape.dims, n_batch), ram_available_bytes)
     fitted = layers_that_fit(shape, n_ctx, usable)
-    where = "the GPU" if len(gpus) == 1 else f"{len(gpus)} GPUs"
+    where = gpus[0].name if len(gpus) == 1 else f"{len(gpus)} GPUs"
     note = f"{fitted} of {shape.offloadable_layers} layers on {where} ({free / GIB:.1f} GiB free)"
     return OffloadPlan(requested, fitted, True, free, note)

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ModelSummary:
     """``name``: the model's name (the file name when it has none). ``quant``: "Q4_K_M"…
-    ``size``: "4.68 GB". ``device``: "CPU · 8 threads" or "GPU · 29/29 layers". ``note``: how the
-    GPU layers were decided. ``warnings``: to show the person (e.g. no GPU support)."""
+    ``size``: "4.68 GB". ``device``: "CPU · 8 threads" or, as llama.cpp reported it after loading,
+    "GPU: 28/29 layers on NVIDIA H100" ("GPU · 29/29 layers", planned, where it did not report).
+    ``note``: how the GPU layers were decided. ``warnings``: to show the person (e.g. no GPU support)."""
 
     name: str
     quant: str
@@ -43,7 +44,11 @@ def summarize_model(info: EngineInfo, gguf: GGUFInfo) -> ModelSummary:
 
     name = info.model_name or gguf.path.name
     offload = info.offload
-    if offload.uses_gpu:
+    report = info.gpu_report
+    if report is not None:  # what llama.cpp reported after loading, not the plan
+        device = report.summary if report.gpu_layers else \
+            f"CPU · {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
+    elif offload.uses_gpu:
         shape = read_gguf_shape(gguf)
         total = shape.offloadable_layers if shape is not None else None
         if total is None:

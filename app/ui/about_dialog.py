@@ -44,7 +44,7 @@ class AboutDialog(QDialog):
         self.details_label = QLabel(
             f"{build} · Python {info.python_version} · {info.platform}\n"
             f"{info.copyright}. " + self.tr("Licensed under {0}.").format(info.license))
-        self.llama_label = QLabel(info.llama.summary if info.llama else
+        self.llama_label = QLabel(info.llama_text if info.llama else
                                   self.tr("llama.cpp is not available: {0}")
                                   .format(info.llama_error or ""))
         self.llama_label.setWordWrap(True)

@@ -25,8 +25,10 @@ from app.core.display_libraries import DEBIAN_PACKAGES  # (needs the path above)
 
 ELF_MAGIC = b"\x7fELF"
 _NEEDED = re.compile(r"\(NEEDED\)\s+Shared library: \[(.+?)\]")
-# the GPU driver's libraries come with the driver, never from a package the .deb can name
-_DRIVER_LIBRARIES = ("libcuda.so", "libnvidia-")
+# the GPU driver's libraries come with the driver, never from a package the .deb can name; the
+# Vulkan loader is only recommended (make_deb.sh): without it ggml skips its Vulkan module and the
+# app runs on the CPU
+_DRIVER_LIBRARIES = ("libcuda.so", "libnvidia-", "libvulkan.so")
 
 
 def elf_files(app_dir: Path) -> list[Path]:

@@ -9,7 +9,8 @@
 # the desktop database and icon cache are refreshed by dpkg triggers of desktop-file-utils and
 # hicolor-icon-theme, and everything the package installs is removed by dpkg -r (the app writes
 # its data under the user's home, never under /opt).
-# VARIANT cpu makes package fin-r1-studio; cuda makes fin-r1-studio-cuda, which replaces it.
+# VARIANT cpu makes package fin-r1-studio; cuda makes fin-r1-studio-cuda and vulkan
+# fin-r1-studio-vulkan (recommending libvulkan1), each of which replaces it.
 set -euo pipefail
 app_dir="$1"; version="$2"; variant="$3"; out="$4"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,8 +18,13 @@ repo="$(cd "$here/../.." && pwd)"
 
 package=fin-r1-studio
 conflicts=""
-if [ "$variant" = cuda ]; then
-    package=fin-r1-studio-cuda
+recommends_gpu=""
+if [ "$variant" = vulkan ]; then
+    # the Vulkan loader and Mesa's drivers; without them the app runs on the CPU
+    recommends_gpu=", libvulkan1, mesa-vulkan-drivers"
+fi
+if [ "$variant" = cuda ] || [ "$variant" = vulkan ]; then
+    package=fin-r1-studio-$variant
     conflicts="Conflicts: fin-r1-studio
 Replaces: fin-r1-studio
 Provides: fin-r1-studio"
@@ -61,7 +67,7 @@ Architecture: amd64
 Maintainer: Fin-R1 Studio authors <fin-r1-studio@users.noreply.github.com>
 Installed-Size: $installed_kib
 Depends: $depends
-Recommends: fonts-noto-cjk | fonts-wqy-microhei, fonts-dejavu-core
+Recommends: fonts-noto-cjk | fonts-wqy-microhei, fonts-dejavu-core$recommends_gpu
 ${conflicts:+$conflicts
 }Section: misc
 Priority: optional
