@@ -1,7 +1,8 @@
 """Runs replies: from a question to tokens streaming into the chat view, and back to idle.
 
 The controller owns one ``ChatSession`` per panel and shows one of them in the ``ChatView``.
-``ask`` starts a turn: the engine's ``stream_chat`` runs as a ``BackgroundJob``; each token's
+``ask`` starts a turn: the engine's ``stream_chat`` runs as a ``BackgroundJob``, in line in the
+host's ``EngineQueue`` (behind the local server's requests, if any); each token's
 parser events go into the turn's ``ReplyDocument``; a timer at ``FRAME_RATE_HZ`` flushes the
 document's page operations into the view, so a fast model costs one small script call per frame,
 not one per token. ``stop`` cancels within a token; regenerate and edit-and-resend replace a turn
@@ -31,7 +32,7 @@ from app.core.turn_metrics import continued_metrics
 from app.ui.chat_view import ChatView
 from app.ui.i18n import content_language
 from app.ui.job_bridge import BackgroundJob, JobContext
-from app.ui.model_host import ModelHost
+from app.ui.model_host import CHAT_QUEUE_LABEL, ModelHost
 
 if TYPE_CHECKING:
     from app.core.engine import TokenChunk, TurnResult
@@ -121,8 +122,8 @@ class ChatController(QObject):
         and the later ones first; ``continues`` (a turn cut off at the token limit, replaced)
         has the model go on from its reply. Returns the new turn, or None when no model is
         loaded or a reply is already streaming (the caller says so to the person)."""
-        engine = self._host.engine
-        if engine is None or self.busy:
+        queue = self._host.queue
+        if queue is None or self.busy:
             return None
         session = self.session(key)
         if replace is not None and replace in session.turns:
@@ -130,7 +131,9 @@ class ChatController(QObject):
             if key == self.visible_key:
                 self.view.apply(session.snapshot())
         turn = session.start_turn(question, time.perf_counter(), scenario_id, values)
-        settings = self._settings().generation_settings()
+        scenario = self._scenarios.get(scenario_id or "")
+        settings = self._settings().generation_settings(
+            scenario.think_budget if scenario is not None else None)
         conversation = session.conversation_for(turn)
         reply_prefix = ""
         self._unshown_text.clear()
@@ -144,8 +147,10 @@ class ChatController(QObject):
         self.turn_started.emit(key, turn, replace, settings)
 
         def work(context: JobContext) -> TurnResult:
-            stream = engine.stream_chat(conversation, settings, context.cancel,
-                                        reply_prefix=reply_prefix)
+            # In line with the local server's requests, if it runs: one reply at a time.
+            stream = queue.submit(lambda engine: engine.stream_chat(
+                conversation, settings, context.cancel, reply_prefix=reply_prefix),
+                cancel=context.cancel, label=CHAT_QUEUE_LABEL)
             for chunk in stream:
                 context.emit(chunk)
             return stream.result

@@ -110,7 +110,9 @@ def _run(args: argparse.Namespace) -> int:
         return _quit_when_shown(application, window)
     window.show()
     model = args.model_file or (Path(settings.last_model) if settings.last_model else None)
-    if model is not None and model.is_file():
+    if settings.engine_kind == "server" and args.model_file is None:
+        window.connect_server()
+    elif model is not None and model.is_file():
         window.load_model(model)
     return application.exec()
 

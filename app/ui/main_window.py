@@ -1,9 +1,11 @@
 """The main window: header, a rail of scenario panels and free chat, the chat view, settings.
 
 It wires widgets to the core and holds no business logic: prompts come from the scenarios, replies
-from ``ChatController`` (which streams through the job bridge), the model from ``ModelHost``, the
-settings from ``app.core.settings``. The chat view (Chromium) is created right after the window is
-first shown, so the window appears without waiting for it; ``chat_ready`` says when it exists.
+from ``ChatController`` (which streams through the job bridge), the engine from ``ModelHost`` (a
+GGUF loaded here, or a server when the settings choose one), the app's own server from
+``LocalServer``, the settings from ``app.core.settings``. The chat view (Chromium) is created
+right after the window is first shown, so the window appears without waiting for it;
+``chat_ready`` says when it exists.
 """
 
 from __future__ import annotations
@@ -34,13 +36,18 @@ from app.core.settings import AppSettings, save_settings
 from app.ui.i18n import Translations, content_language
 from app.ui.job_bridge import BackgroundJob
 from app.ui.library_listing import LibraryListing
+from app.ui.local_server import LocalServer
+from app.ui.machine_info import note_turn
 from app.ui.model_header import ModelHeader
 from app.ui.model_host import ModelHost
 from app.ui.retranslate import Retranslating
+from app.ui.server_panel import ServerStatusLabel
 from app.ui.theme import ThemeController
+from quant.errors import FinR1Error
 
 if TYPE_CHECKING:
     from app.core.chat_session import Turn
+    from app.core.remote_engine import RemoteEngineInfo
     from app.core.scenarios import Scenario
     from app.ui.composer import Composer
     from app.ui.scenario_panel import ScenarioPanel
@@ -96,6 +103,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.panels: dict[str, ScenarioPanel] = {}
         self.gpu_supported: bool | None = None
         self.host = ModelHost(self)
+        self.local_server = LocalServer(self.host, self)
         self.library = LibraryListing(lambda: self.settings.library_dir, self)
         self.controller = None
         self.chat_view = None
@@ -129,6 +137,7 @@ class MainWindow(Retranslating, QMainWindow):
         splitter.setSizes([250, 950])
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
+        self.statusBar().addPermanentWidget(ServerStatusLabel(self.local_server))
 
     def populate(self) -> None:
         """Read the scenarios and build their panels and rail entries (once). Runs right after
@@ -157,6 +166,9 @@ class MainWindow(Retranslating, QMainWindow):
             panel.run_requested.connect(
                 lambda prompt, values, key=scenario.id: self._run_scenario(key, prompt, values))
             panel.stop_requested.connect(self._stop)
+            panel.use_model_host(self.host, lambda: self.settings)
+            panel.context_change_requested.connect(
+                lambda n_ctx: self.apply_settings(self.settings.with_changes(n_ctx=n_ctx)))
             self.panels[scenario.id] = panel
             self.panel_stack.addWidget(panel)
         chat_item = QListWidgetItem()
@@ -264,6 +276,9 @@ class MainWindow(Retranslating, QMainWindow):
                                          self.scenarios, self)
         self.controller.busy_changed.connect(self._busy_changed)
         self.controller.rate_changed.connect(self.header.set_rate)
+        # a measured decode of the loaded model replaces the memory probe in speed predictions
+        self.controller.turn_finished.connect(
+            lambda _turn, result: note_turn(self.host.engine, result.metrics))
         self.controller.turn_failed.connect(lambda _turn, message: self.statusBar().showMessage(
             self.tr("The reply failed: {0}").format(message), 15000))
         self.chat_area.addWidget(self.chat_view)
@@ -322,7 +337,9 @@ class MainWindow(Retranslating, QMainWindow):
                 self.tr("The chat view is still starting; try again in a moment."), 5000)
             return False
         if self.host.engine is None:
-            message = (self.tr("The model is still loading.") if self.host.busy else
+            message = (self.tr("Still connecting to the server.")
+                       if self.host.busy and self.host.kind == "server" else
+                       self.tr("The model is still loading.") if self.host.busy else
                        self.tr("Load a model first: use the switcher at the top right."))
             self.statusBar().showMessage(message, 8000)
             return False
@@ -414,7 +431,9 @@ class MainWindow(Retranslating, QMainWindow):
 
     def _connect_host(self) -> None:
         self.host.loading.connect(self.header.show_loading)
+        self.host.connecting.connect(self.header.show_connecting)
         self.host.loaded.connect(self._model_loaded)
+        self.host.connected.connect(self._server_connected)
         self.host.load_failed.connect(self._model_failed)
 
     def load_model(self, path: Path | str) -> bool:
@@ -440,6 +459,18 @@ class MainWindow(Retranslating, QMainWindow):
         return self.host.load_from_library(model_id, self.settings.library_dir,
                                            self.settings.engine_config())
 
+    def connect_server(self) -> bool:
+        """Connect to the server the settings name, in the background (False while a load or
+        reply runs, or when the settings name no valid server: the header says why)."""
+        if self.controller is not None and self.controller.busy:
+            return False
+        try:
+            connection = self.settings.server_connection()
+        except FinR1Error as error:
+            self._model_failed(str(error))
+            return False
+        return self.host.connect_server(connection)
+
     def _model_loaded(self, summary: ModelSummary) -> None:
         self.header.show_model(summary)
         engine = self.host.engine
@@ -447,12 +478,20 @@ class MainWindow(Retranslating, QMainWindow):
             self.gpu_supported = engine.info.gpu_offload_supported
         for warning in summary.warnings:
             self.statusBar().showMessage(warning, 15000)
+        if self.settings.engine_kind != "local":  # a model chosen here: this computer answers
+            self._update_settings(self.settings.with_changes(engine_kind="local"))
         if self.host.path is not None and self._settings_path is not None:
             self._update_settings(self.settings.with_changes(last_model=str(self.host.path)))
 
+    def _server_connected(self, info: RemoteEngineInfo) -> None:
+        self.header.show_server(info)
+        self.statusBar().showMessage(
+            self.tr("The model {0} on {1} answers.").format(info.model_id, info.url), 8000)
+
     def _model_failed(self, message: str) -> None:
         # Not a modal box: the window (and a self-test driving it) must go on.
-        text = self.tr("Could not load the model: {0}").format(message)
+        text = (self.tr("Could not connect to the server: {0}") if self.host.kind == "server"
+                else self.tr("Could not load the model: {0}")).format(message)
         self.header.show_no_model(text)
         self.statusBar().showMessage(text, 30000)
 
@@ -488,8 +527,8 @@ class MainWindow(Retranslating, QMainWindow):
 
     def apply_settings(self, new: AppSettings) -> None:
         """Use ``new`` settings: save them, follow the theme and prompt language, and reload the
-        model when its loading settings changed."""
-        reload = new.needs_reload(self.settings) and self.host.engine is not None
+        model when its loading settings changed, or connect the server they now choose."""
+        reload = new.needs_reload(self.settings)
         library_moved = new.library_dir != self.settings.library_dir
         language_changed = new.ui_language != self.settings.ui_language
         self._update_settings(new)
@@ -498,9 +537,24 @@ class MainWindow(Retranslating, QMainWindow):
             self.services.language_setting_changed(new.ui_language)
         self.language_box.setCurrentIndex(self.language_box.findData(new.prompt_language))
         if reload:
-            self.host.reload(new.engine_config())
+            self._use_chosen_engine()
         if library_moved:
             self.library.refresh()
+
+    def _use_chosen_engine(self) -> None:
+        """The engine choice or its loading settings changed: connect the server, reload the
+        local model, load the last one (back from a server), or free the server's engine."""
+        settings = self.settings
+        if settings.engine_kind == "server":
+            self.connect_server()
+        elif self.host.kind == "local" and self.host.path is not None:
+            self.host.reload(settings.engine_config())
+        elif self.host.kind == "server" and settings.last_model \
+                and Path(settings.last_model).is_file():
+            self.load_model(settings.last_model)
+        elif self.host.kind == "server" and (self.host.engine is not None or self.host.busy):
+            self.host.unload()
+            self.header.show_no_model()
 
     def _update_settings(self, new: AppSettings) -> None:
         self.settings = new
@@ -515,6 +569,7 @@ class MainWindow(Retranslating, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller is not None:
             self.controller.shutdown()
+        self.local_server.shutdown()  # its turns use the model the host frees next
         self.host.shutdown()
         if self.services is not None:
             self.services.shutdown()

@@ -1,4 +1,5 @@
-"""The window's header: which model is loaded and how, live tokens/s, the model switcher.
+"""The window's header: which model answers and how (a file here, or a server and its model),
+live tokens/s, the model switcher.
 
 The switcher lists the library's GGUF models and ends with "Open a GGUF file…". Choosing a model
 emits ``model_chosen(path)`` or ``library_model_chosen(model_id)``; the window loads it.
@@ -6,11 +7,16 @@ emits ``model_chosen(path)`` or ``library_model_chosen(model_id)``; the window l
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.model_summary import ModelSummary
 from app.ui.retranslate import Retranslating
+
+if TYPE_CHECKING:
+    from app.core.remote_engine import RemoteEngineInfo
 
 OPEN_FILE = "open-file"
 _NO_CHOICE = ""
@@ -30,6 +36,7 @@ class ModelHeader(Retranslating, QWidget):
         self._library_models: list[tuple[str, str]] = []
         self._library_note = ""
         self._no_model_shown, self._no_model_message = True, ""
+        self._server_shown: RemoteEngineInfo | str | None = None  # its info, or the URL connecting
         layout = QHBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 8)
         texts = QVBoxLayout()
@@ -62,6 +69,10 @@ class ModelHeader(Retranslating, QWidget):
         self.set_library_models(self._library_models, self._library_note)
         if self._no_model_shown:
             self.show_no_model(self._no_model_message)
+        elif isinstance(self._server_shown, str):
+            self.show_connecting(self._server_shown)
+        elif self._server_shown is not None:
+            self.show_server(self._server_shown)
 
     def set_library_models(self, models: list[tuple[str, str]], note: str = "") -> None:
         """Fill the switcher with ``(model_id, label)`` pairs; ``note`` replaces the list when
@@ -84,20 +95,38 @@ class ModelHeader(Retranslating, QWidget):
             self.library_model_chosen.emit(choice)
 
     def show_loading(self, name: str) -> None:
-        self._no_model_shown = False
+        self._no_model_shown, self._server_shown = False, None
         self.model_label.setText(self.tr("Loading {0}…").format(name))
         self.detail_label.setText(self.tr("Reading the model file; the window stays usable."))
         self.rate_label.clear()
 
     def show_model(self, summary: ModelSummary) -> None:
-        self._no_model_shown = False
+        self._no_model_shown, self._server_shown = False, None
         self.model_label.setText(summary.name)
         detail = " · ".join(part for part in (summary.quant, summary.size, summary.device) if part)
         self.detail_label.setText(detail)
         self.detail_label.setToolTip("\n".join((summary.note, *summary.warnings)))
 
+    def show_connecting(self, url: str) -> None:
+        """A server at API base ``url`` is being connected."""
+        self._no_model_shown, self._server_shown = False, url
+        self.model_label.setText(self.tr("Connecting to {0}…").format(url))
+        self.detail_label.setText(self.tr("Asking the server which models it serves; the window "
+                                          "stays usable."))
+        self.detail_label.setToolTip("")
+        self.rate_label.clear()
+
+    def show_server(self, info: RemoteEngineInfo) -> None:
+        """The model ``info.model_id`` on the server at ``info.url`` answers."""
+        self._no_model_shown, self._server_shown = False, info
+        self.model_label.setText(info.model_id)
+        self.detail_label.setText(self.tr("Server · {0}").format(info.url))
+        served = ", ".join(info.served_models) or info.model_id
+        self.detail_label.setToolTip(self.tr("The server serves: {0}").format(served))
+
     def show_no_model(self, message: str = "") -> None:
         self._no_model_shown, self._no_model_message = True, message
+        self._server_shown = None
         self.model_label.setText(self.tr("No model loaded"))
         text = message or self.tr("Choose a model on the right, or open a GGUF file.")
         self.detail_label.setText(text if len(text) <= 140 else text[:139] + "…")

@@ -2,11 +2,19 @@
 
 Every value is checked by ``AppSettings`` itself (the engine's own rules); an invalid value keeps
 the dialog open with the reason shown. Saving is the caller's job (``app.core.settings``).
+
+The Engine group chooses who answers: this computer (a GGUF loaded here) or an OpenAI-compatible
+server (its address, API key and model). "Test connection" checks the server as typed, off the
+GUI thread (``app.core.remote_engine.test_connection`` through the job bridge), and shows its
+sentence.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+import dataclasses
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +29,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -28,9 +37,14 @@ from PySide6.QtWidgets import (
 
 from app.core.engine_config import AUTO, FIN_R1_SYSTEM_PROMPT
 from app.core.paths import app_paths
+from app.core.server_connection import ServerConnection
 from app.core.settings import AppSettings
 from app.ui.i18n import LANGUAGE_NAMES, SYSTEM, UI_LANGUAGES
+from app.ui.job_bridge import BackgroundJob, JobContext
 from quant.errors import InvalidSettingError
+
+if TYPE_CHECKING:
+    from app.core.remote_engine import ConnectionCheck
 
 # Labels are marked for translation here and translated where shown (context "SettingsDialog").
 _GPU_MODES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Auto (as many layers as fit)"), "auto"),
@@ -41,6 +55,9 @@ _THEMES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Follow the system"), "system"),
            (QT_TRANSLATE_NOOP("SettingsDialog", "Light"), "light"),
            (QT_TRANSLATE_NOOP("SettingsDialog", "Dark"), "dark"))
 _LANGUAGES = (("中文 (Chinese)", "zh"), ("English", "en"))
+# The longest a "Test connection" waits for the server's one token (the saved timeout may be
+# minutes, long enough for a CPU server's long prompts; a test should not keep the app waiting).
+TEST_TIMEOUT_S = 60.0
 
 
 def _spin(minimum: int, maximum: int, value: int, step: int = 1) -> QSpinBox:
@@ -75,7 +92,10 @@ class SettingsDialog(QDialog):
         self.setWindowTitle(self.tr("Settings"))
         self.result_settings = settings
         self._original = settings
+        self._test_job: BackgroundJob | None = None
+        self._closed = False
         layout = QVBoxLayout(self)
+        layout.addWidget(self._answering_group(settings))
         layout.addWidget(self._engine_group(settings, gpu_supported))
         layout.addWidget(self._sampling_group(settings))
         layout.addWidget(self._app_group(settings))
@@ -90,6 +110,48 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     # -- groups ----------------------------------------------------------------------------------
+
+    def _answering_group(self, settings: AppSettings) -> QGroupBox:
+        self.answering_group = group = QGroupBox(self.tr("Engine: who answers"))
+        form = QFormLayout(group)
+        self.engine_local = QRadioButton(self.tr("This computer"))
+        self.engine_server = QRadioButton(self.tr("A server (OpenAI-compatible)"))
+        (self.engine_server if settings.engine_kind == "server" else self.engine_local) \
+            .setChecked(True)
+        choice = QHBoxLayout()
+        choice.addWidget(self.engine_local)
+        choice.addWidget(self.engine_server)
+        choice.addStretch(1)
+        form.addRow(self.tr("Answers from"), choice)
+        self.server_url = QLineEdit(settings.server_url)
+        self.server_url.setPlaceholderText("http://127.0.0.1:8000/v1")
+        form.addRow(self.tr("Server address"), self.server_url)
+        self.server_api_key = QLineEdit(settings.server_api_key)
+        self.server_api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.server_api_key.setPlaceholderText(self.tr("none"))
+        form.addRow(self.tr("API key"), self.server_api_key)
+        self.server_model = QLineEdit(settings.server_model)
+        self.server_model.setPlaceholderText(self.tr("the one it serves"))
+        form.addRow(self.tr("Model name"), self.server_model)
+        self.server_timeout = _double(1, 3600, settings.server_timeout_s, 30)
+        self.server_timeout.setDecimals(1)
+        self.server_timeout.setSuffix(self.tr(" s"))
+        form.addRow(self.tr("Wait for the server"), self.server_timeout)
+        self.test_button = QPushButton(self.tr("Test connection"))
+        self.test_button.clicked.connect(self.test_connection)
+        self.connection_result = QLabel("")
+        self.connection_result.setObjectName("settingNote")
+        self.connection_result.setWordWrap(True)
+        self.connection_result.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.addWidget(self.test_button)
+        row.addStretch(1)
+        form.addRow("", row)
+        form.addRow(self.connection_result)
+        self.engine_server.toggled.connect(self._engine_kind_changed)
+        self._engine_kind_changed()
+        return group
 
     def _engine_group(self, settings: AppSettings, gpu_supported: bool | None) -> QGroupBox:
         group = QGroupBox(self.tr("Model loading (applies when the model is loaded again)"))
@@ -202,6 +264,67 @@ class SettingsDialog(QDialog):
 
     # -- behaviour -------------------------------------------------------------------------------
 
+    def _engine_kind_changed(self) -> None:
+        for widget in (self.server_url, self.server_api_key, self.server_model,
+                       self.server_timeout, self.test_button):
+            widget.setEnabled(self.engine_server.isChecked())
+
+    def _typed_connection(self) -> ServerConnection:
+        """The server as typed; ``InvalidSettingError`` for an address that is not one."""
+        if not self.server_url.text().strip():
+            raise InvalidSettingError(
+                self.tr("Give the server's address, such as http://127.0.0.1:8000/v1."))
+        return ServerConnection(self.server_url.text().strip(), self.server_api_key.text().strip(),
+                                self.server_model.text().strip(),
+                                self.server_timeout.value())
+
+    def test_connection(self) -> bool:
+        """Check the server as typed, in the background; ``connection_result`` shows the outcome.
+        False when nothing started (an invalid address, shown at once, or a test running)."""
+        if self._test_job is not None and self._test_job.running:
+            return False
+        try:
+            connection = self._typed_connection()
+        except InvalidSettingError as error:
+            self._show_check(False, str(error))
+            return False
+        quick = dataclasses.replace(connection,
+                                    timeout_s=min(connection.timeout_s, TEST_TIMEOUT_S))
+
+        def check(_context: JobContext) -> ConnectionCheck:
+            from app.core.remote_engine import test_connection
+
+            return test_connection(quick)
+
+        self.test_button.setEnabled(False)
+        self.connection_result.setObjectName("settingNote")
+        self.connection_result.setText(self.tr("Testing {0}…").format(connection.base_url))
+        # No parent: the dialog may be closed and deleted before the server answers.
+        self._test_job = BackgroundJob(None, check, "test the server connection")
+        self._test_job.on_success(lambda result: self._show_check(result.ok, result.message))
+        self._test_job.on_failure(lambda error: self._show_check(False, str(error)))
+        self._test_job.start()
+        return True
+
+    @property
+    def testing(self) -> bool:
+        """True while a connection test runs."""
+        return self._test_job is not None and self._test_job.running
+
+    def _show_check(self, ok: bool, message: str) -> None:
+        if self._closed:
+            return
+        self.test_button.setEnabled(self.engine_server.isChecked())
+        text = (self.tr("Connection works: {0}") if ok
+                else self.tr("Connection failed: {0}")).format(message)
+        self.connection_result.setObjectName("settingNote" if ok else "formError")
+        self.connection_result.setText(text)
+        self.connection_result.style().polish(self.connection_result)
+
+    def done(self, result: int) -> None:
+        self._closed = True  # a test still running must not touch the widgets any more
+        super().done(result)
+
     def _gpu_mode_changed(self) -> None:
         self.gpu_layers.setEnabled(self.gpu_mode.currentData() == "manual")
 
@@ -234,6 +357,11 @@ class SettingsDialog(QDialog):
             offline=self.offline.isChecked(),
             theme=self.theme.currentData(),
             ui_language=self.ui_language.currentData(),
+            engine_kind="server" if self.engine_server.isChecked() else "local",
+            server_url=self.server_url.text().strip(),
+            server_api_key=self.server_api_key.text().strip(),
+            server_model=self.server_model.text().strip(),
+            server_timeout_s=self.server_timeout.value(),
         )
 
     def accept(self) -> None:

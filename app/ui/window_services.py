@@ -1,6 +1,7 @@
 """What the main window offers beyond chatting: the history (saved as replies stream, a sidebar to
 search and reopen, exports), the model manager, the setup wizard, the downloads that outlive
-any dialog, and the window's language.
+any dialog, the local server's panel, each scenario's Batch view (its rows recorded in the
+history, opened like conversations), and the window's language.
 
 ``WindowServices(window, translations, interactive)`` attaches all of it to a ``MainWindow``
 through the window's public parts (its host, controller, panels, settings) and the controller's
@@ -22,8 +23,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu
 
 from app.core.about import about_info
+from app.core.batch.store import BatchStore
 from app.core.errors import AboutDataError, FinR1Error
-from app.core.history import HistoryStore
 from app.core.history_recorder import HistoryRecorder
 from app.core.history_replay import restore_session
 from app.core.hub_client import HubConfig
@@ -37,12 +38,14 @@ from app.ui.history_panel import HistoryPanel, translate_interrupted
 from app.ui.i18n import Translations
 from app.ui.job_bridge import BackgroundJob, JobContext
 from app.ui.model_manager import ModelManager
+from app.ui.server_panel import ServerPanel
 from app.ui.setup_wizard import SetupWizard
 
 if TYPE_CHECKING:
     from app.core.chat_session import Turn
     from app.core.engine import TurnResult
     from app.core.engine_config import GenerationSettings
+    from app.ui.batch_view import BatchView
     from app.ui.main_window import MainWindow
 
 FREE_CHAT = "chat"
@@ -71,7 +74,12 @@ class WindowServices(QObject):
         self._history_failed = False
         self._build_menus()
         self._build_history_dock()
+        self._build_server_dock()
+        self.batch_views: dict[str, BatchView] = {}
+        for key, panel in window.panels.items():
+            panel.batch_requested.connect(lambda key=key: self.open_batch(key))
         window.host.loaded.connect(lambda _summary: self._identify_loaded_model())
+        window.host.connected.connect(lambda _info: self._identify_loaded_model())
         window.chat_ready.connect(self._connect_controller)
         if window.chat_view is not None and window.chat_view.is_ready:
             self._connect_controller()
@@ -139,8 +147,21 @@ class WindowServices(QObject):
         self.history_action.toggled.connect(self.history_dock.setVisible)
         self.window.resizeDocks([self.history_dock], [280], Qt.Orientation.Horizontal)
 
+    def _build_server_dock(self) -> None:
+        """The local server's panel, at the bottom, hidden until the Models menu shows it."""
+        self.server_panel = ServerPanel(self.window.local_server)
+        self.server_dock = QDockWidget(self.window)
+        self.server_dock.setObjectName("serverDock")
+        self.server_dock.setWidget(self.server_panel)
+        self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.server_dock)
+        self.server_dock.hide()
+        self.models_menu.addSeparator()
+        self.server_action = self.server_dock.toggleViewAction()  # named after the dock's title
+        self.models_menu.addAction(self.server_action)
+
     def retranslate(self) -> None:
         self.models_menu.setTitle(self.tr("&Models"))
+        self.server_dock.setWindowTitle(self.tr("Local server"))
         self.manager_action.setText(self.tr("Model manager…"))
         self.wizard_action.setText(self.tr("Set up Fin-R1…"))
         self.conversation_menu.setTitle(self.tr("&Conversation"))
@@ -159,9 +180,9 @@ class WindowServices(QObject):
 
     # -- recording ----------------------------------------------------------------------------------
 
-    def _open_history(self) -> HistoryStore | None:
+    def _open_history(self) -> BatchStore | None:
         try:
-            return HistoryStore.open_default()
+            return BatchStore.open_default()  # the history, with its batch runs
         except FinR1Error as error:
             message = str(error)
             QTimer.singleShot(0, lambda: self._status(message, 30000))
@@ -230,9 +251,13 @@ class WindowServices(QObject):
             self.history_panel.refresh()
 
     def _identify_loaded_model(self) -> None:
-        """Give the recorder the loaded model's provenance: at once what the library knows,
-        the file's hash when it has to be computed (off the GUI thread)."""
-        path = self.window.host.path
+        """Give the recorder the engine's provenance: a server's address and model at once; for
+        a local model at once what the library knows, the file's hash when it has to be
+        computed (off the GUI thread)."""
+        path, server = self.window.host.path, self.window.host.server
+        if self.recorder is not None and server is not None:
+            self.recorder.model = server.provenance()
+            return
         if path is None or self.recorder is None:
             return
         setting = self.window.settings.library_dir
@@ -295,6 +320,27 @@ class WindowServices(QObject):
         controller.show_session(key)
         return True
 
+    def open_batch(self, scenario_id: str) -> BatchView | None:
+        """Show scenario ``scenario_id``'s Batch view (one per scenario, raised when open); its
+        rows open like saved conversations. None (and a message) without a history."""
+        if self.store is None:
+            self._status(self.tr("Batch runs are saved in the history, which could not be "
+                                 "opened."))
+            return None
+        view = self.batch_views.get(scenario_id)
+        if view is None:
+            from app.ui.batch_view import BatchView
+
+            window = self.window
+            view = BatchView(window.scenarios[scenario_id], self.store, window.host,
+                             lambda: window.settings, window.library, window)
+            view.open_requested.connect(self.show_conversation)
+            view.history_changed.connect(self._refresh_history)
+            self.batch_views[scenario_id] = view
+        view.show()
+        view.raise_()
+        return view
+
     def export_current(self, export_format: str) -> None:
         """Export the conversation of the panel on screen (a file dialog asks where)."""
         conversation_id = (self.recorder.conversation_of(self.window.current_key)
@@ -355,6 +401,7 @@ class WindowServices(QObject):
         host = self.window.host
         listed = self.window.library.entries
         if not self.interactive or self.window.settings.last_model or host.busy \
+                or self.window.settings.engine_kind == "server" \
                 or host.engine is not None or listed is None or switcher_choices(listed):
             return False
         self.open_wizard()

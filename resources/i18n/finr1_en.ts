@@ -49,6 +49,256 @@
     </message>
 </context>
 <context>
+    <name>BatchTableModel</name>
+    <message>
+        <source>Row</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Final answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time (s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>answering…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>done (token limit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>correct</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>wrong</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BatchView</name>
+    <message>
+        <source>Batch: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Longest reply (tokens)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Prompt language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open as conversation</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a table</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tables ({0})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a CSV or Excel table: one question per row, one column per field.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0}: {1} rows, columns: {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This file has an unfinished run ({0} of {1} rows answered, with {2}). Continue it, or set up a new run below.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a table first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Row {0} cannot be asked: {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This window&apos;s model: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Library: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The window keeps {0} ({1}) loaded for the chat while the batch loads {2} one after the other (the largest: {3}). Both must fit in memory at once. Run the batch?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Two models in memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tick at least one model to answer the rows.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Preparing the models…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Answering {0} rows with {1} model(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} of {1} rows answered</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done: {0} rows answered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelled. The answered rows are kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Paused: {0} of {1} rows answered. Resume continues from the next row.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} answered</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>accuracy {0:.0%} ({1} of {2})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:.1f} tokens/s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Agreement: shown once every model has answered a row.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The models agree on {0:.0%} of the {1} rows all of them answered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export the results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Results saved to {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>BuildTab</name>
     <message>
         <source>Step {0} of {1}: {2}</source>
@@ -116,6 +366,41 @@
     </message>
 </context>
 <context>
+    <name>ColumnMappingBox</name>
+    <message>
+        <source>Columns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> (optional)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every row: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(none: no scoring)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Expected answers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>First question</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose the column for: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Composer</name>
     <message>
         <source>Ask Fin-R1 anything about finance… (Ctrl+Enter to send)</source>
@@ -135,6 +420,169 @@
     </message>
     <message>
         <source>Send</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DocumentDialog</name>
+    <message>
+        <source>the model runs on a server, whose tokenizer this app does not have, and its context is taken as the one set in Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the model is still loading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no model is loaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Attach {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Put in the field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choosing parts replaces the text on the right with theirs.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Split into parts that each fit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Part for the field:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The field gets the part chosen here, as one question. To ask about another part, attach the document again and choose that part.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading {0}… {1} of {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} has no text layer: its pages are probably scanned images, and the app cannot read text in images (no OCR). Attach a PDF with text (one saved from the program that made it), or type the figures into the field.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Page {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sheet {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(before the first heading)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sheets</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sections</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Numbers, e.g. 1-5, 8</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>None of these numbers is in {0}: it has {1} parts, numbered 1 to {1}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The tokens could not be counted: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Counting tokens…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} of {1} tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kept aside: {0} tokens for the reply (the maximum reply length) and {1} for the rest of the prompt.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Counted with the loaded model&apos;s tokenizer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An estimate, as {0}: one token per Chinese character, one per {1} other characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Does not fit: the reply&apos;s room and the rest of the prompt already fill the {0}-token context. Lower the maximum reply length in Settings, or raise the context.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fits: {0}{1} tokens of the {2} the {3}-token context leaves for the document.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Does not fit: {0}{1} tokens, more than the {2} the {3}-token context leaves for the document.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Raise the context to {0} tokens (about {1} more memory)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Raise the context to {0} tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Or choose fewer pages, sheets or sections on the left.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The server&apos;s context is set on the server.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A larger context is not offered: this model was trained for {0} tokens.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The text could not be split: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Part {0} of {1} ({2} tokens)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -553,6 +1001,21 @@
     </message>
 </context>
 <context>
+    <name>LocalServer</name>
+    <message>
+        <source>The server is already running.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Load a model on this computer first: the server answers with the model loaded here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The server stopped because the model is changing; start it again once the new one is ready.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>MachinePage</name>
     <message>
         <source>This machine</source>
@@ -615,11 +1078,19 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>on the processor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>on the processor: expect a few words per second</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Recommended: {0} ({1}). It runs {2}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>About {0} tokens a second here: a typical answer (~{1} tokens with its reasoning) in about {2}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -647,6 +1118,10 @@
     </message>
     <message>
         <source>The chat view is still starting; try again in a moment.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Still connecting to the server.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -683,6 +1158,14 @@
     </message>
     <message>
         <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The model {0} on {1} answers.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not connect to the server: {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -726,6 +1209,22 @@
     </message>
     <message>
         <source>Reading the model file; the window stays usable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connecting to {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asking the server which models it serves; the window stays usable.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server · {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The server serves: {0}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -837,11 +1336,39 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Speed here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Expected quality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Bits/weight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>≈ {0} tok/s · answer ≈ {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU ≈ {0} tok/s · answer ≈ {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU: not predicted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>≈ {0} tokens/s here; a typical answer (~{1} tokens with its reasoning) in ≈ {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU: not predicted: its memory bandwidth is unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU: not predicted: the model does not fit in its memory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -894,6 +1421,133 @@
         <source>Ask the model (Ctrl+Enter)</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Attach…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Put a document&apos;s text in this box: PDF, Word (.docx), Excel (.xlsx), CSV, text, Markdown or HTML. You can also drop the file on the box.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Attach a document</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Documents ({0})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Batch…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask this question for every row of a CSV or Excel table, with one or more models</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <source>Server: starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server: stopping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server: off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server: ready at {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server: answering 1, {0} waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server: the window&apos;s chat has the model, {0} waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server: busy, {0} waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Listen on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>any free port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>needed to listen beyond this computer (clients send it as a bearer token)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Log prompt and reply texts (they may be confidential)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Path</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Clients use base URL {0}, model name {1} and the API key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Clients use base URL {0} and model name {1}; no API key needed.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -931,6 +1585,54 @@
     </message>
     <message>
         <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Engine: who answers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A server (OpenAI-compatible)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Answers from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the one it serves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wait for the server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test connection</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1047,6 +1749,22 @@
     </message>
     <message>
         <source>Window language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give the server&apos;s address, such as http://127.0.0.1:8000/v1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Testing {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connection works: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connection failed: {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1170,6 +1888,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Local server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Model manager…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1222,11 +1944,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Export conversation</source>
+        <source>{0} is downloaded and verified.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>{0} is downloaded and verified.</source>
+        <source>Batch runs are saved in the history, which could not be opened.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -49,6 +49,256 @@
     </message>
 </context>
 <context>
+    <name>BatchTableModel</name>
+    <message>
+        <source>Row</source>
+        <translation>行</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Reading</source>
+        <translation>解读</translation>
+    </message>
+    <message>
+        <source>Final answer</source>
+        <translation>最终答案</translation>
+    </message>
+    <message>
+        <source>Expected</source>
+        <translation>预期</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>评分</translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation>词元</translation>
+    </message>
+    <message>
+        <source>Time (s)</source>
+        <translation>用时（秒）</translation>
+    </message>
+    <message>
+        <source>answering…</source>
+        <translation>作答中…</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>出错</translation>
+    </message>
+    <message>
+        <source>done (token limit)</source>
+        <translation>完成（达词元上限）</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>correct</source>
+        <translation>正确</translation>
+    </message>
+    <message>
+        <source>wrong</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation>无答案</translation>
+    </message>
+</context>
+<context>
+    <name>BatchView</name>
+    <message>
+        <source>Batch: {0}</source>
+        <translation>批量：{0}</translation>
+    </message>
+    <message>
+        <source>Choose file…</source>
+        <translation>选择文件…</translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation>继续运行</translation>
+    </message>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Longest reply (tokens)</source>
+        <translation>最长回复（词元）</translation>
+    </message>
+    <message>
+        <source>Prompt language</source>
+        <translation>提示词语言</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>Open as conversation</source>
+        <translation>作为对话打开</translation>
+    </message>
+    <message>
+        <source>Choose a table</source>
+        <translation>选择表格</translation>
+    </message>
+    <message>
+        <source>Tables ({0})</source>
+        <translation>表格 ({0})</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Reading {0}…</source>
+        <translation>正在读取 {0}…</translation>
+    </message>
+    <message>
+        <source>Choose a CSV or Excel table: one question per row, one column per field.</source>
+        <translation>选择一个 CSV 或 Excel 表格：每行一个问题，每列对应一个字段。</translation>
+    </message>
+    <message>
+        <source>{0}: {1} rows, columns: {2}</source>
+        <translation>{0}：{1} 行，列：{2}</translation>
+    </message>
+    <message>
+        <source>This file has an unfinished run ({0} of {1} rows answered, with {2}). Continue it, or set up a new run below.</source>
+        <translation>此文件有一次未完成的批量运行（已回答 {0} / {1} 行，模型：{2}）。可继续运行，或在下方设置新的运行。</translation>
+    </message>
+    <message>
+        <source>Choose a table first.</source>
+        <translation>请先选择表格。</translation>
+    </message>
+    <message>
+        <source>Row {0} cannot be asked: {1}</source>
+        <translation>第 {0} 行无法提问：{1}</translation>
+    </message>
+    <message>
+        <source>This window&apos;s model: {0}</source>
+        <translation>本窗口的模型：{0}</translation>
+    </message>
+    <message>
+        <source>Library: {0}</source>
+        <translation>模型库：{0}</translation>
+    </message>
+    <message>
+        <source>Server: {0}</source>
+        <translation>服务器：{0}</translation>
+    </message>
+    <message>
+        <source>The window keeps {0} ({1}) loaded for the chat while the batch loads {2} one after the other (the largest: {3}). Both must fit in memory at once. Run the batch?</source>
+        <translation>窗口会保留已加载的 {0}（{1}）供对话使用，同时批量运行会依次加载 {2}（最大 {3}）。两者必须能同时装入内存。是否运行？</translation>
+    </message>
+    <message>
+        <source>Two models in memory</source>
+        <translation>内存中将有两个模型</translation>
+    </message>
+    <message>
+        <source>Tick at least one model to answer the rows.</source>
+        <translation>请至少勾选一个模型来回答这些行。</translation>
+    </message>
+    <message>
+        <source>Preparing the models…</source>
+        <translation>正在准备模型…</translation>
+    </message>
+    <message>
+        <source>Answering {0} rows with {1} model(s)</source>
+        <translation>正在用 {1} 个模型回答 {0} 行</translation>
+    </message>
+    <message>
+        <source>{0} of {1} rows answered</source>
+        <translation>已回答 {0} / {1} 行</translation>
+    </message>
+    <message>
+        <source>Loading {0}…</source>
+        <translation>正在加载 {0}…</translation>
+    </message>
+    <message>
+        <source>Done: {0} rows answered.</source>
+        <translation>完成：已回答 {0} 行。</translation>
+    </message>
+    <message>
+        <source>Cancelled. The answered rows are kept.</source>
+        <translation>已取消。已回答的行均已保留。</translation>
+    </message>
+    <message>
+        <source>Paused: {0} of {1} rows answered. Resume continues from the next row.</source>
+        <translation>已暂停：已回答 {0} / {1} 行。点击继续后从下一行开始。</translation>
+    </message>
+    <message>
+        <source>Stopped: {0}</source>
+        <translation>已停止：{0}</translation>
+    </message>
+    <message>
+        <source>{0} answered</source>
+        <translation>已回答 {0}</translation>
+    </message>
+    <message>
+        <source>{0} failed</source>
+        <translation>失败 {0}</translation>
+    </message>
+    <message>
+        <source>accuracy {0:.0%} ({1} of {2})</source>
+        <translation>准确率 {0:.0%}（{1} / {2}）</translation>
+    </message>
+    <message>
+        <source>{0:.1f} tokens/s</source>
+        <translation>{0:.1f} 词元/秒</translation>
+    </message>
+    <message>
+        <source>Agreement: shown once every model has answered a row.</source>
+        <translation>一致率：每个模型都回答过同一行后显示。</translation>
+    </message>
+    <message>
+        <source>The models agree on {0:.0%} of the {1} rows all of them answered.</source>
+        <translation>在所有模型都回答了的 {1} 行中，结论一致的占 {0:.0%}。</translation>
+    </message>
+    <message>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export the results</source>
+        <translation>导出结果</translation>
+    </message>
+    <message>
+        <source>Results saved to {0}</source>
+        <translation>结果已保存到 {0}</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+</context>
+<context>
     <name>BuildTab</name>
     <message>
         <source>Step {0} of {1}: {2}</source>
@@ -116,6 +366,41 @@
     </message>
 </context>
 <context>
+    <name>ColumnMappingBox</name>
+    <message>
+        <source>Columns</source>
+        <translation>列</translation>
+    </message>
+    <message>
+        <source> (optional)</source>
+        <translation>（可选）</translation>
+    </message>
+    <message>
+        <source>Every row: {0}</source>
+        <translation>每行均为：{0}</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>(none: no scoring)</source>
+        <translation>（无：不评分）</translation>
+    </message>
+    <message>
+        <source>Expected answers</source>
+        <translation>预期答案</translation>
+    </message>
+    <message>
+        <source>First question</source>
+        <translation>第一个问题</translation>
+    </message>
+    <message>
+        <source>Choose the column for: {0}</source>
+        <translation>请为以下字段选择列：{0}</translation>
+    </message>
+</context>
+<context>
     <name>Composer</name>
     <message>
         <source>Ask Fin-R1 anything about finance… (Ctrl+Enter to send)</source>
@@ -136,6 +421,169 @@
     <message>
         <source>Send</source>
         <translation>发送</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentDialog</name>
+    <message>
+        <source>the model runs on a server, whose tokenizer this app does not have, and its context is taken as the one set in Settings</source>
+        <translation>模型运行在服务器上，本应用没有它的分词器，上下文按设置中的长度计算</translation>
+    </message>
+    <message>
+        <source>the model is still loading</source>
+        <translation>模型仍在加载</translation>
+    </message>
+    <message>
+        <source>no model is loaded</source>
+        <translation>尚未加载模型</translation>
+    </message>
+    <message>
+        <source>Attach {0}</source>
+        <translation>附加 {0}</translation>
+    </message>
+    <message>
+        <source>Put in the field</source>
+        <translation>填入字段</translation>
+    </message>
+    <message>
+        <source>Choose</source>
+        <translation>选择</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>全选</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>全不选</translation>
+    </message>
+    <message>
+        <source>Choosing parts replaces the text on the right with theirs.</source>
+        <translation>更改所选部分会用它们的文本替换右侧的文本。</translation>
+    </message>
+    <message>
+        <source>Split into parts that each fit</source>
+        <translation>拆分成各自放得下的几部分</translation>
+    </message>
+    <message>
+        <source>Part for the field:</source>
+        <translation>填入字段的部分：</translation>
+    </message>
+    <message>
+        <source>The field gets the part chosen here, as one question. To ask about another part, attach the document again and choose that part.</source>
+        <translation>字段只获得此处选中的部分，作为一次提问。要询问其他部分，请再次附加该文档并选择那一部分。</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Reading {0}…</source>
+        <translation>正在读取 {0}…</translation>
+    </message>
+    <message>
+        <source>Reading {0}… {1} of {2}</source>
+        <translation>正在读取 {0}…（{1} / {2}）</translation>
+    </message>
+    <message>
+        <source>{0} has no text layer: its pages are probably scanned images, and the app cannot read text in images (no OCR). Attach a PDF with text (one saved from the program that made it), or type the figures into the field.</source>
+        <translation>{0} 没有文字层：其页面可能是扫描图像，本应用无法识别图像中的文字（不支持 OCR）。请附加带文字的 PDF（由生成它的程序保存的版本），或把数据手动输入字段。</translation>
+    </message>
+    <message>
+        <source>Page {0}</source>
+        <translation>第 {0} 页</translation>
+    </message>
+    <message>
+        <source>Sheet {0}</source>
+        <translation>工作表 {0}</translation>
+    </message>
+    <message>
+        <source>(before the first heading)</source>
+        <translation>（第一个标题之前）</translation>
+    </message>
+    <message>
+        <source>Pages</source>
+        <translation>页面</translation>
+    </message>
+    <message>
+        <source>Sheets</source>
+        <translation>工作表</translation>
+    </message>
+    <message>
+        <source>Sections</source>
+        <translation>章节</translation>
+    </message>
+    <message>
+        <source>Numbers, e.g. 1-5, 8</source>
+        <translation>编号，如 1-5, 8</translation>
+    </message>
+    <message>
+        <source>None of these numbers is in {0}: it has {1} parts, numbered 1 to {1}.</source>
+        <translation>{0} 中没有这些编号：它共有 {1} 个部分，编号为 1 至 {1}。</translation>
+    </message>
+    <message>
+        <source>The tokens could not be counted: {0}</source>
+        <translation>无法计算词元数：{0}</translation>
+    </message>
+    <message>
+        <source>Counting tokens…</source>
+        <translation>正在计算词元数…</translation>
+    </message>
+    <message>
+        <source>{0} of {1} tokens</source>
+        <translation>{0} / {1} 词元</translation>
+    </message>
+    <message>
+        <source>Kept aside: {0} tokens for the reply (the maximum reply length) and {1} for the rest of the prompt.</source>
+        <translation>已预留：回复 {0} 个词元（最大回复长度），提示词的其余部分 {1} 个。</translation>
+    </message>
+    <message>
+        <source>Counted with the loaded model&apos;s tokenizer.</source>
+        <translation>由已加载模型的分词器计数。</translation>
+    </message>
+    <message>
+        <source>An estimate, as {0}: one token per Chinese character, one per {1} other characters.</source>
+        <translation>此为估算（{0}）：每个汉字计 1 个词元，其他字符每 {1} 个计 1 个词元。</translation>
+    </message>
+    <message>
+        <source>Does not fit: the reply&apos;s room and the rest of the prompt already fill the {0}-token context. Lower the maximum reply length in Settings, or raise the context.</source>
+        <translation>放不下：回复预留和提示词的其余部分已占满 {0} 词元的上下文。请在设置中降低最大回复长度，或增大上下文。</translation>
+    </message>
+    <message>
+        <source>Fits: {0}{1} tokens of the {2} the {3}-token context leaves for the document.</source>
+        <translation>放得下：{0}{1} 个词元，{3} 词元的上下文为文档留出 {2} 个。</translation>
+    </message>
+    <message>
+        <source>Does not fit: {0}{1} tokens, more than the {2} the {3}-token context leaves for the document.</source>
+        <translation>放不下：{0}{1} 个词元，超过 {3} 词元的上下文为文档留出的 {2} 个。</translation>
+    </message>
+    <message>
+        <source>Raise the context to {0} tokens (about {1} more memory)</source>
+        <translation>将上下文增大到 {0} 词元（约多占 {1} 内存）</translation>
+    </message>
+    <message>
+        <source>Raise the context to {0} tokens</source>
+        <translation>将上下文增大到 {0} 词元</translation>
+    </message>
+    <message>
+        <source>Or choose fewer pages, sheets or sections on the left.</source>
+        <translation>或在左侧少选一些页面、工作表或章节。</translation>
+    </message>
+    <message>
+        <source>The server&apos;s context is set on the server.</source>
+        <translation>服务器的上下文长度在服务器上设定。</translation>
+    </message>
+    <message>
+        <source>A larger context is not offered: this model was trained for {0} tokens.</source>
+        <translation>无法提供更大的上下文：该模型的训练长度为 {0} 词元。</translation>
+    </message>
+    <message>
+        <source>The text could not be split: {0}</source>
+        <translation>无法拆分文本：{0}</translation>
+    </message>
+    <message>
+        <source>Part {0} of {1} ({2} tokens)</source>
+        <translation>第 {0} 部分，共 {1} 部分（{2} 词元）</translation>
     </message>
 </context>
 <context>
@@ -553,6 +1001,21 @@
     </message>
 </context>
 <context>
+    <name>LocalServer</name>
+    <message>
+        <source>The server is already running.</source>
+        <translation>服务器已在运行。</translation>
+    </message>
+    <message>
+        <source>Load a model on this computer first: the server answers with the model loaded here.</source>
+        <translation>请先在本机加载模型：服务器用本机加载的模型回答。</translation>
+    </message>
+    <message>
+        <source>The server stopped because the model is changing; start it again once the new one is ready.</source>
+        <translation>模型正在更换，服务器已停止；新模型就绪后请重新启动。</translation>
+    </message>
+</context>
+<context>
     <name>MachinePage</name>
     <message>
         <source>This machine</source>
@@ -615,12 +1078,20 @@
         <translation>完全在显卡上运行，速度很快</translation>
     </message>
     <message>
+        <source>on the processor</source>
+        <translation>在处理器上运行</translation>
+    </message>
+    <message>
         <source>on the processor: expect a few words per second</source>
         <translation>在处理器上运行：每秒约生成几个字</translation>
     </message>
     <message>
         <source>Recommended: {0} ({1}). It runs {2}.</source>
         <translation>推荐：{0}（{1}），将{2}。</translation>
+    </message>
+    <message>
+        <source>About {0} tokens a second here: a typical answer (~{1} tokens with its reasoning) in about {2}.</source>
+        <translation>在本机每秒约 {0} 个词元：一个典型回答（含推理约 {1} 个词元）约需 {2}。</translation>
     </message>
     <message>
         <source>A graphics card was found, but this build of llama.cpp cannot use it.</source>
@@ -648,6 +1119,10 @@
     <message>
         <source>The chat view is still starting; try again in a moment.</source>
         <translation>对话视图仍在启动，请稍后再试。</translation>
+    </message>
+    <message>
+        <source>Still connecting to the server.</source>
+        <translation>仍在连接服务器。</translation>
     </message>
     <message>
         <source>The model is still loading.</source>
@@ -684,6 +1159,14 @@
     <message>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>The model {0} on {1} answers.</source>
+        <translation>由 {1} 上的模型 {0} 回答。</translation>
+    </message>
+    <message>
+        <source>Could not connect to the server: {0}</source>
+        <translation>无法连接服务器：{0}</translation>
     </message>
     <message>
         <source>Could not load the model: {0}</source>
@@ -727,6 +1210,22 @@
     <message>
         <source>Reading the model file; the window stays usable.</source>
         <translation>正在读取模型文件；窗口仍可使用。</translation>
+    </message>
+    <message>
+        <source>Connecting to {0}…</source>
+        <translation>正在连接 {0}…</translation>
+    </message>
+    <message>
+        <source>Asking the server which models it serves; the window stays usable.</source>
+        <translation>正在询问服务器提供哪些模型；窗口仍可使用。</translation>
+    </message>
+    <message>
+        <source>Server · {0}</source>
+        <translation>服务器 · {0}</translation>
+    </message>
+    <message>
+        <source>The server serves: {0}</source>
+        <translation>服务器提供：{0}</translation>
     </message>
 </context>
 <context>
@@ -837,12 +1336,40 @@
         <translation>本机运行</translation>
     </message>
     <message>
+        <source>Speed here</source>
+        <translation>本机速度</translation>
+    </message>
+    <message>
         <source>Expected quality</source>
         <translation>预期质量</translation>
     </message>
     <message>
         <source>Bits/weight</source>
         <translation>每权重位数</translation>
+    </message>
+    <message>
+        <source>≈ {0} tok/s · answer ≈ {1}</source>
+        <translation>≈ {0} 词元/秒 · 回答 ≈ {1}</translation>
+    </message>
+    <message>
+        <source>GPU ≈ {0} tok/s · answer ≈ {1}</source>
+        <translation>GPU ≈ {0} 词元/秒 · 回答 ≈ {1}</translation>
+    </message>
+    <message>
+        <source>GPU: not predicted</source>
+        <translation>GPU：未预测</translation>
+    </message>
+    <message>
+        <source>≈ {0} tokens/s here; a typical answer (~{1} tokens with its reasoning) in ≈ {2}</source>
+        <translation>本机 ≈ {0} 词元/秒；一个典型回答（含推理约 {1} 个词元）≈ {2}</translation>
+    </message>
+    <message>
+        <source>GPU: not predicted: its memory bandwidth is unknown</source>
+        <translation>GPU：未预测：其显存带宽未知</translation>
+    </message>
+    <message>
+        <source>GPU: not predicted: the model does not fit in its memory</source>
+        <translation>GPU：未预测：模型放不进其显存</translation>
     </message>
     <message>
         <source>recommended</source>
@@ -894,6 +1421,133 @@
         <source>Ask the model (Ctrl+Enter)</source>
         <translation>向模型提问（Ctrl+Enter）</translation>
     </message>
+    <message>
+        <source>Attach…</source>
+        <translation>附加…</translation>
+    </message>
+    <message>
+        <source>Put a document&apos;s text in this box: PDF, Word (.docx), Excel (.xlsx), CSV, text, Markdown or HTML. You can also drop the file on the box.</source>
+        <translation>把文档的文本放进此框：PDF、Word (.docx)、Excel (.xlsx)、CSV、文本、Markdown 或 HTML。也可以把文件拖放到框上。</translation>
+    </message>
+    <message>
+        <source>Attach a document</source>
+        <translation>附加文档</translation>
+    </message>
+    <message>
+        <source>Documents ({0})</source>
+        <translation>文档 ({0})</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Batch…</source>
+        <translation>批量…</translation>
+    </message>
+    <message>
+        <source>Ask this question for every row of a CSV or Excel table, with one or more models</source>
+        <translation>用一个或多个模型，对 CSV 或 Excel 表格的每一行提出这个问题</translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <source>Server: starting…</source>
+        <translation>服务器：正在启动…</translation>
+    </message>
+    <message>
+        <source>Server: stopping…</source>
+        <translation>服务器：正在停止…</translation>
+    </message>
+    <message>
+        <source>Server: off</source>
+        <translation>服务器：已关闭</translation>
+    </message>
+    <message>
+        <source>Server: ready at {0}</source>
+        <translation>服务器：就绪，地址 {0}</translation>
+    </message>
+    <message>
+        <source>Server: answering 1, {0} waiting</source>
+        <translation>服务器：正在回答 1 个，{0} 个等待中</translation>
+    </message>
+    <message>
+        <source>Server: the window&apos;s chat has the model, {0} waiting</source>
+        <translation>服务器：窗口中的对话正在使用模型，{0} 个等待中</translation>
+    </message>
+    <message>
+        <source>Server: busy, {0} waiting</source>
+        <translation>服务器：忙碌，{0} 个等待中</translation>
+    </message>
+    <message>
+        <source>Listen on</source>
+        <translation>监听地址</translation>
+    </message>
+    <message>
+        <source>port</source>
+        <translation>端口</translation>
+    </message>
+    <message>
+        <source>any free port</source>
+        <translation>任一空闲端口</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <source>needed to listen beyond this computer (clients send it as a bearer token)</source>
+        <translation>监听本机以外的地址时必须设置（客户端以 Bearer 令牌发送）</translation>
+    </message>
+    <message>
+        <source>Log prompt and reply texts (they may be confidential)</source>
+        <translation>记录提示词和回答文本（可能含机密内容）</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <source>Path</source>
+        <translation>路径</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation>词元</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>耗时</translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation>提示词</translation>
+    </message>
+    <message>
+        <source>Stop server</source>
+        <translation>停止服务器</translation>
+    </message>
+    <message>
+        <source>Start server</source>
+        <translation>启动服务器</translation>
+    </message>
+    <message>
+        <source>Clients use base URL {0}, model name {1} and the API key.</source>
+        <translation>客户端使用基础 URL {0}、模型名称 {1} 和 API 密钥。</translation>
+    </message>
+    <message>
+        <source>Clients use base URL {0} and model name {1}; no API key needed.</source>
+        <translation>客户端使用基础 URL {0} 和模型名称 {1}；无需 API 密钥。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -932,6 +1586,54 @@
     <message>
         <source>Settings</source>
         <translation>设置</translation>
+    </message>
+    <message>
+        <source>Engine: who answers</source>
+        <translation>引擎：由谁回答</translation>
+    </message>
+    <message>
+        <source>This computer</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <source>A server (OpenAI-compatible)</source>
+        <translation>服务器（兼容 OpenAI）</translation>
+    </message>
+    <message>
+        <source>Answers from</source>
+        <translation>回答来自</translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation>服务器地址</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <source>the one it serves</source>
+        <translation>服务器提供的那个</translation>
+    </message>
+    <message>
+        <source>Model name</source>
+        <translation>模型名称</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation> 秒</translation>
+    </message>
+    <message>
+        <source>Wait for the server</source>
+        <translation>等待服务器最长</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>测试连接</translation>
     </message>
     <message>
         <source>Model loading (applies when the model is loaded again)</source>
@@ -1048,6 +1750,22 @@
     <message>
         <source>Window language</source>
         <translation>界面语言</translation>
+    </message>
+    <message>
+        <source>Give the server&apos;s address, such as http://127.0.0.1:8000/v1.</source>
+        <translation>请填写服务器地址，例如 http://127.0.0.1:8000/v1。</translation>
+    </message>
+    <message>
+        <source>Testing {0}…</source>
+        <translation>正在测试 {0}…</translation>
+    </message>
+    <message>
+        <source>Connection works: {0}</source>
+        <translation>连接正常：{0}</translation>
+    </message>
+    <message>
+        <source>Connection failed: {0}</source>
+        <translation>连接失败：{0}</translation>
     </message>
     <message>
         <source>Model library folder</source>
@@ -1170,6 +1888,10 @@
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
+        <source>Local server</source>
+        <translation>本地服务器</translation>
+    </message>
+    <message>
         <source>Model manager…</source>
         <translation>模型管理器…</translation>
     </message>
@@ -1222,12 +1944,12 @@
         <translation>此面板还没有已保存的对话。</translation>
     </message>
     <message>
-        <source>Export conversation</source>
-        <translation>导出对话</translation>
-    </message>
-    <message>
         <source>{0} is downloaded and verified.</source>
         <translation>{0} 已下载并校验。</translation>
+    </message>
+    <message>
+        <source>Batch runs are saved in the history, which could not be opened.</source>
+        <translation>批量运行保存在历史记录中，但历史记录无法打开。</translation>
     </message>
 </context>
 </TS>
