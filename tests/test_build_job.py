@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from llm_support import THREADS
 
 from app.core.build_job import (
     WORK_DIR_PREFIX,
@@ -39,7 +40,7 @@ def leftovers(library: Library) -> list[Path]:
 def test_a_build_adds_each_type_verified_with_its_provenance_and_leaves_no_work_files(
         library: Library, tiny_checkpoint: Path) -> None:
     plan = plan_build(library, tiny_checkpoint, ["q4_k_m", "q8_0"], imatrix=False)
-    result = run_build(plan, library, threads=1)
+    result = run_build(plan, library, threads=THREADS)
     assert [entry.quant_label for entry in result.entries] == ["Q8_0", "Q4_K_M"]
     for entry in result.entries:
         assert entry.status is ModelStatus.OK
@@ -54,7 +55,7 @@ def test_progress_runs_through_the_plans_stages_in_order_and_ends_whole(
         library: Library, tiny_checkpoint: Path) -> None:
     plan = plan_build(library, tiny_checkpoint, ["q4_k_s"], imatrix_chunks=2)
     reports: list[Progress] = []
-    run_build(plan, library, on_progress=reports.append, threads=1)
+    run_build(plan, library, on_progress=reports.append, threads=THREADS)
     seen = list(dict.fromkeys(report.stage for report in reports))
     assert seen == [stage.name for stage in plan.stages]
     assert seen == ["convert", "imatrix", "quantize q4_k_s", "verify q4_k_s"]
@@ -69,7 +70,7 @@ def test_low_bit_types_get_an_importance_matrix_by_default(library: Library,
     assert plan_build(library, tiny_checkpoint, ["iq3_s"]).imatrix
     assert not plan_build(library, tiny_checkpoint, ["q4_k_m", "q8_0"]).imatrix
     plan = plan_build(library, tiny_checkpoint, ["iq3_xs"], imatrix_chunks=2)
-    entry = run_build(plan, library, threads=1).entries[0]
+    entry = run_build(plan, library, threads=THREADS).entries[0]
     assert IMATRIX_FILE_KEY in validate_gguf(entry.path).metadata
     assert entry.source["imatrix_dataset"]
 
@@ -98,7 +99,7 @@ def test_a_cancel_in_the_middle_of_each_stage_leaves_nothing(
             token.cancel()
 
     with pytest.raises(JobCancelled):
-        run_build(plan, library, on_progress=cancel_inside, cancel=token, threads=1)
+        run_build(plan, library, on_progress=cancel_inside, cancel=token, threads=THREADS)
     assert library.models() == []
     assert leftovers(library) == []
 
@@ -131,7 +132,7 @@ def test_the_cli_builds_into_the_given_library(tmp_path: Path, tiny_checkpoint: 
     library_dir = tmp_path / "library"
     completed = subprocess.run(
         [sys.executable, "-c", _CLI, "build", str(tiny_checkpoint), "--type", "q8_0",
-         "--library", str(library_dir), "--name", "Tiny", "--threads", "1"],
+         "--library", str(library_dir), "--name", "Tiny", "--threads", str(THREADS)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={"FINR1_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
     )

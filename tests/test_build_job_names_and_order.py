@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from llm_support import THREADS
 
 from app.core.build_job import plan_build, run_build
 from app.core.errors import InvalidModelNameError
@@ -22,7 +23,7 @@ _CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 def test_bf16_built_with_a_quant_adds_both_in_the_plans_order(
         library: Library, tiny_checkpoint: Path) -> None:
     plan = plan_build(library, tiny_checkpoint, ["q8_0", "bf16"], imatrix=False)
-    result = run_build(plan, library, threads=1)
+    result = run_build(plan, library, threads=THREADS)
     assert [entry.quant_label for entry in result.entries] == ["BF16", "Q8_0"]
     assert all(entry.status is ModelStatus.OK for entry in result.entries)
 
@@ -31,7 +32,7 @@ def test_bf16_built_with_a_quant_reports_progress_through_the_plans_stages_in_or
         library: Library, tiny_checkpoint: Path) -> None:
     plan = plan_build(library, tiny_checkpoint, ["bf16", "q8_0"], imatrix=False)
     reports: list[Progress] = []
-    run_build(plan, library, on_progress=reports.append, threads=1)
+    run_build(plan, library, on_progress=reports.append, threads=THREADS)
     assert list(dict.fromkeys(report.stage for report in reports)) == [
         stage.name for stage in plan.stages]
     overall = [plan.overall_fraction(report) for report in reports]
@@ -50,7 +51,7 @@ def test_the_cli_refuses_a_model_name_with_a_folder_in_it_and_writes_nothing(
     library_dir = tmp_path / "library"
     completed = subprocess.run(
         [sys.executable, "-c", _CLI, "build", str(tiny_checkpoint), "--type", "q8_0",
-         "--library", str(library_dir), "--name", "../Tiny", "--threads", "1"],
+         "--library", str(library_dir), "--name", "../Tiny", "--threads", str(THREADS)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={"FINR1_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
     assert completed.returncode == 2

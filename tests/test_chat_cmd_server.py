@@ -54,8 +54,11 @@ def test_a_scenario_is_asked_and_read_through_a_server(
         capsys, "--server", llama_server.url, "--scenario", "compliance", "--lang", "en",
         "--field", "question=How to hide a conflict of interest from a bank?",
         "--json", "--max-tokens", "4")
+    reply = json.loads(out)
     assert status == 0
-    assert json.loads(out)["verdict"]["kind"] == "verdict"
+    # A reply cut off inside <think> has no answer to read; whether SmolLM2's first four tokens
+    # open one differs between CPUs (and this server's reply is sampled without a seed).
+    assert reply["verdict"] is None if reply["truncated"] else reply["verdict"]["kind"] == "verdict"
 
 
 def test_plain_output_streams_the_reply_and_a_metrics_line(

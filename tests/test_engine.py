@@ -1,5 +1,8 @@
 """The inference engine on real models: SmolLM2-135M (a real chat model) and tiny Qwen2 GGUFs
-from the app's own converter (random weights: only the mechanics are checked)."""
+from the app's own converter (random weights: only the mechanics are checked).
+
+Which words a real model writes differs between CPUs, so a test that needs the model to end, to
+keep going or to stay out of a section steers it (the ``steer`` fixture, tests/llm_support.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from llm_support import DIGITS_GRAMMAR, PROSE_GRAMMAR, THREADS, literal_grammar
 
 from app.core.chat_template import ChatMessage, ChatMLTemplate, SandboxedJinjaTemplate
 from app.core.engine import ChatEngine, EngineBusyError, TokenChunk
@@ -24,7 +28,6 @@ from app.core.token_text import StopStringFilter, Utf8Assembler
 from app.core.turn_metrics import SectionCounter
 from quant.convert import convert_checkpoint
 from quant.errors import (
-    ChatTemplateError,
     ContextOverflowError,
     GGUFValidationError,
     InvalidSettingError,
@@ -32,7 +35,6 @@ from quant.errors import (
 from quant.gguf_check import validate_gguf
 from quant.jobs import CancelToken
 
-THREADS = 1  # the test machine is small and shared; one thread keeps timings steady
 QUESTION = [ChatMessage("user", "What is 2+2?")]
 STORY = [ChatMessage("user", "Write a long story about a bank.")]
 SHORT_SYSTEM = "You are a helpful assistant."
@@ -53,33 +55,52 @@ def engine(smollm2_gguf: Path) -> Iterator[ChatEngine]:
 # -- streaming -----------------------------------------------------------------------------------
 
 
-def test_streamed_pieces_concatenate_to_the_final_text(engine: ChatEngine) -> None:
+def test_streamed_pieces_concatenate_to_the_final_text(engine: ChatEngine, smollm2_gguf: Path,
+                                                       steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR, may_end=False)
     stream = engine.stream_chat(STORY, settings(seed=7))
     chunks = list(stream)
     result = stream.result
     assert "".join(chunk.text for chunk in chunks) == result.text
-    assert result.text.strip()
+    assert result.text.strip() and result.metrics.completion_tokens == 24
     assert [chunk.token is None for chunk in chunks].count(True) == 1
     assert chunks[-1].token is None and isinstance(chunks[-1].events[-1], Done)
     assert sum(chunk.token is not None for chunk in chunks) == result.metrics.completion_tokens
     assert result.reply.answer == result.text.strip()
 
 
-def test_a_reply_cut_off_at_the_limit_continues_where_it_stopped(engine: ChatEngine) -> None:
-    whole = engine.chat(STORY, settings(temperature=0.0, max_new_tokens=24))
-    cut = engine.chat(STORY, settings(temperature=0.0, max_new_tokens=12))
-    assert cut.finish_reason == "length" and whole.text.startswith(cut.text)
-    stream = engine.stream_chat(STORY, settings(temperature=0.0, max_new_tokens=12),
-                                reply_prefix=cut.text)
-    new_text = "".join(chunk.text for chunk in stream)
-    result = stream.result
-    assert result.text == cut.text + new_text
+def test_a_reply_cut_off_at_the_limit_continues_where_it_stopped(
+        smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    # Greedy continuation equals the uninterrupted reply only when both compute the same tokens
+    # the same way: one token per llama_decode everywhere (n_batch=1: the prompt and the prefix
+    # are evaluated as the reply was generated, by the same kernels), a reply of digits, which
+    # SmolLM2 tokenizes back into exactly the tokens it generated, and no repetition penalty (a
+    # continuation's sampler has not seen the prefix's tokens).
+    steer(smollm2_gguf, grammar=DIGITS_GRAMMAR, may_end=False)
+    digits = [ChatMessage("user", "List the first 30 digits of pi.")]
+    config = EngineConfig(n_ctx=256, n_batch=1, n_threads=THREADS)
+
+    def greedy(tokens: int) -> GenerationSettings:
+        return settings(temperature=0.0, repeat_penalty=1.0, max_new_tokens=tokens)
+
+    with ChatEngine(smollm2_gguf, config) as one_by_one:
+        whole = one_by_one.chat(digits, greedy(24))
+        cut = one_by_one.chat(digits, greedy(12))
+        assert cut.finish_reason == "length" and whole.text.startswith(cut.text)
+        stream = one_by_one.stream_chat(digits, greedy(12), reply_prefix=cut.text)
+        new_text = "".join(chunk.text for chunk in stream)
+        result = stream.result
+    assert result.text == cut.text + new_text and new_text
+    # the prompt is the question's and then the 12 digits written so far, one token each
+    assert result.metrics.prompt_tokens == whole.metrics.prompt_tokens + 12
     assert result.text == whole.text  # greedy: as if it had never stopped
     assert result.metrics.completion_tokens == 12
     assert result.reply.answer == whole.text.strip()
 
 
-def test_a_continued_reasoning_is_not_opened_twice(engine: ChatEngine) -> None:
+def test_a_continued_reasoning_is_not_opened_twice(engine: ChatEngine, smollm2_gguf: Path,
+                                                   steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR, may_end=False)  # it cannot close the reasoning
     prefix = "<think>\nThe loan is 100,000 yuan at 4% over"
     stream = engine.stream_chat(STORY, settings(seed=11, max_new_tokens=6), reply_prefix=prefix)
     events = [event for chunk in stream for event in chunk.events]
@@ -103,14 +124,19 @@ def test_on_token_sees_every_chunk_before_it_is_yielded(engine: ChatEngine) -> N
     assert seen_when_yielded == list(range(1, len(yielded) + 1))
 
 
-def test_a_reply_the_model_ends_itself_finishes_with_stop(engine: ChatEngine) -> None:
+def test_a_reply_the_model_ends_itself_finishes_with_stop(engine: ChatEngine, smollm2_gguf: Path,
+                                                          steer: Callable[..., object]) -> None:
+    # After "4." the grammar leaves the model nothing but its end-of-generation tokens.
+    steer(smollm2_gguf, grammar=literal_grammar("4."))
     result = engine.chat(QUESTION, settings(temperature=0.0, max_new_tokens=64))
     assert result.finish_reason == "stop"
     assert 0 < result.metrics.completion_tokens < 64
-    assert "<|im_end|>" not in result.text and result.text.strip()
+    assert "<|im_end|>" not in result.text and result.text == "4."
 
 
-def test_the_token_cap_finishes_with_length(engine: ChatEngine) -> None:
+def test_the_token_cap_finishes_with_length(engine: ChatEngine, smollm2_gguf: Path,
+                                            steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     result = engine.chat(STORY, settings(seed=1, max_new_tokens=8))
     assert result.finish_reason == "length"
     assert result.metrics.completion_tokens == 8
@@ -158,7 +184,9 @@ def test_text_that_only_looked_like_a_stop_string_is_released() -> None:
 # -- stopping ------------------------------------------------------------------------------------
 
 
-def test_stop_from_another_thread_ends_generation_within_one_token(engine: ChatEngine) -> None:
+def test_stop_from_another_thread_ends_generation_within_one_token(
+        engine: ChatEngine, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR, may_end=False)
     cancel = CancelToken()
     received: list[TokenChunk] = []
     lock = threading.Lock()
@@ -192,7 +220,9 @@ def test_stop_from_another_thread_ends_generation_within_one_token(engine: ChatE
     assert result.text.strip()
 
 
-def test_a_stop_during_the_prompt_ends_the_turn_before_any_token(engine: ChatEngine) -> None:
+def test_a_stop_during_the_prompt_ends_the_turn_before_any_token(
+        engine: ChatEngine, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     cancel = CancelToken()
     cancel.cancel()
     result = engine.chat(STORY, settings(seed=1), cancel)
@@ -202,22 +232,45 @@ def test_a_stop_during_the_prompt_ends_the_turn_before_any_token(engine: ChatEng
     assert follow_up.metrics.completion_tokens == 4
 
 
+class _WatchedCancelToken(CancelToken):
+    """A cancel token that notes when it is first asked: during a prompt's evaluation only
+    llama.cpp's abort callback asks, between the operations of ``llama_decode``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        self.asked.set()
+        return super().cancelled
+
+
 def test_a_stop_during_a_long_prompt_interrupts_its_evaluation(smollm2_gguf: Path) -> None:
     config = EngineConfig(n_ctx=2048, n_batch=2048, n_threads=THREADS)  # one llama_decode call
     with ChatEngine(smollm2_gguf, config) as long_context:
-        cancel = CancelToken()
-        timer = threading.Timer(0.3, cancel.cancel)
-        started = time.perf_counter()
-        timer.start()
+        cancel = _WatchedCancelToken()
+        stopped_at: list[float] = []
+
+        def stop_once_evaluating() -> None:  # not after a fixed time: a fast CPU may be done
+            cancel.asked.wait(60)
+            stopped_at.append(time.perf_counter())
+            cancel.cancel()
+
+        stopper = threading.Thread(target=stop_once_evaluating)
+        stopper.start()
         result = long_context.chat([ChatMessage("user", "word " * 1500)],
                                    settings(max_new_tokens=8), cancel)
-        elapsed_s = time.perf_counter() - started
+        latency_s = time.perf_counter() - stopped_at[0]
+        stopper.join()
     assert result.finish_reason == "cancelled"
     assert result.metrics.prompt_eval_tokens == 0  # not evaluated to the end, then stopped
-    assert elapsed_s < 2.0
+    assert latency_s < 2.0
 
 
-def test_a_second_stream_while_one_is_generating_is_refused(engine: ChatEngine) -> None:
+def test_a_second_stream_while_one_is_generating_is_refused(
+        engine: ChatEngine, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     first = engine.stream_chat(STORY, settings(seed=1))
     next(iter(first))
     with pytest.raises(EngineBusyError):
@@ -247,7 +300,9 @@ def test_the_same_seed_gives_the_same_reply(engine: ChatEngine) -> None:
     assert first.metrics.seed == second.metrics.seed == 1234
 
 
-def test_different_seeds_give_different_replies(engine: ChatEngine) -> None:
+def test_different_seeds_give_different_replies(engine: ChatEngine, smollm2_gguf: Path,
+                                                steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     texts = {engine.chat(STORY, settings(seed=seed, temperature=1.0)).text for seed in (1, 2, 3)}
     assert len(texts) > 1
 
@@ -260,7 +315,9 @@ def test_without_a_seed_one_is_drawn_and_reported(engine: ChatEngine) -> None:
 # -- metrics -----------------------------------------------------------------------------------
 
 
-def test_metrics_are_present_and_sane(engine: ChatEngine) -> None:
+def test_metrics_are_present_and_sane(engine: ChatEngine, smollm2_gguf: Path,
+                                      steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR, may_end=False)  # all answer, 16 tokens
     result = engine.chat(STORY, settings(seed=5, max_new_tokens=16))
     metrics = result.metrics
     assert metrics.prompt_tokens == len(engine.tokenize_prompt(result.prompt_messages))
@@ -274,7 +331,9 @@ def test_metrics_are_present_and_sane(engine: ChatEngine) -> None:
     assert json.loads(json.dumps(metrics.to_dict()))["seed"] == 5
 
 
-def test_the_next_turn_reuses_the_cached_prompt_prefix(engine: ChatEngine) -> None:
+def test_the_next_turn_reuses_the_cached_prompt_prefix(engine: ChatEngine, smollm2_gguf: Path,
+                                                        steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     first = engine.chat(STORY, settings(max_new_tokens=8))
     conversation = [*STORY, ChatMessage("assistant", first.text), ChatMessage("user", "Shorter.")]
     second = engine.chat(conversation, settings(max_new_tokens=4))
@@ -335,14 +394,18 @@ def test_a_small_context_drops_the_oldest_turns_and_keeps_system_and_question(
     assert all("<think>" not in message.content for message in sent[1:])
 
 
-def test_a_prompt_longer_than_the_batch_is_evaluated_in_batches(smollm2_gguf: Path) -> None:
+def test_a_prompt_longer_than_the_batch_is_evaluated_in_batches(
+        smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     with ChatEngine(smollm2_gguf, EngineConfig(n_ctx=256, n_batch=16, n_threads=THREADS)) as eng:
         result = eng.chat(STORY, GenerationSettings(max_new_tokens=4, seed=1))
     assert result.metrics.prompt_eval_tokens == result.metrics.prompt_tokens > 16
     assert result.metrics.completion_tokens == 4
 
 
-def test_a_question_too_long_for_the_context_is_refused_clearly(smollm2_gguf: Path) -> None:
+def test_a_question_too_long_for_the_context_is_refused_clearly(
+        smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     with ChatEngine(smollm2_gguf, EngineConfig(n_ctx=128, n_threads=THREADS)) as small:
         too_long = [ChatMessage("user", "numbers " * 400)]
         with pytest.raises(ContextOverflowError, match="raise the context size"):
@@ -433,7 +496,9 @@ def converted_tiny(tiny_checkpoint: Path,
     return convert
 
 
-def test_a_converted_tiny_qwen2_gguf_loads_and_streams(tiny_bf16_gguf: Path) -> None:
+def test_a_converted_tiny_qwen2_gguf_loads_and_streams(tiny_bf16_gguf: Path,
+                                                      steer: Callable[..., object]) -> None:
+    steer(tiny_bf16_gguf, may_end=False)
     with ChatEngine(tiny_bf16_gguf, EngineConfig(n_ctx=256, n_threads=THREADS)) as tiny:
         assert tiny.info.architecture == "qwen2"
         assert isinstance(tiny.template, SandboxedJinjaTemplate)
@@ -455,19 +520,22 @@ def test_a_gguf_named_fin_r1_gets_the_pinned_chatml(converted_tiny: Callable[...
     assert fin_r1.render_prompt(result.prompt_messages) == expected
 
 
-def test_a_gguf_whose_template_reaches_for_python_internals_is_refused(
+def test_a_gguf_whose_template_reaches_for_python_internals_gets_chatml_and_a_warning(
         converted_tiny: Callable[..., Path]) -> None:
     escape = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
     gguf_path = converted_tiny("suspicious-model", chat_template=escape)
-    with ChatEngine(gguf_path, EngineConfig(n_ctx=256, n_threads=THREADS)) as suspicious, \
-            pytest.raises(ChatTemplateError, match="unsafe"):
-        suspicious.chat(QUESTION, GenerationSettings(max_new_tokens=4, seed=1))
+    with ChatEngine(gguf_path, EngineConfig(n_ctx=256, n_threads=THREADS)) as suspicious:
+        assert isinstance(suspicious.template, ChatMLTemplate)
+        assert any("unsafe" in warning for warning in suspicious.info.warnings)
+        result = suspicious.chat(QUESTION, GenerationSettings(max_new_tokens=4, seed=1))
+    assert result.metrics.completion_tokens > 0
 
 
 def test_a_gguf_template_naming_internals_renders_them_inertly(
-        converted_tiny: Callable[..., Path]) -> None:
+        converted_tiny: Callable[..., Path], steer: Callable[..., object]) -> None:
     template = "{{ ''.__class__ }}{% for m in messages %}<{{ m.content }}>{% endfor %}"
     gguf_path = converted_tiny("odd-model", chat_template=template)
+    steer(gguf_path, may_end=False)
     with ChatEngine(gguf_path, EngineConfig(n_ctx=256, n_threads=THREADS)) as odd:
         result = odd.chat(QUESTION, GenerationSettings(max_new_tokens=4, seed=1))
         assert odd.render_prompt(result.prompt_messages) == \

@@ -9,13 +9,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 from fin_r1_replies import CALCULATION, CODE, COMPLIANCE, TRUNCATED
+from llm_support import THREADS, steered_python
 
 from app.core.chat_document import ReplyOutcome
 from app.core.chat_session import ChatSession, Turn
@@ -326,7 +326,7 @@ _GENERATOR = textwrap.dedent("""
     from app.core.model_provenance import identify_model
     from app.core.rich_text import RichTextRenderer
 
-    model, database = Path(sys.argv[1]), Path(sys.argv[2])
+    model, database, threads = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     store = HistoryStore(database)
     recorder = HistoryRecorder(store)
     recorder.model = identify_model(model)
@@ -336,7 +336,7 @@ _GENERATOR = textwrap.dedent("""
                                   system_prompt=None)
     recorder.turn_started("chat", turn, standalone=False, replaced=None, sampling=settings)
     shown = ""
-    with ChatEngine(model, EngineConfig(n_ctx=2048, n_threads=1)) as engine:
+    with ChatEngine(model, EngineConfig(n_ctx=2048, n_threads=threads)) as engine:
         for chunk in engine.stream_chat(session.conversation_for(turn), settings):
             if chunk.text:
                 recorder.text_shown("chat", turn, chunk.text)
@@ -350,8 +350,10 @@ _GENERATOR = textwrap.dedent("""
 def test_a_process_killed_mid_reply_keeps_everything_it_had_shown(
         tmp_path: Path, tiny_bf16_gguf: Path) -> None:
     database = tmp_path / "history.sqlite3"
-    process = subprocess.Popen([sys.executable, "-c", _GENERATOR, str(tiny_bf16_gguf),
-                                str(database)], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+    # steered so that it cannot end its reply before the kill, whatever the CPU
+    command, steering = steered_python(tiny_bf16_gguf, code=_GENERATOR, may_end=False)
+    process = subprocess.Popen([*command, str(tiny_bf16_gguf), str(database), str(THREADS)],
+                               cwd=REPO_ROOT, stdout=subprocess.PIPE, env={**os.environ, **steering},
                                stderr=subprocess.DEVNULL, text=True)
     shown = ""
     assert process.stdout is not None

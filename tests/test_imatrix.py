@@ -14,6 +14,7 @@ import gguf
 import numpy as np
 import pytest
 from direct_quantize import direct_quantize
+from llm_support import THREADS
 from tiny_checkpoint import HIDDEN_SIZE, INTERMEDIATE_SIZE, NUM_LAYERS, load_checkpoint_tensors
 
 from app.cli import main as cli_main
@@ -45,7 +46,7 @@ def calibration_text() -> str:
 @pytest.fixture(scope="module")
 def tiny_imatrix_data(tiny_bf16_gguf: Path, calibration_text: str) -> ImatrixData:
     return compute_imatrix(tiny_bf16_gguf, calibration_text, dataset=DATASET, chunks=CHUNKS,
-                           chunk_size=CHUNK_SIZE, threads=1)
+                           chunk_size=CHUNK_SIZE, threads=THREADS)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_first_attention_input_sums_match_a_numpy_computation(
         calibration_text: str) -> None:
     """blk.0.attn_q multiplies RMSNorm(embedding) × attn_norm: recompute its Σx² per column from
     the checkpoint's own weights and the tokens llama.cpp evaluated."""
-    with ChunkRunner(tiny_bf16_gguf, chunk_size=CHUNK_SIZE, threads=1) as runner:
+    with ChunkRunner(tiny_bf16_gguf, chunk_size=CHUNK_SIZE, threads=THREADS) as runner:
         chunks = split_chunks(runner.tokenize(calibration_text), CHUNK_SIZE, CHUNKS)
         bos = runner.bos if runner.add_bos else None
     tokens = np.concatenate([[bos, *chunk[1:]] if bos is not None else chunk for chunk in chunks])
@@ -157,7 +158,7 @@ def test_progress_counts_chunks_from_zero_to_all(tiny_bf16_gguf: Path,
                                                  calibration_text: str) -> None:
     reports: list[Progress] = []
     compute_imatrix(tiny_bf16_gguf, calibration_text, dataset=DATASET, chunks=2,
-                    chunk_size=CHUNK_SIZE, threads=1, on_progress=reports.append)
+                    chunk_size=CHUNK_SIZE, threads=THREADS, on_progress=reports.append)
     assert [(report.done, report.total, report.unit) for report in reports] == [
         (0, 2, "chunks"), (1, 2, "chunks"), (2, 2, "chunks")]
     assert reports[0].stage == "imatrix"
@@ -173,7 +174,7 @@ def test_a_cancel_stops_the_job_and_leaves_nothing(tiny_bf16_gguf: Path, calibra
 
     with pytest.raises(JobCancelled):
         build_imatrix(tiny_bf16_gguf, tmp_path / "out.imatrix.gguf", calibration_text,
-                      dataset=DATASET, chunks=3, chunk_size=CHUNK_SIZE, threads=1,
+                      dataset=DATASET, chunks=3, chunk_size=CHUNK_SIZE, threads=THREADS,
                       on_progress=cancel_after_first_chunk, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
 
@@ -213,7 +214,7 @@ def test_cli_computes_on_the_bundled_calibration_text_by_default(
         tiny_bf16_gguf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "default.imatrix.gguf"
     status = cli_main(["imatrix", str(tiny_bf16_gguf), "-o", str(output), "--chunks", "1",
-                       "--ctx", str(CHUNK_SIZE), "--threads", "1"])
+                       "--ctx", str(CHUNK_SIZE), "--threads", str(THREADS)])
     assert status == 0
     assert capsys.readouterr().out.strip() == str(output)
     assert read_imatrix(output).datasets == (CALIBRATION_DATASET,)

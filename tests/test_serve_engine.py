@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from llm_support import PROSE_GRAMMAR
 
 from app.core.chat_template import ChatMessage
 from app.core.engine import ChatEngine
@@ -29,7 +30,10 @@ def greedy(max_new_tokens: int = 24, **changes: object) -> GenerationSettings:
                               system_prompt=None, **changes)  # type: ignore[arg-type]
 
 
-def test_a_stop_string_ends_the_reply_where_it_first_appears(engine: ChatEngine) -> None:
+def test_a_stop_string_ends_the_reply_where_it_first_appears(
+        engine: ChatEngine, tiny_bf16_gguf: Path, steer: Callable[..., object]) -> None:
+    # 48 tokens of visible text whatever the CPU (the tiny model's random weights might end at once)
+    steer(tiny_bf16_gguf, grammar=PROSE_GRAMMAR, may_end=False)
     reference = engine.chat(QUESTION, greedy(48)).text
     stop = reference[len(reference) // 2:len(reference) // 2 + 3]
     assert len(stop) == 3 and stop.strip()
@@ -41,7 +45,8 @@ def test_a_stop_string_ends_the_reply_where_it_first_appears(engine: ChatEngine)
 
 
 def test_presence_and_frequency_penalties_keep_greedy_from_repeating_tokens(
-        engine: ChatEngine) -> None:
+        engine: ChatEngine, tiny_bf16_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(tiny_bf16_gguf, may_end=False)  # both replies run to the limit, whatever the CPU
     def tokens(settings: GenerationSettings) -> list[int]:
         return [chunk.token for chunk in engine.stream_chat(QUESTION, settings)
                 if chunk.token is not None]
@@ -74,7 +79,9 @@ def test_a_completion_ignores_the_system_prompt(engine: ChatEngine) -> None:
     assert told.metrics.prompt_tokens == bare.metrics.prompt_tokens
 
 
-def test_a_completion_that_does_not_fit_the_context_is_refused(engine: ChatEngine) -> None:
+def test_a_completion_that_does_not_fit_the_context_is_refused(
+        engine: ChatEngine, tiny_bf16_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(tiny_bf16_gguf, may_end=False)
     stream = engine.stream_completion("hello", greedy(max_new_tokens=engine.info.n_ctx))
     with pytest.raises(ContextOverflowError, match="context of 512 tokens"):
         stream.run()

@@ -2,7 +2,10 @@
 the compliance check filled in and answered by the tiny Qwen2; every reply is saved as it streams
 with its provenance; a conversation reopened from the history draws exactly as it was; the
 self-test's conversation is saved; a killed app keeps what it had shown; the window's language
-switches live."""
+switches live.
+
+Where a test needs the model to write text or keep going, it is steered (tests/llm_support.py):
+which words a model writes differs between CPUs."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 from app_setup_support import wait_for
+from llm_support import PROSE_GRAMMAR, THREADS, steered_python
 from ui_support import dispose, inspect
 
 from app.core.history import HistoryStore
@@ -29,7 +32,7 @@ from app.ui.theme import ThemeController
 from app.ui.window_services import WindowServices
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = AppSettings(n_threads=1, n_ctx=2048, max_new_tokens=24, temperature=0.0)
+SETTINGS = AppSettings(n_threads=THREADS, n_ctx=2048, max_new_tokens=24, temperature=0.0)
 
 
 @pytest.fixture
@@ -78,7 +81,9 @@ def run_to_end(qtbot: Any, window: MainWindow, start: Callable[[], object]) -> A
 
 def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
         qtbot: Any, window_factory: Callable[..., MainWindow],
-        tiny_gguf_factory: Callable[..., Path], app_home: Path) -> None:
+        tiny_gguf_factory: Callable[..., Path], app_home: Path,
+        steer: Callable[..., object]) -> None:
+    steer(tiny_gguf_factory("q8_0"), grammar=PROSE_GRAMMAR)  # an answer with text
     app_window = window_factory(interactive=True)
     wait_for(qtbot, lambda: services(app_window).wizard is not None, 10)  # opened by itself
     wizard = services(app_window).wizard
@@ -145,7 +150,9 @@ def test_a_reopened_conversation_draws_as_it_was_and_continues(
 
 
 def test_switching_the_language_changes_the_window_texts(
-        qtbot: Any, app_window: MainWindow, tiny_bf16_gguf: Path) -> None:
+        qtbot: Any, app_window: MainWindow, tiny_bf16_gguf: Path,
+        steer: Callable[..., object]) -> None:
+    steer(tiny_bf16_gguf, may_end=False)  # tokens enough for a tok/s rate
     assert app_window.load_model(tiny_bf16_gguf)
     wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
     app_window.select_panel(FREE_CHAT)
@@ -166,10 +173,12 @@ def test_switching_the_language_changes_the_window_texts(
 
 
 def test_the_self_test_saves_its_conversation(tmp_path: Path, tiny_bf16_gguf: Path) -> None:
-    environment = {**os.environ, "FINR1_HOME": str(tmp_path / "home"),
+    # `python -m app` with the reply steered to text: the self-test fails a blank reply
+    command, steering = steered_python(tiny_bf16_gguf, module="app", grammar=PROSE_GRAMMAR)
+    environment = {**os.environ, **steering, "FINR1_HOME": str(tmp_path / "home"),
                    "QT_QPA_PLATFORM": "offscreen"}
     completed = subprocess.run(
-        [sys.executable, "-m", "app", "--self-test", "--model", str(tiny_bf16_gguf),
+        [*command, "--self-test", "--model", str(tiny_bf16_gguf),
          "--max-tokens", "16", "--screenshot", str(tmp_path / "shot.png")],
         cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300,
         check=False)
@@ -191,7 +200,8 @@ application = QApplication([])
 from app.core.settings import AppSettings
 from app.ui.main_window import FREE_CHAT, MainWindow
 from app.ui.theme import ThemeController
-settings = AppSettings(n_threads=1, n_ctx=2048, max_new_tokens=1500, temperature=0.7)
+settings = AppSettings(n_threads=int(sys.argv[2]), n_ctx=2048, max_new_tokens=1500,
+                       temperature=0.7)
 window = MainWindow(settings, None, ThemeController(application, "light"))
 def ask(_summary):
     window.select_panel(FREE_CHAT)
@@ -215,9 +225,11 @@ def latest_turn(database: Path) -> tuple[str, str] | None:
 
 def test_an_app_killed_mid_reply_keeps_what_it_had_shown(tmp_path: Path,
                                                           smollm2_gguf: Path) -> None:
-    environment = {**os.environ, "FINR1_HOME": str(tmp_path / "home"),
+    # steered so that it cannot end its essay before the kill, whatever the CPU
+    command, steering = steered_python(smollm2_gguf, code=_APP_DRIVER, may_end=False)
+    environment = {**os.environ, **steering, "FINR1_HOME": str(tmp_path / "home"),
                    "QT_QPA_PLATFORM": "offscreen"}
-    process = subprocess.Popen([sys.executable, "-c", _APP_DRIVER, str(smollm2_gguf)],
+    process = subprocess.Popen([*command, str(smollm2_gguf), str(THREADS)],
                                cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     database = tmp_path / "home" / "history.sqlite3"

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from llm_support import PROSE_GRAMMAR, steered_python
+
 from app.core.self_test import (
     SelfTestReport,
     check_rendered_reply,
@@ -18,12 +20,20 @@ from app.core.self_test import (
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def run_self_test(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_self_test(tmp_path: Path, *args: str,
+                  steered_to_text: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m app --self-test ARGS``; with ``steered_to_text`` (the model) its reply is
+    steered to plain text (tests/llm_support.py), which a model with random weights might
+    otherwise not write, differently on each CPU."""
     environ = {**os.environ, "FINR1_HOME": str(tmp_path / "home")}
     environ.pop("DISPLAY", None)
     environ.pop("WAYLAND_DISPLAY", None)
     environ.pop("QT_QPA_PLATFORM", None)
-    return subprocess.run([sys.executable, "-m", "app", "--self-test", *args], env=environ,
+    command = [sys.executable, "-m", "app"]
+    if steered_to_text is not None:
+        command, steering = steered_python(steered_to_text, module="app", grammar=PROSE_GRAMMAR)
+        environ.update(steering)
+    return subprocess.run([*command, "--self-test", *args], env=environ,
                           capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -31,7 +41,8 @@ def test_the_self_test_passes_on_a_real_model_and_saves_a_screenshot(tmp_path: P
                                                                      tiny_bf16_gguf: Path) -> None:
     shot = tmp_path / "shots" / "window.png"
     done = run_self_test(tmp_path, "--model", str(tiny_bf16_gguf), "--scenario", "calculation",
-                         "--max-tokens", "16", "--screenshot", str(shot))
+                         "--max-tokens", "16", "--screenshot", str(shot),
+                         steered_to_text=tiny_bf16_gguf)
     assert done.returncode == 0, done.stdout + done.stderr
     for step in ("chat view", "model load", "reply", "rendering", "screenshot"):
         assert f"self-test: ok   {step}" in done.stdout

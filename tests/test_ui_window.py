@@ -1,15 +1,19 @@
 """The main window with real models (offscreen): every scenario panel runs its worked example on
 the tiny Qwen2 GGUF, free chat converses with SmolLM2, Stop stops, regenerate and edit-and-resend
-replace a turn, and settings survive a restart. One window serves the whole module."""
+replace a turn, and settings survive a restart. One window serves the whole module.
+
+SmolLM2 is steered where a test needs it to write text, keep going or stay out of the reasoning
+(the ``steer`` fixture, tests/llm_support.py): which words it writes differs between CPUs."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_support import PROSE_GRAMMAR, THREADS
 from PySide6.QtWidgets import QFormLayout, QPlainTextEdit
 from ui_support import dispose, inspect, wait_until
 
@@ -20,7 +24,7 @@ from app.ui.main_window import FREE_CHAT, MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import ThemeController
 
-SETTINGS = AppSettings(n_threads=1, n_ctx=2048, max_new_tokens=16, temperature=0.0)
+SETTINGS = AppSettings(n_threads=THREADS, n_ctx=2048, max_new_tokens=16, temperature=0.0)
 SCENARIO_IDS = ["compliance", "risk", "esg", "code", "calculation", "calculation_en", "advisory"]
 
 
@@ -136,10 +140,13 @@ def test_a_form_missing_a_required_field_says_which(window: MainWindow,
 def test_the_header_shows_the_loaded_model(window: MainWindow, tiny_bf16_gguf: Path) -> None:
     load(window, tiny_bf16_gguf)
     assert "BF16" in window.header.detail_label.text()
-    assert "CPU · 1 thread" in window.header.detail_label.text()
+    threads = f"CPU · {THREADS} thread{'s' if THREADS != 1 else ''}"
+    assert threads in window.header.detail_label.text()
 
 
-def test_free_chat_sends_history_and_answers(window: MainWindow, smollm2_gguf: Path) -> None:
+def test_free_chat_sends_history_and_answers(window: MainWindow, smollm2_gguf: Path,
+                                             steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR)  # an answer with text, whatever the CPU
     load(window, smollm2_gguf)
     window.select_panel(FREE_CHAT)
     window._new_chat()
@@ -178,7 +185,8 @@ def test_edit_and_resend_replaces_the_question_and_what_followed(window: MainWin
 
 
 def test_a_reply_cut_off_at_the_limit_continues_from_where_it_stopped(
-        window: MainWindow, smollm2_gguf: Path) -> None:
+        window: MainWindow, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=PROSE_GRAMMAR, may_end=False)  # 16 + 16 tokens, all answer
     load(window, smollm2_gguf)
     window.select_panel(FREE_CHAT)
     window._new_chat()
@@ -190,6 +198,7 @@ def test_a_reply_cut_off_at_the_limit_continues_from_where_it_stopped(
     continued, second = run_to_end(
         window, lambda: window._page_action("continue", cut.message_id, ""))
     assert second.text.startswith(first.text) and len(second.text) > len(first.text)
+    assert second.prompt_messages == first.prompt_messages  # the same question, not a new turn
     assert second.metrics.completion_tokens == 32  # both runs, counted together
     assert second.metrics.ttft_s == first.metrics.ttft_s
     assert window.controller.session(FREE_CHAT).turns == [continued]
@@ -197,18 +206,14 @@ def test_a_reply_cut_off_at_the_limit_continues_from_where_it_stopped(
     assert [reply["id"] for reply in page] == [continued.message_id]
     assert page[0]["answer"]["text"].startswith(first.reply.answer[:40])
     assert "answer 32 tokens" in page[0]["metrics"]
-    # greedy sampling: the two runs wrote what one run with twice the allowance writes
-    window.apply_settings(window.settings.with_changes(max_new_tokens=32))
-    try:
-        _, whole = run_to_end(window, lambda: window._page_action("regenerate",
-                                                                  continued.message_id, ""))
-    finally:
-        window.apply_settings(window.settings.with_changes(max_new_tokens=16))
-    assert whole.text == second.text
+    # That greedy continuing writes what one uninterrupted run writes is the engine's to show
+    # (test_engine.py): here the prompt is evaluated in batches, whose kernels differ in the last
+    # bits from one token at a time, which may tip a near-tie.
 
 
 def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
-        window: MainWindow, smollm2_gguf: Path) -> None:
+        window: MainWindow, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     load(window, smollm2_gguf)
     window.apply_settings(window.settings.with_changes(max_new_tokens=400))
     try:
@@ -241,7 +246,8 @@ def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
 
 
 def test_no_model_is_swapped_in_while_a_reply_streams(
-        window: MainWindow, smollm2_gguf: Path) -> None:
+        window: MainWindow, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, may_end=False)
     load(window, smollm2_gguf)
     window.apply_settings(window.settings.with_changes(max_new_tokens=400))
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app_setup_support import CHECKPOINT_REPO, files_under, wait_for
+from llm_support import PROSE_GRAMMAR, THREADS, steered
 from local_hub import LocalHub
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from ui_support import dispose
@@ -91,12 +92,14 @@ def finish(qtbot: object, wizard: SetupWizard) -> object:
 
 def first_answer(model_path: Path) -> str:
     """The compliance scenario's first example answered by the model (what the window does
-    after the wizard; the window's own test drives it through the panel)."""
+    after the wizard; the window's own test drives it through the panel), steered to text: the
+    tiny model's random weights could otherwise say nothing, differently on each CPU."""
     scenario = next(s for s in load_scenarios() if s.id == "compliance")
     prompt = scenario.render_prompt(scenario.example_values(0, "en"), "en")
     from app.core.chat_template import ChatMessage
 
-    with ChatEngine(model_path, EngineConfig(n_ctx=N_CTX, n_threads=1)) as engine:
+    with steered(model_path, grammar=PROSE_GRAMMAR), \
+            ChatEngine(model_path, EngineConfig(n_ctx=N_CTX, n_threads=THREADS)) as engine:
         result = engine.chat([ChatMessage("user", prompt)],
                              GenerationSettings(max_new_tokens=8, temperature=0.0))
     return result.text
