@@ -98,11 +98,12 @@ def test_a_gguf_reads_its_embedding_only_when_its_output_reuses_it(
     assert kv == 100 * kv_cache_bytes_per_token(dims, F16_CACHE)
 
 
-def test_the_probe_measures_a_positive_bandwidth_in_under_half_a_second() -> None:
+def test_the_probe_measures_a_positive_bandwidth_within_its_time_budget() -> None:
     for threads in (1, 2):
         started = time.perf_counter()
-        probe = probe_memory_bandwidth(threads)
-        assert time.perf_counter() - started < 0.5
+        probe = probe_memory_bandwidth(threads, budget_s=0.2)
+        # the budget bounds it (two passes at least); the margin is for a loaded machine
+        assert time.perf_counter() - started < 0.2 + 1.5
         assert probe.bytes_per_s > 100e6  # any memory reads faster than 100 MB/s
         assert probe.threads == threads
     with pytest.raises(ValueError):
