@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.documents.collector import ExtractFailure
-from app.core.documents.office_readers import EXCEL_MAIN_PART, require_package
+from app.core.documents.office_readers import EXCEL_MAIN_PART, cell_text, require_package
 from app.core.documents.text_readers import read_text_file
 from app.core.errors import BatchInputError
 from app.core.file_digest import sha256_file
@@ -62,21 +62,6 @@ class InputTable:
         """The cell of row ``row_index`` (0-based) in column ``header`` as a person reads it:
         whole numbers without ".0", dates in ISO form, "" for an empty cell."""
         return cell_text(self.rows[row_index][self.column(header)])
-
-
-def cell_text(value: CellValue) -> str:
-    """A cell's value as text (see ``InputTable.text``); text cells are kept as they are."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
-        return value.date().isoformat()
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    return str(value)
 
 
 def read_table(path: Path | str, sheet: str | None = None) -> InputTable:

@@ -188,7 +188,12 @@ def _sheet_text(sheet: object, budget: int) -> str:
 
 
 def _cell_text(value: object) -> str:
-    """A cell's value as a person reads it: whole numbers without ".0", dates in ISO form."""
+    return _one_line(cell_text(value))
+
+
+def cell_text(value: object) -> str:
+    """A cell's value as a person reads it: whole numbers without ".0", dates in ISO form,
+    booleans as TRUE/FALSE, text as it is (the one rule for documents and batch tables)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -199,7 +204,7 @@ def _cell_text(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
-    return _one_line(str(value))
+    return str(value)
 
 
 def _one_line(text: str) -> str:
