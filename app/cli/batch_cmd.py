@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from app.cli.arg_types import at_least
-from app.cli.chat_cmd import _ctrl_c_cancels
+from app.cli.ctrl_c import ctrl_c_cancels
 from app.cli.progress_bar import ProgressBar
+from app.cli.server_option import add_server_options
 from app.core.batch.mapping import (
     ColumnMapping,
     check_mapping,
@@ -105,13 +105,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "the model's trained length and at what fits in memory)")
     parser.add_argument("--n-gpu-layers", default="auto", metavar="N|auto",
                         help="layers on the GPU: auto (as many as fit), 0 (CPU), -1 (all) or N")
-    remote = parser.add_argument_group("a model on a server (answers after the --model files)")
-    remote.add_argument("--server", metavar="URL",
-                        help="an OpenAI-compatible server whose model answers every row")
-    remote.add_argument("--api-key", default=os.environ.get("FINR1_API_KEY", ""), metavar="KEY",
-                        help="the server's API key (default: $FINR1_API_KEY)")
-    remote.add_argument("--server-model", default="", metavar="NAME",
-                        help="the server's model to ask (default: the one it serves)")
+    add_server_options(parser, "a model on a server (answers after the --model files)",
+                       "an OpenAI-compatible server whose model answers every row")
     parser.set_defaults(handler=run)
 
 
@@ -140,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"batch run {run_id}: {len(table)} rows × {len(plan.engines)} engine(s); every "
               f"finished row is saved to {store.path}", file=sys.stderr)
         cancel = CancelToken()
-        with _ctrl_c_cancels(cancel):
+        with ctrl_c_cancels(cancel):
             outcome = run_batch(store, plan, run_id, cancel=cancel,
                                 on_progress=_progress_with_time_left(ProgressBar()))
     if outcome.stopped:

@@ -21,18 +21,15 @@ context's memory check counts; ``--flash-attn on|off|auto``: a quantized V cache
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
-import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli.arg_types import at_least
+from app.cli.ctrl_c import ctrl_c_cancels
+from app.cli.server_option import add_server_options
 from app.cli.text_input import read_stdin
 from app.core.answer_readers import read_reply
 from app.core.chat_template import ChatMessage
@@ -115,14 +112,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default: the scenario's budget, else no limit)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the reply and metrics at the end")
-    remote = parser.add_argument_group("a model on a server")
-    remote.add_argument("--server", metavar="URL",
-                        help="ask the model of this OpenAI-compatible server (e.g. "
-                             "http://127.0.0.1:8000/v1) instead of loading MODEL.gguf")
-    remote.add_argument("--api-key", default=os.environ.get("FINR1_API_KEY", ""), metavar="KEY",
-                        help="the server's API key (default: $FINR1_API_KEY)")
-    remote.add_argument("--server-model", default="", metavar="NAME",
-                        help="the server's model to ask (default: the one it serves)")
+    add_server_options(parser, "a model on a server",
+                       "ask the model of this OpenAI-compatible server (e.g. "
+                       "http://127.0.0.1:8000/v1) instead of loading MODEL.gguf")
     parser.set_defaults(handler=run)
 
 
@@ -154,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"finr1: warning: {warning}", file=sys.stderr)
         cancel = CancelToken()
         printer = None if args.json else ReplyPrinter(sys.stdout)
-        with _ctrl_c_cancels(cancel):
+        with ctrl_c_cancels(cancel):
             stream = engine.stream_chat([ChatMessage("user", prompt)], settings, cancel)
             try:
                 for chunk in stream:
@@ -275,25 +267,6 @@ def _read_stdin() -> str:
     if sys.stdin.isatty():
         print("finr1: type the question, then Ctrl-D:", file=sys.stderr)
     return read_stdin()
-
-
-@contextlib.contextmanager
-def _ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
-    """While active, the first Ctrl-C sets ``cancel``; the second interrupts as usual."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_interrupt(signum: int, frame: Any) -> None:
-        if cancel.cancelled:
-            signal.default_int_handler(signum, frame)
-        cancel.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class ReplyPrinter:
