@@ -22,7 +22,7 @@ from llm_support import THREADS
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QImage, QPainter, QPdfWriter
 from PySide6.QtWidgets import QApplication, QFileDialog, QPlainTextEdit
-from ui_support import dispose, wait_until
+from ui_support import dispose, hosted_model, wait_until
 
 from app.core.documents.extract_child import CHILD_MODULE
 from app.core.documents.token_budget import estimate_token_count
@@ -76,13 +76,9 @@ def english_report(qapp: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def tiny_model(qapp: Any, tiny_gguf_factory: Callable[..., Path]) -> Iterator[ModelHost]:
     """The tiny GGUF loaded through the window's own host, with a 512-token context."""
-    host = ModelHost()
-    assert host.load(tiny_gguf_factory("bf16"), EngineConfig(n_ctx=N_CTX, n_threads=THREADS,
-                                                             n_gpu_layers=0))
-    wait_until(lambda: host.engine is not None or not host.busy, 120, "the tiny model")
-    assert host.engine is not None
-    yield host
-    host.shutdown()
+    config = EngineConfig(n_ctx=N_CTX, n_threads=THREADS, n_gpu_layers=0)
+    with hosted_model(tiny_gguf_factory("bf16"), config) as host:
+        yield host
 
 
 def read(dialog: DocumentDialog) -> DocumentDialog:

@@ -23,7 +23,7 @@ from openpyxl import Workbook, load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
-from ui_support import dispose, wait_until
+from ui_support import dispose, hosted_model, wait_until
 
 from app.core.batch.runner import summarize
 from app.core.batch.store import BatchStore
@@ -73,12 +73,8 @@ def write_chinese_csv(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def host(qapp: Any, tiny_bf16_gguf: Path) -> Iterator[ModelHost]:
     """The tiny GGUF loaded through the window's own host: the window's engine and its queue."""
-    loaded = ModelHost()
-    assert loaded.load(tiny_bf16_gguf, CONFIG)
-    wait_until(lambda: loaded.queue is not None or not loaded.busy, 120, "the tiny model")
-    assert loaded.queue is not None
-    yield loaded
-    loaded.shutdown()
+    with hosted_model(tiny_bf16_gguf, CONFIG) as loaded:
+        yield loaded
 
 
 @pytest.fixture

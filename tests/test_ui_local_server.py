@@ -16,7 +16,7 @@ import pytest
 from app_setup_support import wait_for
 from llm_support import THREADS
 from serve_support import Reply, call
-from ui_support import dispose, wait_until
+from ui_support import dispose, hosted_model, wait_until
 
 from app.core.engine_config import EngineConfig
 from app.core.settings import AppSettings
@@ -38,12 +38,8 @@ def chat_body(**fields: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def host(qapp: Any, tiny_bf16_gguf: Path) -> Iterator[ModelHost]:
     """The tiny GGUF loaded through the window's own host."""
-    loaded = ModelHost()
-    assert loaded.load(tiny_bf16_gguf, CONFIG)
-    wait_until(lambda: loaded.queue is not None or not loaded.busy, 120, "the tiny model")
-    assert loaded.queue is not None
-    yield loaded
-    loaded.shutdown()
+    with hosted_model(tiny_bf16_gguf, CONFIG) as loaded:
+        yield loaded
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ waiting on the event loop, reading the chat page back, replaying a scripted repl
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from app.ui.platform_setup import has_display, prepare_qt_environment
@@ -18,10 +20,12 @@ from PySide6.QtTest import QTest
 
 from app.core.chat_document import ReplyOutcome
 from app.core.chat_session import ChatSession, Turn
+from app.core.engine_config import EngineConfig
 from app.core.reasoning import ParsedReply
 from app.core.scripted_stream import scripted_chunks
 from app.core.turn_metrics import FinishReason
 from app.ui.chat_view import ChatView
+from app.ui.model_host import ModelHost
 
 TOKENS_PER_FRAME = 10  # a 100 tok/s model at the view's 10 frames per second
 
@@ -121,3 +125,17 @@ def play(view: ChatView, session: ChatSession, text: str, question: str = "Quest
          finish_reason: FinishReason = "stop") -> Turn:
     """Replay all of ``text`` into ``view`` (see ``Replay``) and return its finished turn."""
     return Replay(view, session, text, question).finish(finish_reason)
+
+
+@contextlib.contextmanager
+def hosted_model(gguf_path: Path, config: EngineConfig) -> Iterator[ModelHost]:
+    """``gguf_path`` loaded through the window's own ``ModelHost`` (its engine and its queue),
+    waited for, and shut down at the end."""
+    host = ModelHost()
+    assert host.load(gguf_path, config)
+    wait_until(lambda: host.queue is not None or not host.busy, 120, f"loading {gguf_path.name}")
+    assert host.engine is not None and host.queue is not None
+    try:
+        yield host
+    finally:
+        host.shutdown()
