@@ -136,7 +136,17 @@ class HistoryRecorder:
 
     def _provenance(self, sampling: GenerationSettings) -> dict[str, Any]:
         model = self.model.as_record() if self.model is not None else {}
-        if isinstance(self.model, ServerProvenance):
-            model["server_sampling"] = sampling_request(sampling, sampling.seed)
-        return {**model, "sampling": asdict(sampling), "app_version": __version__,
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        return turn_provenance(model, sampling,
+                               from_server=isinstance(self.model, ServerProvenance))
+
+
+def turn_provenance(model_record: Mapping[str, Any], sampling: GenerationSettings, *,
+                    from_server: bool) -> dict[str, Any]:
+    """What a turn records about how it was made, for the chat and for batch rows alike: the
+    model's (or server's) record, the sampling settings (and, from a server, the fields as they
+    were sent), the app version and the time."""
+    record = dict(model_record)
+    if from_server:
+        record["server_sampling"] = sampling_request(sampling, sampling.seed)
+    return {**record, "sampling": asdict(sampling), "app_version": __version__,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app import __version__
 from app.core.answer_readers import read_reply
 from app.core.batch.mapping import ColumnMapping, check_mapping, expected_text, row_values
 from app.core.batch.scoring import (
@@ -61,9 +60,9 @@ from app.core.errors import (
     InvalidFieldValueError,
     MissingFieldsError,
 )
+from app.core.history_recorder import turn_provenance
 from app.core.remote_engine import RemoteEngineInfo
 from app.core.scenarios import Language, Scenario
-from app.core.server_connection import sampling_request
 from quant.errors import ContextOverflowError
 from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 
@@ -345,13 +344,13 @@ class _Answering:
 
 def _turn_provenance(choice: EngineChoice, engine: Engine,
                      settings: GenerationSettings) -> dict[str, Any]:
-    """What each turn records about how it was made (the keys ``HistoryRecorder`` writes for
-    the chat's turns): the engine, the sampling settings, the app version."""
+    """What each turn records about how it was made: the engine chosen, then
+    ``history_recorder.turn_provenance`` as for the chat's turns."""
     record = dict(choice.provenance)
-    if isinstance(engine.info, RemoteEngineInfo):
+    from_server = isinstance(engine.info, RemoteEngineInfo)
+    if from_server:
         record.update(engine.info.provenance().as_record())
-        record["server_sampling"] = sampling_request(settings, settings.seed)
-    return {**record, "sampling": asdict(settings), "app_version": __version__}
+    return turn_provenance(record, settings, from_server=from_server)
 
 
 def _title(table: InputTable, row_index: int, values: Mapping[str, str]) -> str:
