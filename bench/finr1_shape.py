@@ -28,7 +28,9 @@ Fin-R1's): a quick check of the whole path. ``--smollm2`` adds the SmolLM2-135M 
         --threads 1 --smollm2
 
 Writes ``finr1-shape-<time>.json`` and ``.md`` to ``--out``; the scratch folder is removed at
-the end (``--keep`` keeps it).
+the end (``--keep`` keeps it). On a machine that is busy while the quants are built, build first
+and measure later, when nothing else runs: ``--scratch DIR --build-only``, then ``--scratch DIR``
+(every GGUF already in DIR is reused).
 """
 
 from __future__ import annotations
@@ -278,34 +280,42 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     shares = [quant_type(name).bits_per_weight / 16 for name in args.types]
     # the checkpoint goes once converted: then the BF16 GGUF and one quant at a time (all kept
     # with --keep)
-    quants = sum(shares) if args.keep else max(shares)
-    require_free_space(workdir, int(source_bytes * max(2, 1 + quants)),
-                       "the Fin-R1-shaped checkpoint and its BF16 GGUF, then the quants",
-                       remedy="give --workdir on a larger disk, or lower --layers / --scale")
-    steps: dict[str, float] = {}
-    started = time.perf_counter()
-    checkpoint = build_checkpoint(workdir / "checkpoint", config)
-    steps["write checkpoint"] = time.perf_counter() - started
+    quants = sum(shares) if args.keep or args.build_only else max(shares)
     bf16 = workdir / "finr1-shape-bf16.gguf"
-    steps["finr1 convert"] = finr1(["convert", str(checkpoint), "-o", str(bf16)], home)
-    shutil.rmtree(checkpoint)
+    if not bf16.exists():  # a reused --scratch folder already holds what it needs
+        require_free_space(workdir, int(source_bytes * max(2, 1 + quants)),
+                           "the Fin-R1-shaped checkpoint and its BF16 GGUF, then the quants",
+                           remedy="give --workdir on a larger disk, or lower --layers / --scale")
+    steps: dict[str, float] = {}
+    if not bf16.exists():  # a --scratch folder of an earlier --build-only run keeps it
+        started = time.perf_counter()
+        checkpoint = build_checkpoint(workdir / "checkpoint", config)
+        steps["write checkpoint"] = time.perf_counter() - started
+        steps["finr1 convert"] = finr1(["convert", str(checkpoint), "-o", str(bf16)], home)
+        shutil.rmtree(checkpoint)
     threads_arg = ["--threads", str(max(args.threads))]
     rows: list[dict[str, Any]] = []
     imatrix = workdir / "finr1-shape.imatrix.gguf"
-    if any(name.startswith("iq") for name in args.types):
+    if any(name.startswith("iq") for name in args.types) and not imatrix.exists():
         steps["finr1 imatrix"] = finr1(["imatrix", str(bf16), "-o", str(imatrix), "--chunks",
                                         str(args.imatrix_chunks), *threads_arg], home)
     for name in args.types:
         output = workdir / f"finr1-shape-{name}.gguf"
         extra = ["--imatrix", str(imatrix)] if name.startswith("iq") else []
-        steps[f"finr1 quantize {name}"] = finr1(
-            ["quantize", str(bf16), "-o", str(output), "--type", name, *extra, *threads_arg], home)
+        if not output.exists():  # finr1 quantize writes under a temporary name: whole or absent
+            steps[f"finr1 quantize {name}"] = finr1(
+                ["quantize", str(bf16), "-o", str(output), "--type", name, *extra, *threads_arg],
+                home)
+        if args.build_only:
+            continue
         for threads in args.threads:
             print(f"measuring {name} with {threads} thread(s)…", file=sys.stderr, flush=True)
             rows.append({"model": "Fin-R1-shaped", "quant_type": name,
                          **measure(output, threads, args.decode_tokens, home)})
         if not args.keep:
             output.unlink()
+    if args.build_only:
+        return {}
     if args.smollm2:
         for threads in args.threads:
             rows.append({"model": "SmolLM2-135M", "quant_type": "q4_1",
@@ -397,6 +407,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="scratch folder's parent (default: the system's temp folder)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "finr1-bench")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--scratch", type=Path, default=None,
+                        help="use this scratch folder (made if missing) and reuse the GGUFs an "
+                             "earlier run left in it")
+    parser.add_argument("--build-only", action="store_true",
+                        help="convert and quantize into --scratch, keep it, measure nothing "
+                             "(then measure later, on a quiet machine, with the same --scratch)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args(argv)
     if args.measure is not None:
@@ -404,12 +420,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name in args.types:
         quant_type(name)  # KeyError naming the known types, before anything is written
-    workdir = Path(tempfile.mkdtemp(prefix="finr1-shape-", dir=args.workdir))
+    if args.build_only and args.scratch is None:
+        parser.error("--build-only needs --scratch (the folder a later run measures)")
+    if args.scratch is not None:
+        args.scratch.mkdir(parents=True, exist_ok=True)
+        workdir = args.scratch
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="finr1-shape-", dir=args.workdir))
+    keep = args.keep or args.build_only
     try:
         report = run(args, workdir)
     finally:
-        if not args.keep:
+        if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    if args.build_only:
+        print(f"built into {workdir}; measure with the same --scratch", file=sys.stderr)
+        return 0
     path = write_report(report, args.out)
     print(markdown(report))
     print(f"written: {path} and {path.with_suffix('.md')}", file=sys.stderr)
