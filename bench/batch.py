@@ -34,11 +34,11 @@ from app.core.batch.mapping import suggest_mapping
 from app.core.batch.runner import BatchPlan, EngineChoice, open_run, run_batch
 from app.core.batch.store import BatchStore
 from app.core.batch.table_reader import read_table
-from app.core.chat_template import ChatMessage
-from app.core.engine import ChatEngine
-from app.core.engine_config import EngineConfig, GenerationSettings
-from app.core.model_provenance import identify_model
-from app.core.scenarios import get_scenario
+from app.core.engine.config import EngineConfig, GenerationSettings
+from app.core.engine.local_engine import ChatEngine
+from app.core.history.provenance import identify_model
+from app.core.scenarios.scenario import get_scenario
+from app.core.templates.chat_template import ChatMessage
 
 TARGET_RATIO = 0.95
 

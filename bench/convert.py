@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from tiny_checkpoint import build_tiny_checkpoint
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
 HIDDEN, HEADS, KV_HEADS, INTERMEDIATE, VOCAB = 2048, 16, 2, 11008, 151936
 _CHILD = r"""

@@ -1,6 +1,6 @@
 """Download throughput from the local stand-in hub, against a raw socket read of the same bytes.
 
-Publishes one GGUF of about ``--mb`` MB on tests/local_hub.py's server, then, interleaved
+Publishes one GGUF of about ``--mb`` MB on tests/support/local_hub.py's server, then, interleaved
 ``--rounds`` times, times (a) a bare HTTP/1.1 GET on a plain socket that discards the body (the
 baseline: what the server and loopback can deliver), (b) ``fetch_to_partial`` (the app's transfer:
 streaming through huggingface_hub's HTTP client, writing the partial, hashing SHA-256), and (c)
@@ -25,13 +25,12 @@ from urllib.parse import urlsplit
 import numpy as np
 from gguf import GGUFWriter
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from local_hub import LocalHub
-
-from app.core.download import plan_download, run_download
-from app.core.http_transfer import PartialFile, RemoteBytes, fetch_to_partial
-from app.core.hub_client import HubConfig
-from app.core.library import Library
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.core.hub.client import HubConfig
+from app.core.hub.download import plan_download, run_download
+from app.core.hub.http_transfer import PartialFile, RemoteBytes, fetch_to_partial
+from app.core.library.model_library import Library
+from tests.support.local_hub import LocalHub
 
 REPO = "bench/Fin-R1-GGUF"
 FILENAME = "Fin-R1.Q8_0.gguf"

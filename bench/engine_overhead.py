@@ -33,10 +33,10 @@ from pathlib import Path
 
 import llama_cpp
 
-from app.core.chat_template import ChatMessage
-from app.core.engine import ChatEngine
-from app.core.engine_config import EngineConfig, GenerationSettings
-from quant.llama_model_params import model_load_params
+from app.core.engine.config import EngineConfig, GenerationSettings
+from app.core.engine.local_engine import ChatEngine
+from app.core.templates.chat_template import ChatMessage
+from foundation.llama_model_params import model_load_params
 
 PROMPT = "Write a long, detailed story about a small bank in a mountain town."
 TARGET_RATIO = 0.97

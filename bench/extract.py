@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
+sys.path[:0] = [str(REPO_ROOT)]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from document_files import page_tree_loop_pdf, report_page_text  # noqa: E402
+from tests.support.document_files import page_tree_loop_pdf, report_page_text  # noqa: E402
 
 LIBRARIES = ("pypdfium2", "qtpdf", "pypdf", "pdfplumber")
 BASELINE = "pypdfium2"
@@ -134,8 +134,9 @@ def _run_worker(library: str, path: Path, chinese: bool, timeout_s: float,
 
 def _print_report(path: Path, pages: int) -> bool:
     """Print the report with Qt; whether it holds Chinese (a Chinese font was found)."""
-    from document_files import cjk_font_family, print_report_pdf
     from PySide6.QtGui import QGuiApplication
+
+    from tests.support.document_files import cjk_font_family, print_report_pdf
 
     application = QGuiApplication.instance() or QGuiApplication([])
     family = cjk_font_family()

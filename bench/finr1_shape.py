@@ -12,7 +12,7 @@ Each quant is measured at each ``--threads`` count in a fresh process, loaded th
 (a 512-token prompt in one batch), time to first token (that prompt and the first sample),
 decode tokens/s (greedy, after a warm-up; also its fastest 16-token stretch, the machine's speed
 when no other program takes its cores), peak RSS (VmHWM). Beside each figure, the same process
-probes the memory bandwidth with the app's probe (``app.core.speed_prediction``) and gives the
+probes the memory bandwidth with the app's probe (``app.core.hardware.speed_prediction``) and gives the
 ceiling it implies (bandwidth ÷ bytes read per token), the app's prediction (ceiling ×
 ``CPU_DECODE_EFFICIENCY``), the prediction's error, and the measured share of the probe's
 bandwidth (what ``CPU_DECODE_EFFICIENCY`` is set from).
@@ -50,15 +50,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tiny_checkpoint import build_tiny_checkpoint
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.convert import write_bf16_safetensors
 from bench.models import smollm2_q4_1
-from quant.atomic import atomic_output
-from quant.disk_space import human_bytes, require_free_space
+from foundation.atomic import atomic_output
+from foundation.disk_space import human_bytes, require_free_space
 from quant.formats import quant_type
+from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,8 +186,8 @@ def _environment(home: Path) -> dict[str, str]:
 
 def measure_here(model: Path, threads: int, decode_tokens: int) -> dict[str, Any]:
     """Load ``model`` with ``threads`` threads and measure it (see the module docstring)."""
-    from app.core.llama_runtime import LlamaRuntime
-    from app.core.speed_prediction import (
+    from app.core.engine.llama_runtime import LlamaRuntime
+    from app.core.hardware.speed_prediction import (
         CPU_DECODE_EFFICIENCY,
         gguf_decode_bytes,
         probe_memory_bandwidth,
@@ -233,7 +232,7 @@ def _generate(runtime: Any, prompt: list[int],
     """Evaluate ``prompt``, then decode greedily (the end marker does not stop a benchmark):
     (prompt seconds, seconds to the first token, the time of each of ``decode_tokens`` tokens
     after a warm-up of 4)."""
-    from app.core.llama_runtime import Sampler
+    from app.core.engine.llama_runtime import Sampler
 
     warm_up = 4
     stamps = []
@@ -330,7 +329,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def _cpu_model() -> str:
-    from app.core.hardware import cpu_model
+    from app.core.hardware.machine import cpu_model
 
     return cpu_model() or "unknown CPU"
 

@@ -1,8 +1,8 @@
 """The fit estimate against the real memory use of loaded models.
 
 For each configuration, loads the model in a fresh process the way the engine does
-(tests/rss_probe.py: mmap, flash attention left to llama.cpp, a full prompt batch) and
-compares its resident-memory growth with ``app.core.fit.estimate_memory`` for the file's shape.
+(tests/support/rss_probe.py: mmap, flash attention left to llama.cpp, a full prompt batch) and
+compares its resident-memory growth with ``app.core.hardware.fit.estimate_memory`` for the file's shape.
 
     .venv/bin/python bench/fit_memory.py                 # SmolLM2 and the tiny test models
     .venv/bin/python bench/fit_memory.py MODEL.gguf ...  # any GGUFs, at the default contexts
@@ -20,12 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from tiny_checkpoint import build_tiny_checkpoint
-
-from app.core.fit import ModelDims, estimate_memory
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.core.hardware.fit import ModelDims, estimate_memory
 from quant.convert import convert_checkpoint
 from quant.gguf_check import validate_gguf
+from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ((2048, 512), (8192, 512), (2048, 128))
@@ -33,7 +32,7 @@ CONFIGS = ((2048, 512), (8192, 512), (2048, 128))
 
 def measured_growth(model: Path, n_ctx: int, n_batch: int) -> int:
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tests" / "rss_probe.py"), str(model), str(n_ctx),
+        [sys.executable, str(REPO_ROOT / "tests" / "support" / "rss_probe.py"), str(model), str(n_ctx),
          str(n_batch)], capture_output=True, text=True, check=True,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     return json.loads(result.stdout.strip().splitlines()[-1])["rss_growth"]

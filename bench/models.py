@@ -8,8 +8,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from direct_quantize import direct_quantize
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.direct_quantize import direct_quantize
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

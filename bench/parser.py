@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable
 
-from app.core.reasoning import ReasoningParser, parse_text
+from app.core.reasoning.parser import ReasoningParser, parse_text
 
 REASONING_SENTENCES = [
     "首先计算月利率：r = 6\\% / 12 = 0.5\\%，还款期数 n = 60。",

@@ -2,7 +2,7 @@
 
 Fin-R1's system prompt and a scenario's fixed text are evaluated once per loaded model; a second
 question of the scenario evaluates only its own words, also after a question of another scenario
-came in between (the first scenario's KV state is restored from ``app.core.prefix_cache``). For
+came in between (the first scenario's KV state is restored from ``app.core.engine.prefix_cache``). For
 each model this loads one engine and, per round, asks with ``max_new_tokens=1`` (greedy):
 
 * ``first``: scenario A's first question, on an empty cache (what a fresh load costs);
@@ -27,16 +27,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tiny_checkpoint import build_tiny_checkpoint
-
-from app.core.chat_template import ChatMessage
-from app.core.engine import ChatEngine
-from app.core.engine_config import EngineConfig, GenerationSettings
-from app.core.scenarios import get_scenario
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.core.engine.config import EngineConfig, GenerationSettings
+from app.core.engine.local_engine import ChatEngine
+from app.core.scenarios.scenario import get_scenario
+from app.core.templates.chat_template import ChatMessage
 from bench.models import smollm2_q4_1
 from quant.convert import convert_checkpoint
+from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
 SCENARIO_A, SCENARIO_B = "calculation", "compliance"
 QUESTIONS_A = ("A 100,000 yuan loan over 5 years at 6% a year, equal instalments: the monthly "

@@ -31,7 +31,7 @@ RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "calibration"
 
 def measure(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns ``{"benchmark", "ratios": [...], "details": {...}}``."""
-    from app.core.catalog import load_catalog
+    from app.core.hub.catalog import load_catalog
     from quant.evaluate import evaluate_models, format_table
     from quant.formats import QUANTIZE_TYPES, ImatrixNeed, quant_type
     from quant.imatrix import build_imatrix

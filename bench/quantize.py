@@ -19,12 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from direct_quantize import direct_quantize
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.models import smollm2_f16
 from quant.quantize import quantize_gguf
+from tests.support.direct_quantize import direct_quantize
 
 # the job's fixed cost (child start, validation, read-back); on Fin-R1 it is lost in minutes
 TARGET_OVERHEAD_S = 2.0

@@ -41,12 +41,12 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402  (Qt must be prepare
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.core.chat_document import ReplyDocument, ReplyOutcome  # noqa: E402
-from app.core.reasoning import ParsedReply  # noqa: E402
-from app.core.rich_text import RichTextRenderer  # noqa: E402
-from app.core.scripted_stream import CHARS_PER_TOKEN, scripted_chunks  # noqa: E402
-from app.ui.chat_controller import FRAME_RATE_HZ  # noqa: E402
-from app.ui.chat_view import ChatView  # noqa: E402
+from app.core.chat.reply_document import ReplyDocument, ReplyOutcome  # noqa: E402
+from app.core.chat.rich_text import RichTextRenderer  # noqa: E402
+from app.core.engine.scripted_stream import CHARS_PER_TOKEN, scripted_chunks  # noqa: E402
+from app.core.reasoning.parser import ParsedReply  # noqa: E402
+from app.ui.chat.controller import FRAME_RATE_HZ  # noqa: E402
+from app.ui.chat.view import ChatView  # noqa: E402
 
 TOKENS_PER_SECOND = 100
 _frame_rate = [FRAME_RATE_HZ]  # frames per second of the replay; --hz changes it

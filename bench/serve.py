@@ -38,13 +38,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.core.chat_template import ChatMessage
-from app.core.engine import ChatEngine
-from app.core.engine_config import EngineConfig, GenerationSettings
-from app.core.engine_queue import EngineQueue
+from app.core.engine.config import EngineConfig, GenerationSettings
+from app.core.engine.local_engine import ChatEngine
+from app.core.engine.turn_queue import EngineQueue
 from app.core.serve.config import ServeConfig
 from app.core.serve.request_log import RequestRecord
 from app.core.serve.server import ApiServer
+from app.core.templates.chat_template import ChatMessage
 
 PROMPT = "Write a long, detailed story about a small bank in a mountain town."
 TARGET_RATIO = 0.95

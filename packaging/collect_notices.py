@@ -9,7 +9,7 @@ Run with the build's virtual environment. Lists, with their full licence texts:
 2. on Debian/Ubuntu, the system libraries PyInstaller copied from the build machine into the
    bundle (``dpkg -S``), with each package's ``/usr/share/doc/<package>/copyright``.
 
-The About box (``app.core.about``) points to this file when it is present. Exit status 1 when a
+The About box (``app.core.installation.about``) points to this file when it is present. Exit status 1 when a
 bundled distribution has no licence information at all, so such a gap is seen at build time.
 """
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from quant.errors import FinR1Error, ModelLoadError
-from quant.jobs import CancelToken, JobCancelled
-from quant.llama_log import install_llama_log, llama_reason
-from quant.llama_model_params import model_load_params
+from foundation.errors import FinR1Error, ModelLoadError
+from foundation.jobs import CancelToken, JobCancelled
+from foundation.llama_log import install_llama_log, llama_reason
+from foundation.llama_model_params import model_load_params
 
 _DECODE_ABORTED = 2
 

@@ -17,17 +17,17 @@ from typing import BinaryIO
 import gguf
 import numpy as np
 
+from foundation.atomic import atomic_output
+from foundation.disk_space import require_free_space
+from foundation.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
+from foundation.output_path import check_output_file
 from quant.architectures import IGNORED_TENSOR_SUFFIXES, Architecture, architecture_for
-from quant.atomic import atomic_output
 from quant.byte_copy import copy_range
 from quant.checkpoint_config import ModelShape, read_model_shape
-from quant.disk_space import require_free_space
 from quant.errors import ConfigMismatchError, F16OverflowError, MissingFileError
 from quant.formats import CONVERT_OUTTYPES, quant_type
 from quant.gguf_check import validate_gguf
 from quant.gguf_fast_writer import FastArrayGGUFWriter
-from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
-from quant.output_path import check_output_file
 from quant.safetensors_reader import (
     TensorSource,
     checkpoint_tensors,

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from quant.atomic import atomic_output
+from foundation.atomic import atomic_output
+from foundation.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 from quant.chunk_runner import ChunkRunner, split_chunks
 from quant.errors import EvaluationError
 from quant.eval_metrics import KLD_PERCENTILE, ScoreAccumulator, log_softmax
 from quant.gguf_check import GGUFInfo, validate_gguf
-from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 from quant.quantize import EMBEDDING_TENSOR, IMATRIX_DATASET_KEY, IMATRIX_FILE_KEY, OUTPUT_TENSOR
 from quant.reference_logprobs import ReferenceLogprobs
 

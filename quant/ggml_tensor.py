@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quant.errors import FinR1Error
+from foundation.errors import FinR1Error
 
 GGML_MAX_DIMS = 4
 GGML_MAX_OP_PARAMS = 64

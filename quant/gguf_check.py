@@ -37,7 +37,8 @@ from typing import NamedTuple
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFileType
 
-from quant.errors import GGUFValidationError, quoted_excerpt
+from foundation.errors import quoted_excerpt
+from quant.errors import GGUFValidationError
 from quant.formats import QuantType, quant_type_for_ftype
 from quant.llama_rules import TOKENS_KEY, check_llama_rules
 

@@ -2,7 +2,7 @@
 
 gguf-py packs array items one ``struct.pack`` at a time: Qwen2's 152k tokens, 152k token types and
 151k merges take about 1.7 s, as long as copying 2 GB of weights. This subclass packs string and
-integer arrays in bulk and produces byte-identical output (``tests/test_convert.py`` checks).
+integer arrays in bulk and produces byte-identical output (``tests/quant/test_convert.py`` checks).
 It overrides a private method of the exactly pinned gguf==0.19.0.
 """
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from quant.atomic import atomic_output
+from foundation.atomic import atomic_output
+from foundation.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 from quant.chunk_runner import ChunkRunner, split_chunks
 from quant.errors import ImatrixError
 from quant.ggml_tensor import GGML_TYPE_F32, GgmlApi, GgmlTensor, ggml_api
 from quant.gguf_check import validate_gguf
-from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 
 STAGE = "imatrix"
 JOB_NAME = "importance matrix"

@@ -60,7 +60,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from quant.errors import GGUFValidationError, quoted_excerpt
+from foundation.errors import quoted_excerpt
+from quant.errors import GGUFValidationError
 
 if TYPE_CHECKING:
     from quant.gguf_check import GGUFInfo, MetadataValue

@@ -12,19 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from foundation.atomic import atomic_output
+from foundation.jobs import CancelToken, ProgressCallback, ignore_progress
+from foundation.output_path import check_output_file
 from quant import formats
-from quant.atomic import atomic_output
-from quant.errors import (
-    AlreadyQuantizedError,
-    GGUFValidationError,
-    ImatrixRequiredError,
-    QuantizeError,
-)
+from quant.errors import AlreadyQuantizedError, GGUFValidationError, ImatrixRequiredError, QuantizeError
 from quant.formats import QUANTIZE_TYPES, ImatrixNeed, QuantType, TensorMix
 from quant.gguf_check import GGUFInfo, validate_gguf
 from quant.imatrix_reader import Imatrix, check_imatrix_matches, read_imatrix
-from quant.jobs import CancelToken, ProgressCallback, ignore_progress
-from quant.output_path import check_output_file
 from quant.quantize_child import QuantizeRequest
 from quant.quantize_runner import JOB_NAME, run_quantize_child
 

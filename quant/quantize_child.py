@@ -8,7 +8,7 @@ started it) and needs no ``if __name__ == "__main__"`` guard in the caller's scr
 Protocol (all pickles, trusted both ways: the parent started this interpreter):
 - stdin: one ``QuantizeRequest``; then stdin stays open, and its end means the parent is gone,
   upon which the child exits at once so an orphan never keeps writing.
-- stdout: ``quant.llama_log`` events as they happen, then one ``ChildResult``.
+- stdout: ``foundation.llama_log`` events as they happen, then one ``ChildResult``.
 - stderr: everything else (C libraries' prints included); the parent keeps it for error messages.
 """
 
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from foundation.llama_log import QuantizeLogParser
 from quant.imatrix_reader import Imatrix
-from quant.llama_log import QuantizeLogParser
 
 # libllama copies a key-value override's string into a char[128]
 _MAX_OVERRIDE_CHARS = 127

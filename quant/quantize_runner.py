@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from quant.errors import DiskFullError, QuantizeError
-from quant.jobs import CancelToken, Progress, ProgressCallback
-from quant.llama_log import LogLine, TensorDone, TensorStarted
-from quant.processes import python_child_environment
+from foundation.errors import DiskFullError
+from foundation.jobs import CancelToken, Progress, ProgressCallback
+from foundation.llama_log import LogLine, TensorDone, TensorStarted
+from foundation.processes import python_child_environment
+from quant.errors import QuantizeError
 from quant.quantize_child import ChildResult, QuantizeRequest
 
 STAGE = "quantize"

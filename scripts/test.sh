@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv ".[test]"
-.venv/bin/ruff check app quant tests bench
+.venv/bin/ruff check app quant foundation tests bench
 QT_QPA_PLATFORM=offscreen exec .venv/bin/python -m pytest "$@"

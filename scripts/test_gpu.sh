@@ -47,4 +47,4 @@ if [ -z "${VK_ICD_FILENAMES:-}" ]; then
     export GGML_VK_VISIBLE_DEVICES="${GGML_VK_VISIBLE_DEVICES:-0}"
 fi
 QT_QPA_PLATFORM=offscreen exec .venv-gpu/bin/python -m pytest -m gpu -p no:cacheprovider \
-    tests/test_gpu_vulkan.py tests/test_backend_devices.py "$@"
+    tests/core/hardware/test_gpu_vulkan.py tests/core/hardware/test_backend_devices.py "$@"

@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tiny_checkpoint import build_tiny_checkpoint
+
+from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """Builds a tiny HF checkpoint folder (see tests/tiny_checkpoint.py) and returns its path.
+    """Builds a tiny HF checkpoint folder (see tests/support/tiny_checkpoint.py) and returns its path.
 
     Takes build_tiny_checkpoint's keyword arguments (architecture, dtype, shards,
     tie_word_embeddings, seed). Identical requests share one folder for the whole session, so
@@ -88,11 +89,11 @@ def smollm2_gguf() -> Path:
 @pytest.fixture
 def steer() -> Iterator[Callable[..., object]]:
     """``steer(model, grammar=None, may_end=True)``: every reply sampled during the test is
-    steered (tests/llm_support.py ``Steering``: a GBNF grammar fixes what may be written,
+    steered (tests/support/llm_support.py ``Steering``: a GBNF grammar fixes what may be written,
     ``may_end=False`` forbids ending before ``max_new_tokens``), so what the test needs the model
     to do happens whatever CPU kernels compute its logits. ``model``: a GGUF with the vocabulary
     of the model that will generate. Returns the ``Steering``."""
-    from llm_support import steered
+    from tests.support.llm_support import steered
 
     with contextlib.ExitStack() as stack:
         def install(model: Path, *, grammar: str | None = None, may_end: bool = True) -> object:
@@ -126,10 +127,10 @@ def small_filesystem(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
 
 @pytest.fixture
 def local_hub() -> Iterator[object]:
-    """A stand-in model hub on 127.0.0.1 (tests/local_hub.py), empty: a test publishes its
+    """A stand-in model hub on 127.0.0.1 (tests/support/local_hub.py), empty: a test publishes its
     repositories with ``local_hub.add_repo(repo_id, {path: bytes})`` and points the app at
     ``local_hub.endpoint``. Stopped after the test."""
-    from local_hub import LocalHub
+    from tests.support.local_hub import LocalHub
 
     hub = LocalHub().start()
     yield hub
@@ -148,7 +149,7 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def library(tmp_path: Path) -> Iterator[object]:
     """A new, empty model library in the test's folder (``tmp_path / "library"``), closed after."""
-    from app.core.library import Library
+    from app.core.library.model_library import Library
 
     with Library(tmp_path / "library") as opened:
         yield opened
@@ -158,7 +159,7 @@ def library(tmp_path: Path) -> Iterator[object]:
 def fin_r1_hub(local_hub: object, tiny_gguf_factory: Callable[..., Path],
                tiny_checkpoint: Path) -> object:
     """The stand-in hub serving the tiny model under Fin-R1's names: the GGUF repository (F16,
-    Q8_0, Q4_K_M) and the original checkpoint (tests/app_setup_support.py)."""
-    from app_setup_support import publish
+    Q8_0, Q4_K_M) and the original checkpoint (tests/support/app_setup_support.py)."""
+    from tests.support.app_setup_support import publish
 
     return publish(local_hub, tiny_gguf_factory, tiny_checkpoint)  # type: ignore[arg-type]

@@ -34,10 +34,10 @@ from app.cli import (
     scenarios_cmd,
     serve_cmd,
 )
-from app.core.paths import app_paths
-from quant.errors import FinR1Error
-from quant.jobs import JobCancelled
-from quant.llama_log import LLAMA_LOG
+from app.core.installation.paths import app_paths
+from foundation.errors import FinR1Error
+from foundation.jobs import JobCancelled
+from foundation.llama_log import LLAMA_LOG
 
 COMMAND_MODULES = (convert_cmd, quantize_cmd, inspect_cmd, chat_cmd, parse_cmd, scenarios_cmd,
                    download_cmd, doctor_cmd, models_cmd, imatrix_cmd, evaluate_cmd, bench_cmd,

@@ -1,6 +1,6 @@
 """``finr1 about [--json] [--licenses]``: the version, the llama.cpp build in use, licence notices.
 
-The same content as the desktop app's About box (``app.core.about``): which llama.cpp CPU variant
+The same content as the desktop app's About box (``app.core.installation.about``): which llama.cpp CPU variant
 and GPU back-end this installation runs, and the third-party components with their licences.
 ``--licenses`` adds each licence's full text.
 """
@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-from app.core.about import AboutInfo, about_info
+from app.core.installation.about import AboutInfo, about_info
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

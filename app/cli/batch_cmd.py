@@ -39,20 +39,20 @@ from app.core.batch.runner import BatchOutcome, BatchPlan, EngineChoice, open_ru
 from app.core.batch.scoring import DEFAULT_TOLERANCE
 from app.core.batch.store import BatchStore
 from app.core.batch.table_reader import InputTable, read_table
-from app.core.engine import ChatEngine
-from app.core.engine_api import Engine
-from app.core.engine_config import MIN_CONTEXT, EngineConfig, GenerationSettings, parse_gpu_layers
+from app.core.engine.api import Engine
+from app.core.engine.config import MIN_CONTEXT, EngineConfig, GenerationSettings, parse_gpu_layers
+from app.core.engine.local_engine import ChatEngine
+from app.core.engine.remote_engine import RemoteEngine
+from app.core.engine.server_connection import ServerConnection
 from app.core.errors import ExportError
-from app.core.fit import choose_context
-from app.core.hardware import detect_machine
-from app.core.job_rate import RateMeter
-from app.core.model_provenance import identify_model
-from app.core.remote_engine import RemoteEngine
-from app.core.scenarios import Scenario, get_scenario
-from app.core.server_connection import ServerConnection
-from quant.errors import InvalidSettingError
+from app.core.hardware.fit import choose_context
+from app.core.hardware.machine import detect_machine
+from app.core.history.provenance import identify_model
+from app.core.scenarios.scenario import Scenario, get_scenario
+from foundation.errors import InvalidSettingError
+from foundation.job_rate import RateMeter
+from foundation.jobs import CancelToken, Progress, ProgressCallback
 from quant.gguf_check import validate_gguf
-from quant.jobs import CancelToken, Progress, ProgressCallback
 
 EXIT_STOPPED = 130
 _DEFAULTS = GenerationSettings()

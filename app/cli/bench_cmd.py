@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from quant.errors import FinR1Error
+from foundation.errors import FinR1Error
 
 _CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.cli.arg_types import at_least
 from app.cli.library_option import add_library_option, open_library
 from app.cli.progress_bar import ProgressBar
-from app.core.build_job import BUILDABLE_TYPES, IMATRIX_BY_DEFAULT, plan_build, run_build
+from app.core.local_build.build_job import BUILDABLE_TYPES, IMATRIX_BY_DEFAULT, plan_build, run_build
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

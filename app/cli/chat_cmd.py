@@ -31,11 +31,8 @@ from app.cli.arg_types import at_least
 from app.cli.ctrl_c import ctrl_c_cancels
 from app.cli.server_option import add_server_options
 from app.cli.text_input import read_stdin
-from app.core.answer_readers import read_reply
-from app.core.chat_template import ChatMessage
-from app.core.engine import ChatEngine, TokenChunk, TurnResult
-from app.core.engine_api import Engine
-from app.core.engine_config import (
+from app.core.engine.api import Engine
+from app.core.engine.config import (
     DEFAULT_KV_CACHE_TYPE,
     FLASH_ATTN_CHOICES,
     KV_CACHE_TYPES,
@@ -45,16 +42,19 @@ from app.core.engine_config import (
     parse_flash_attn,
     parse_gpu_layers,
 )
+from app.core.engine.local_engine import ChatEngine, TokenChunk, TurnResult
+from app.core.engine.remote_engine import RemoteEngine
+from app.core.engine.server_connection import ServerConnection
 from app.core.errors import InvalidFieldValueError, RemoteEngineError
-from app.core.fit import choose_context
-from app.core.hardware import detect_machine
-from app.core.reasoning import AnswerText, Done, ThinkEnded, ThinkStarted, ThinkText, parse_text
-from app.core.remote_engine import RemoteEngine
-from app.core.scenarios import Scenario, get_scenario
-from app.core.server_connection import ServerConnection
-from quant.errors import InvalidSettingError, TextInputError
+from app.core.hardware.fit import choose_context
+from app.core.hardware.machine import detect_machine
+from app.core.reasoning.answer_readers import read_reply
+from app.core.reasoning.parser import AnswerText, Done, ThinkEnded, ThinkStarted, ThinkText, parse_text
+from app.core.scenarios.scenario import Scenario, get_scenario
+from app.core.templates.chat_template import ChatMessage
+from foundation.errors import InvalidSettingError, TextInputError
+from foundation.jobs import CancelToken
 from quant.gguf_check import validate_gguf
-from quant.jobs import CancelToken
 
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"
@@ -215,7 +215,7 @@ def _keep_partial_reply(error: RemoteEngineError, printer: ReplyPrinter | None) 
 
 
 def _context_size(args: argparse.Namespace, config: EngineConfig) -> int:
-    """``--ctx`` as ``app.core.fit.choose_context`` allows it for this model and machine, with
+    """``--ctx`` as ``app.core.hardware.fit.choose_context`` allows it for this model and machine, with
     ``config``'s GPU layers and cache types; its notes are printed as warnings."""
     choice = choose_context(validate_gguf(args.model), args.ctx, detect_machine(),
                             beyond_trained=args.ctx_beyond_trained,

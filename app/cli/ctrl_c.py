@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from quant.jobs import CancelToken
+from foundation.jobs import CancelToken
 
 
 @contextlib.contextmanager

@@ -1,13 +1,13 @@
 """``finr1 doctor [--json] [--context N]``: this machine, and which Fin-R1 quant fits it.
 
-Lists the devices llama.cpp itself can run on (``app.core.backend_devices``; key ``devices``
+Lists the devices llama.cpp itself can run on (``app.core.hardware.backend_devices``; key ``devices``
 with ``--json``). Makes no network call: file sizes come from the quant table, or from the hub's
 file list when an earlier download remembered it. On Linux it also says whether Qt's X11 platform
 plugin finds all its libraries, and which packages to install when not
-(``app.core.display_libraries``).
+(``app.core.installation.display_libraries``).
 
 For each quant it predicts the generation speed here and the time of a typical answer, from a
-short probe of the memory's bandwidth (``app.core.speed_prediction``; under half a second) with
+short probe of the memory's bandwidth (``app.core.hardware.speed_prediction``; under half a second) with
 the settings' thread count, and on a GPU llama.cpp can use, from the bandwidth its driver
 reports (else "GPU: not predicted"). The fit and the speed count the KV cache in the settings'
 cache types.
@@ -20,15 +20,10 @@ import dataclasses
 import json
 from typing import Any
 
-from app.core.backend_devices import BackendDevice, list_devices
-from app.core.catalog import load_catalog
-from app.core.display_libraries import DisplayLibraries, check_display_libraries
-from app.core.fit import DEFAULT_CONTEXT, FitAdvice, advise, advise_for_repo
-from app.core.hardware import MachineInfo, detect_machine
-from app.core.hub_client import offline_mode
-from app.core.paths import AppPaths, app_paths
-from app.core.settings import AppSettings, load_settings
-from app.core.speed_prediction import (
+from app.core.hardware.backend_devices import BackendDevice, list_devices
+from app.core.hardware.fit import DEFAULT_CONTEXT, FitAdvice, advise, advise_for_repo
+from app.core.hardware.machine import MachineInfo, detect_machine
+from app.core.hardware.speed_prediction import (
     CPU_DECODE_EFFICIENCY,
     PROBE_BUDGET_S,
     TYPICAL_ANSWER_TOKENS,
@@ -39,7 +34,12 @@ from app.core.speed_prediction import (
     probe_memory_bandwidth,
     speeds_as_json,
 )
-from quant.disk_space import free_bytes, human_bytes
+from app.core.hub.catalog import load_catalog
+from app.core.hub.client import offline_mode
+from app.core.installation.display_libraries import DisplayLibraries, check_display_libraries
+from app.core.installation.paths import AppPaths, app_paths
+from app.core.installation.settings import AppSettings, load_settings
+from foundation.disk_space import free_bytes, human_bytes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,13 +11,13 @@ import sys
 
 from app.cli.library_option import add_library_option, hub_config, open_library
 from app.cli.progress_bar import ProgressBar
-from app.core.catalog import load_catalog
-from app.core.download import DownloadPlan, plan_download, run_download
-from app.core.fit import DEFAULT_CONTEXT
-from app.core.paths import app_paths
-from quant.disk_space import human_bytes
+from app.core.hardware.fit import DEFAULT_CONTEXT
+from app.core.hub.catalog import load_catalog
+from app.core.hub.download import DownloadPlan, plan_download, run_download
+from app.core.installation.paths import app_paths
+from foundation.disk_space import human_bytes
+from foundation.jobs import JobCancelled
 from quant.formats import QUANT_TYPES
-from quant.jobs import JobCancelled
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

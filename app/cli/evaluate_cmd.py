@@ -9,7 +9,8 @@ from pathlib import Path
 
 from app.cli.arg_types import at_least
 from app.cli.progress_bar import ProgressBar
-from app.core.calibration import heldout_set, text_file_set
+from app.core.local_build.calibration import heldout_set, text_file_set
+from foundation.output_path import check_output_file
 from quant.evaluate import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_DECODE_TOKENS,
@@ -18,7 +19,6 @@ from quant.evaluate import (
     sidecar_path,
     write_sidecar,
 )
-from quant.output_path import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

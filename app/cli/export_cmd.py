@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.core.export import EXPORT_FORMATS, LANGUAGES, export_text, write_export
-from app.core.history import HistoryStore
-from app.core.scenarios import load_scenarios
-from quant.output_path import check_output_file
+from app.core.history.export import EXPORT_FORMATS, LANGUAGES, export_text, write_export
+from app.core.history.store import HistoryStore
+from app.core.scenarios.scenario import load_scenarios
+from foundation.output_path import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     include_think = not args.no_think
     if args.export_format == "pdf":
         # Printing needs Qt's web engine, so the one exception to "the CLI never imports the UI".
-        from app.ui.pdf_export import print_pdf
+        from app.ui.history.pdf_export import print_pdf
 
         html = export_text(conversation, scenarios, "html", include_think=include_think,
                            language=args.language)

@@ -7,7 +7,7 @@ import json
 import time
 
 from app.cli.arg_types import at_least
-from app.core.history import HistoryStore
+from app.core.history.store import HistoryStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

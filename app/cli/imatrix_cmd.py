@@ -7,9 +7,9 @@ from pathlib import Path
 
 from app.cli.arg_types import at_least
 from app.cli.progress_bar import ProgressBar
-from app.core.calibration import calibration_set, text_file_set
+from app.core.local_build.calibration import calibration_set, text_file_set
+from foundation.output_path import check_output_file
 from quant.imatrix import DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, build_imatrix
-from quant.output_path import check_output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from quant.disk_space import human_bytes
+from foundation.disk_space import human_bytes
 from quant.gguf_check import GGUFInfo, validate_gguf
 
 

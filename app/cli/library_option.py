@@ -1,6 +1,6 @@
 """The ``--library`` option, and the library and hub settings the CLI shares with the app.
 
-A flag wins over the saved setting (``app.core.settings``), which wins over the defaults.
+A flag wins over the saved setting (``app.core.installation.settings``), which wins over the defaults.
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.core.hub_client import HubConfig
-from app.core.library import Library
-from app.core.settings import load_settings
+from app.core.hub.client import HubConfig
+from app.core.installation.settings import load_settings
+from app.core.library.model_library import Library
 
 
 def add_library_option(parser: argparse.ArgumentParser) -> None:

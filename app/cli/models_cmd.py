@@ -10,8 +10,8 @@ from typing import Any
 
 from app.cli.library_option import add_library_option, open_library
 from app.cli.progress_bar import ProgressBar
-from app.core.library import ImportMode, ModelEntry
-from quant.disk_space import human_bytes
+from app.core.library.model_library import ImportMode, ModelEntry
+from foundation.disk_space import human_bytes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -6,9 +6,9 @@ import sys
 import time
 from typing import TextIO
 
-from app.core.job_rate import RateMeter
-from quant.disk_space import human_bytes
-from quant.jobs import Progress
+from foundation.disk_space import human_bytes
+from foundation.job_rate import RateMeter
+from foundation.jobs import Progress
 
 RATE_WINDOW_S = 5.0  # a terminal line follows the speed closely
 

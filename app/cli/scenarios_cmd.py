@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from app.core.scenarios import UI_LANGUAGES, Field, Language, Scenario, load_scenarios
+from app.core.scenarios.scenario import UI_LANGUAGES, Field, Language, Scenario, load_scenarios
 
 # POSIX's order for the locale of messages: the first of these that is set decides.
 _LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")

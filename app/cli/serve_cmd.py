@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 from app.cli.arg_types import at_least
 from app.cli.library_option import add_library_option, open_library
-from app.core.engine import ChatEngine
-from app.core.engine_config import MIN_CONTEXT, EngineConfig, GpuLayers, parse_gpu_layers
-from app.core.engine_queue import EngineQueue
-from app.core.fit import choose_context
-from app.core.hardware import detect_machine
+from app.core.engine.config import MIN_CONTEXT, EngineConfig, GpuLayers, parse_gpu_layers
+from app.core.engine.local_engine import ChatEngine
+from app.core.engine.turn_queue import EngineQueue
+from app.core.hardware.fit import choose_context
+from app.core.hardware.machine import detect_machine
+from app.core.installation.settings import load_settings
 from app.core.serve.config import REASONING_FORMATS, ServeConfig
-from app.core.settings import load_settings
-from quant.errors import InvalidSettingError
+from foundation.errors import InvalidSettingError
 from quant.gguf_check import validate_gguf
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from quant.errors import TextInputError
+from foundation.errors import TextInputError
 
 STDIN_NAME = "standard input"
 

@@ -6,7 +6,7 @@ and show ``str(error)``.
 
 from __future__ import annotations
 
-from quant.errors import FinR1Error, NotEnoughDiskSpaceError
+from foundation.errors import FinR1Error, NotEnoughDiskSpaceError
 
 __all__ = [
     "FinR1Error",
@@ -160,7 +160,7 @@ class ModelImportError(LibraryError):
     """A file or folder cannot be imported: not a valid GGUF, or an incomplete checkpoint."""
 
 
-# -- the About box (app/core/about.py) ----------------------------------------------------------
+# -- the About box (app/core/installation/about.py) ----------------------------------------------------------
 
 __all__ += ["AboutDataError"]
 
@@ -175,7 +175,7 @@ class AboutDataError(FinR1Error):
     installation); the message names the file."""
 
 
-# -- conversation history and export (app/core/history.py, app/core/export.py) ------------------
+# -- conversation history and export (app/core/history/store.py, export.py) ----------------------
 
 __all__ += ["ExportError", "HistoryError", "UnknownConversationError"]
 
@@ -202,7 +202,7 @@ class InvalidModelNameError(FinR1Error, ValueError):
     or ``..``), so its files would land outside the build's work folder."""
 
 
-# -- a remote engine: an OpenAI-compatible server (app/core/remote_engine.py) --------------------
+# -- a remote engine: an OpenAI-compatible server (app/core/engine/remote_engine.py) --------------------
 
 __all__ += [
     "RemoteEngineError",
@@ -323,3 +323,17 @@ class BatchBusyError(BatchError):
 
 class BatchResumeError(BatchError):
     """A batch run cannot be continued: none matches, or its input file has changed since."""
+
+
+# -- the engine ------------------------------------------------------------------------------
+
+class ChatTemplateError(FinR1Error):
+    """A model file's chat template is unsafe, broken or cannot render the conversation."""
+
+
+class ContextOverflowError(FinR1Error):
+    """The system prompt, the question and the reply reserve do not fit in the context window."""
+
+
+class GenerationError(FinR1Error):
+    """llama.cpp failed while evaluating the prompt or generating the reply."""

@@ -1,16 +1,16 @@
 """Numbers, times and model facts as translated words, for every widget of the app.
 
 Sizes use decimal units, as disks and the hub count them; a time left is only ever given from a
-measured speed (``app.core.job_rate``), otherwise the text says it is still being estimated.
+measured speed (``foundation.job_rate``), otherwise the text says it is still being estimated.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from app.core.fit import FitLevel
-from app.core.library import ModelStatus
-from quant.disk_space import human_bytes
+from app.core.hardware.fit import FitLevel
+from app.core.library.model_library import ModelStatus
+from foundation.disk_space import human_bytes
 from quant.formats import QuantType
 
 translate = QCoreApplication.translate  # lupdate finds texts in calls named translate(…)

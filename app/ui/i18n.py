@@ -19,8 +19,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QObject, QTranslator
 
-from app.core.paths import app_paths
-from app.core.resources import resource_path
+from app.core.installation.paths import app_paths
+from app.core.installation.resources import resource_path
 
 SYSTEM = "system"
 UI_LANGUAGES = ("zh_CN", "en")

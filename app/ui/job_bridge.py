@@ -3,8 +3,8 @@
 Modelled on Anki's ``aqt.operations``: a widget builds a ``BackgroundJob`` around a plain function,
 says what should happen on success, failure, progress and streamed items, and starts it. No widget
 creates threads. The function runs on its own ``QThread`` (a worker object moved onto it, as Qt's
-examples do) and receives a ``JobContext``: ``context.cancel`` (a ``quant.jobs.CancelToken``),
-``context.progress`` (a ``quant.jobs.ProgressCallback``) and ``context.emit`` for items such as
+examples do) and receives a ``JobContext``: ``context.cancel`` (a ``foundation.jobs.CancelToken``),
+``context.progress`` (a ``foundation.jobs.ProgressCallback``) and ``context.emit`` for items such as
 streamed tokens. Callbacks always run on the GUI thread, in the order the job produced them::
 
     BackgroundJob(parent, lambda context: ChatEngine(path, config), "load model")
@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from quant.jobs import CancelToken, Progress
+from foundation.jobs import CancelToken, Progress
 
 PROGRESS_INTERVAL_S = 0.05  # 20 progress reports a second at most reach the GUI thread
 

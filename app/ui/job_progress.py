@@ -1,15 +1,15 @@
 """One job's progress for a person: what it is doing, a bar, the speed and an honest time left
-(measured from the job's own progress, ``app.core.job_rate``), and a Cancel button."""
+(measured from the job's own progress, ``foundation.job_rate``), and a Cancel button."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from app.core.job_rate import RateMeter
 from app.ui.formats import size_text, speed_text, time_left_text
 from app.ui.retranslate import Retranslating
-from quant.jobs import Progress
+from foundation.job_rate import RateMeter
+from foundation.jobs import Progress
 
 _STEPS = 1000
 

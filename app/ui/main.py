@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.core.display_libraries import startup_problem
+from app.core.installation.display_libraries import startup_problem
 from app.ui.platform_setup import has_display, prepare_qt_environment
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.main_window import MainWindow
+    from app.ui.window.main_window import MainWindow
 
 EXIT_NO_DISPLAY = 2
 EXIT_USAGE = 2
@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from app.core.paths import app_paths
-    from app.core.settings import SettingsFileError, default_settings_file, load_settings
-    from app.ui.main_window import MainWindow
+    from app.core.installation.paths import app_paths
+    from app.core.installation.settings import SettingsFileError, default_settings_file, load_settings
     from app.ui.theme import ThemeController
-    from quant.llama_log import LLAMA_LOG
+    from app.ui.window.main_window import MainWindow
+    from foundation.llama_log import LLAMA_LOG
 
     LLAMA_LOG.send_to(app_paths().log_file)  # llama.cpp's own log: the file `finr1 doctor` names
     application = QApplication([sys.argv[0]])
@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(settings_path)
     except SettingsFileError as error:
-        from app.core.settings import AppSettings
+        from app.core.installation.settings import AppSettings
 
         settings, problem = AppSettings(), str(error)
     theme = ThemeController(application, settings.theme)
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
 
     translations = install_translations(application, settings.ui_language)
     if args.self_test:
-        from app.core.self_test import DEFAULT_SCENARIO
+        from app.core.installation.self_test import DEFAULT_SCENARIO
         from app.ui.self_test import run_self_test
 
         if args.max_tokens:

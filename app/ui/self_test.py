@@ -1,6 +1,6 @@
 """``finr1-studio --self-test``: the real window, driven from start to a finished answer.
 
-Steps, each recorded in an ``app.core.self_test.SelfTestReport``: the chat view starts; the model
+Steps, each recorded in an ``app.core.installation.self_test.SelfTestReport``: the chat view starts; the model
 loads; the scenario's panel is filled with its first worked example and Run is clicked; the reply
 streams to its end; the page shows it finished; a screenshot of the window is saved. Any failure
 or the overall time limit ends the run; the exit status is 0 only when every step passed.
@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.core.chat_session import Turn
-from app.core.self_test import (
+from app.core.chat.session import Turn
+from app.core.installation.self_test import (
     SelfTestReport,
     check_model_file,
     check_rendered_reply,
     check_reply,
     check_screenshot,
 )
-from app.ui.main_window import MainWindow
+from app.ui.window.main_window import MainWindow
 
 if TYPE_CHECKING:
-    from app.core.engine import TurnResult
+    from app.core.engine.local_engine import TurnResult
 
 SETTLE_MS = 600  # lets the page finish its last layout before it is inspected and shot
 

@@ -7,7 +7,7 @@ provide itself (glibc, libGL/EGL, the GPU driver's). This reads the ``NEEDED`` e
 ELF file under APP_DIR (``readelf -d``), drops those the bundle holds, finds the rest through
 ``ldconfig -p`` and asks dpkg which package owns each (or, for a few libraries of Qt's platform
 plugins that a build machine may lack, names the package from the app's table of them,
-``app.core.display_libraries.DEBIAN_PACKAGES``, which the app's start-up check reads too).
+``app.core.installation.display_libraries.DEBIAN_PACKAGES``, which the app's start-up check reads too).
 ``libc6`` gets a lower bound: the glibc the bundle was built against. Prints the
 comma-separated list on stdout; a library that cannot be resolved is named on stderr and makes
 the exit status 1.
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: app.core
-from app.core.display_libraries import DEBIAN_PACKAGES  # (needs the path above)
+from app.core.installation.display_libraries import DEBIAN_PACKAGES  # (needs the path above)
 
 ELF_MAGIC = b"\x7fELF"
 _NEEDED = re.compile(r"\(NEEDED\)\s+Shared library: \[(.+?)\]")

@@ -5,9 +5,9 @@
 #   packaging/linux/make_portable.sh APP_DIR VERSION OUT.tar.gz
 #
 # The folder holds the marker file `finr1-portable`, which puts the app in portable mode
-# (app.core.paths): settings, model library and history go to finr1-data/ beside it. Model files
+# (app.core.installation.paths): settings, model library and history go to finr1-data/ beside it. Model files
 # put in its models/ folder (or beside the executable) are offered for import on first run
-# (app.core.model_pack). `finr1` beside the app is the command line.
+# (app.core.library.model_pack). `finr1` beside the app is the command line.
 set -euo pipefail
 app_dir="$1"; version="$2"; out="$3"
 here="$(cd "$(dirname "$0")" && pwd)"

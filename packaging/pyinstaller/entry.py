@@ -6,10 +6,10 @@ it may name are run as ``python -m`` would:
 
 - ``finr1-studio -m quant.quantize_child``: the quantizer's child process
   (``quant.quantize_runner`` starts exactly that);
-- ``finr1-studio -m app.core.chat_template_child``: the chat-template sandbox's child process
-  (``app.core.chat_template`` starts exactly that);
-- ``finr1-studio -m app.core.load_probe PATH THREADS FLASH``: the first-load probe of a model
-  file (``app.core.load_probe`` starts exactly that);
+- ``finr1-studio -m app.core.templates.template_child``: the chat-template sandbox's child process
+  (``app.core.templates.chat_template`` starts exactly that);
+- ``finr1-studio -m app.core.engine.load_probe PATH THREADS FLASH``: the first-load probe of a model
+  file (``app.core.engine.load_probe`` starts exactly that);
 - ``finr1-studio -m app.core.documents.extract_child``: the document reader's child process
   (``app.core.documents.extraction`` starts exactly that);
 - ``finr1-studio -m app.cli ARGS``: the ``finr1`` command line (the Linux packages' ``finr1``
@@ -33,16 +33,16 @@ def main() -> int:
 
         sys.argv = [sys.argv[0], *arguments[2:]]
         return quantize_child_main()
-    if arguments[:2] == ["-m", "app.core.chat_template_child"]:
-        from app.core.chat_template_child import main as chat_template_child_main
+    if arguments[:2] == ["-m", "app.core.templates.template_child"]:
+        from app.core.templates.template_child import main as chat_template_child_main
 
         return chat_template_child_main()
     if arguments[:2] == ["-m", "app.core.documents.extract_child"]:
         from app.core.documents.extract_child import main as extract_child_main
 
         return extract_child_main()
-    if arguments[:2] == ["-m", "app.core.load_probe"]:
-        from app.core.load_probe import main as load_probe_main
+    if arguments[:2] == ["-m", "app.core.engine.load_probe"]:
+        from app.core.engine.load_probe import main as load_probe_main
 
         return load_probe_main(arguments[2:])
     if arguments[:2] == ["-m", "app.cli"]:

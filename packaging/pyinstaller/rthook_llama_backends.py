@@ -8,7 +8,7 @@ libllama (the library instance llama-cpp-python will use), before any llama.cpp 
 each CPU module against this CPU and keeps the best one it can run.
 
 Plain ctypes, no app import: this runs at every start, before anything else is imported.
-``app.core.llama_build.load_backend_modules`` does the same for a source install.
+``app.core.installation.llama_build.load_backend_modules`` does the same for a source install.
 """
 
 import ctypes

@@ -19,7 +19,7 @@ from typing import Any
 
 from app.core.batch.table_reader import InputTable
 from app.core.errors import BatchMappingError
-from app.core.scenarios import Scenario
+from app.core.scenarios.scenario import Scenario
 
 EXPECTED_HEADERS = (
     "expected", "expected answer", "expected result", "answer", "correct answer", "gold",

@@ -37,9 +37,9 @@ from app.core.batch.runner import BatchOutcome
 from app.core.batch.store import BatchRow
 from app.core.batch.table_reader import CellValue, InputTable
 from app.core.errors import ExportError
-from app.core.export import write_export
-from app.core.scenarios import Scenario
-from quant.atomic import atomic_output
+from app.core.history.export import write_export
+from app.core.scenarios.scenario import Scenario
+from foundation.atomic import atomic_output
 
 RESULT_FORMATS = (".xlsx", ".csv")
 EXCEL_CELL_CHARS = 32_767

@@ -8,14 +8,14 @@ opened one after the other, never two at once: all rows on the first, then on th
 
 ``open_run`` records a new run, or with ``resume`` finds the run made with the same plan (same
 input file, mapping, settings and engines) to continue. ``run_batch`` then answers every row the
-run has not finished, through the engine interface (``app.core.engine_api``): a row is a
+run has not finished, through the engine interface (``app.core.engine.api``): a row is a
 conversation of its own in the history, begun and finished in single transactions
 (``app.core.batch.store``), read by the scenario's reader (``read_reply``, as the chat reads it)
 and scored against the expected column (``app.core.batch.scoring``). A run killed at any moment
 continues from its records: finished rows are never answered again.
 
-``run_batch`` is a job (``quant.jobs``): it reports ``Progress`` in rows (``unit="rows"``; the
-time left comes from the measured rate, ``app.core.job_rate``), hands each finished row to
+``run_batch`` is a job (``foundation.jobs``): it reports ``Progress`` in rows (``unit="rows"``; the
+time left comes from the measured rate, ``foundation.job_rate``), hands each finished row to
 ``on_row`` (a ``BatchRow``) and each token to ``on_token``, and stops within a token when
 ``cancel`` is set. Stopping is how a person pauses or cancels: the row being answered is
 discarded, the run is recorded ``stopped``, and running it again (``open_run`` with ``resume``,
@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.core.answer_readers import read_reply
 from app.core.batch.mapping import ColumnMapping, check_mapping, expected_text, row_values
 from app.core.batch.scoring import (
     DEFAULT_TOLERANCE,
@@ -50,21 +49,22 @@ from app.core.batch.scoring import (
 )
 from app.core.batch.store import BatchRow, BatchRun, BatchStore, FinishedRow
 from app.core.batch.table_reader import InputTable
-from app.core.chat_template import ChatMessage
-from app.core.engine import TokenChunk, TurnResult
-from app.core.engine_api import Engine
-from app.core.engine_config import GenerationSettings
+from app.core.engine.api import Engine
+from app.core.engine.config import GenerationSettings
+from app.core.engine.local_engine import TokenChunk, TurnResult
+from app.core.engine.remote_engine import RemoteEngineInfo
 from app.core.errors import (
     BatchResumeError,
+    ContextOverflowError,
     HistoryError,
     InvalidFieldValueError,
     MissingFieldsError,
 )
-from app.core.history_recorder import turn_provenance
-from app.core.remote_engine import RemoteEngineInfo
-from app.core.scenarios import Language, Scenario
-from quant.errors import ContextOverflowError
-from quant.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
+from app.core.history.recorder import turn_provenance
+from app.core.reasoning.answer_readers import read_reply
+from app.core.scenarios.scenario import Language, Scenario
+from app.core.templates.chat_template import ChatMessage
+from foundation.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 
 # what identifies an engine for the run key: the file's hash, or the server and its model
 _IDENTITY_KEYS = ("model_sha256", "server_url", "server_model")

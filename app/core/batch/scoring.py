@@ -3,7 +3,7 @@ each other.
 
 Fin-R1's own evaluation scores objective questions by rule-based (regular-expression) matching of
 the final answer; this module does the same with the scenario's answer reader
-(``app.core.answer_readers``), so a reply is read for scoring exactly as the chat view reads it.
+(``app.core.reasoning.answer_readers``), so a reply is read for scoring exactly as the chat view reads it.
 An answer is reduced to its *key*: the few values that decide whether two answers are the same.
 
 - ``verdict``: compliant / non-compliant ("unclear" is no answer).
@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.core.answer_readers import (
+from app.core.reasoning.answer_readers import (
     AdvisoryReading,
     AnswerReading,
     CodeReading,
@@ -44,7 +44,7 @@ from app.core.answer_readers import (
     read_answer,
     read_verdict,
 )
-from app.core.scenarios import Scenario
+from app.core.scenarios.scenario import Scenario
 
 DEFAULT_TOLERANCE = 0.01
 

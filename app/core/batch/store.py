@@ -4,7 +4,7 @@ A run (``batch_runs``) records its input (file name, path, SHA-256, sheet, heade
 the column mapping, the settings and the engines. Each row an engine answers is a conversation of
 its own in the history (so it opens like any conversation), linked from its record in
 ``batch_rows`` with what the batch shows: the reading, the answer key, the score, tokens and
-seconds. The tables are declared in ``app.core.history`` (schema version 2).
+seconds. The tables are declared in ``app.core.history.store`` (schema version 2).
 
 Every step is one transaction, so a run killed at any moment leaves each (engine, row) in one of
 three states: no record (not begun), ``running`` (begun by a process that is now dead: its
@@ -28,9 +28,9 @@ from typing import Any, Literal
 from app import __version__
 from app.core.batch.mapping import ColumnMapping
 from app.core.errors import BatchBusyError, BatchResumeError
-from app.core.history import HistoryStore
-from app.core.paths import app_paths
-from quant.processes import process_alive
+from app.core.history.store import HistoryStore
+from app.core.installation.paths import app_paths
+from foundation.processes import process_alive
 
 RunState = Literal["running", "stopped", "failed", "done", "interrupted"]
 RowStatus = Literal["running", "interrupted", "done", "error"]

@@ -28,7 +28,7 @@ from app.core.documents.collector import ExtractFailure
 from app.core.documents.office_readers import EXCEL_MAIN_PART, cell_text, require_package
 from app.core.documents.text_readers import read_text_file
 from app.core.errors import BatchInputError
-from app.core.file_digest import sha256_file
+from app.core.library.file_digest import sha256_file
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 MAX_ROWS = 200_000

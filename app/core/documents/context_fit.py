@@ -5,7 +5,7 @@ Chinese character is one token for one model and three for another), and set aga
 context minus what the rest of the turn needs (the scenario's prompt around the document and the
 room kept for the reply). When it does not fit, the answer says what context would hold it,
 rounded up to llama.cpp's 256-token step, and what the larger KV cache costs in memory
-(``app.core.fit.estimate_memory``), or that the model was not trained for that length.
+(``app.core.hardware.fit.estimate_memory``), or that the model was not trained for that length.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.core.fit import estimate_memory
-from app.core.llama_memory import ModelDims
-from quant.disk_space import human_bytes
+from app.core.hardware.fit import estimate_memory
+from app.core.hardware.llama_memory import ModelDims
+from foundation.disk_space import human_bytes
 
 Tokenize = Callable[[str], Sequence[int]]
 

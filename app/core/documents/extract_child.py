@@ -12,7 +12,7 @@ foreseen (a link, an external entity) can either.
 Then it checks that the file is what its extension says (a PDF, a ZIP package, not an older
 Office file) and hands it to the reader for its kind. Files are opened for reading only.
 
-Protocol (the frames of ``app.core.chat_template_child``: a 4-byte big-endian length, then UTF-8
+Protocol (the frames of ``app.core.templates.template_child``: a 4-byte big-endian length, then UTF-8
 JSON; no pickles, so the parent never unpickles what a process that parsed a foreign file wrote):
 
 - stdin: one request frame, ``ExtractRequest.to_dict()``;
@@ -31,9 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core.chat_template_child import FrameError, read_frame, write_frame
 from app.core.documents.collector import ExtractFailure, ExtractRequest, PartCollector
 from app.core.documents.office_readers import EXCEL_MAIN_PART, PACKAGE_KINDS, checked_zip_names
+from app.core.templates.template_child import FrameError, read_frame, write_frame
 
 CHILD_MODULE = "app.core.documents.extract_child"
 MAX_REQUEST_BYTES = 1024 * 1024

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from app.core.chat_template_child import FrameError, read_frame, write_frame
 from app.core.documents.collector import PART_UNITS, ExtractRequest
 from app.core.documents.extract_child import CHILD_MODULE
 from app.core.documents.parts import DocumentText
@@ -50,8 +49,9 @@ from app.core.errors import (
     DocumentSelectionError,
     UnsupportedDocumentError,
 )
-from quant.jobs import CancelToken, Progress, ProgressCallback
-from quant.processes import python_child_environment
+from app.core.templates.template_child import FrameError, read_frame, write_frame
+from foundation.jobs import CancelToken, Progress, ProgressCallback
+from foundation.processes import python_child_environment
 
 STAGE = "extract"
 JOB_NAME = "document extraction"

@@ -24,7 +24,7 @@ bold face twice, offset by a fraction of a point; PDFium merges the copies.)
 Between the two PDFium builds, hostile files decide. QtPdf's PDFium reserves 32 GiB of address
 space as soon as a ``QPdfDocument`` exists (its allocator's reservation), so under any memory
 limit that means something (``RLIMIT_AS``, which the extraction child sets) it dies at once with
-SIGTRAP. And a four-object PDF whose page tree lists itself (``tests/document_files.py``'s
+SIGTRAP. And a four-object PDF whose page tree lists itself (``tests/support/document_files.py``'s
 ``page_tree_loop_pdf``) hangs ``QPdfDocument.load`` for as long as one waits. pypdfium2 reads
 the real page and refuses the loop at once, needs no Qt (``app.core`` never imports PySide6),
 and reads 2,000 small pages in about 0.4 s. Its wheels carry their own PDFium build

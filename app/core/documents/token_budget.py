@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from app.core.documents.context_fit import Tokenize
 from app.core.errors import InvalidFieldValueError
-from app.core.scenarios import Field, Scenario
+from app.core.scenarios.scenario import Field, Scenario
 
 OTHER_CHARS_PER_TOKEN = 4
 # CJK punctuation, kana, Hangul, CJK ideographs (extension A, unified, compatibility), full-width

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from quant.errors import FinR1Error, InvalidSettingError
+from foundation.errors import FinR1Error, InvalidSettingError
 
 ReasoningFormat = Literal["none", "deepseek"]
 # llama.cpp server's names: "none" leaves <think>…</think><answer>…</answer> in the content (as

@@ -21,9 +21,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
-from app.core.chat_template import ChatMessage
-from app.core.engine import ChatEngine, ChatStream
-from app.core.engine_queue import EngineQueue, QueueFullError
+from app.core.engine.local_engine import ChatEngine, ChatStream
+from app.core.engine.turn_queue import EngineQueue, QueueFullError
 from app.core.serve import protocol
 from app.core.serve.config import ServeConfig, is_loopback
 from app.core.serve.protocol import ApiError, ApiRequest
@@ -36,8 +35,9 @@ from app.core.serve.turn_response import (
     TurnResponse,
     send_api_error,
 )
-from quant.errors import InvalidSettingError
-from quant.jobs import CancelToken
+from app.core.templates.chat_template import ChatMessage
+from foundation.errors import InvalidSettingError
+from foundation.jobs import CancelToken
 
 ASGIApp = Callable[[Scope, Receive, Send], Any]
 _LOG = logging.getLogger(__name__)

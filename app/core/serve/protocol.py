@@ -21,12 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.core.chat_template import ChatMessage
-from app.core.engine import TokenChunk
-from app.core.engine_config import MAX_SEED, GenerationSettings
-from app.core.reasoning import AnswerText, Event, ThinkText
+from app.core.engine.config import MAX_SEED, GenerationSettings
+from app.core.engine.local_engine import TokenChunk
+from app.core.engine.turn_metrics import TurnMetrics
+from app.core.reasoning.parser import AnswerText, Event, ThinkText
 from app.core.serve.config import REASONING_FORMATS, ReasoningFormat
-from app.core.turn_metrics import TurnMetrics
+from app.core.templates.chat_template import ChatMessage
 
 COMPLETION_DEFAULT_MAX_TOKENS = 16  # OpenAI's and vLLM's default for /v1/completions
 MAX_STOP_STRINGS = 16

@@ -19,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from app.core.engine_queue import EngineQueue, QueueStatus
+from app.core.engine.turn_queue import EngineQueue, QueueStatus
 from app.core.serve.config import ServeConfig, ServerStartError
 from app.core.serve.http_app import build_app
 from app.core.serve.request_log import RequestLogCallback

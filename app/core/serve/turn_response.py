@@ -21,13 +21,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from app.core.engine import EngineBusyError, TokenChunk, TurnResult
-from app.core.engine_queue import QueuedStream
+from app.core.engine.local_engine import EngineBusyError, TokenChunk, TurnResult
+from app.core.engine.turn_queue import QueuedStream
+from app.core.errors import ContextOverflowError
 from app.core.serve import protocol
 from app.core.serve.config import ReasoningFormat
 from app.core.serve.protocol import ApiError, ApiRequest
-from quant.errors import ContextOverflowError, FinR1Error
-from quant.jobs import CancelToken, JobCancelled
+from foundation.errors import FinR1Error
+from foundation.jobs import CancelToken, JobCancelled
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,0 +1,1 @@
+"""Stage 5, the chat view's core: reply events turned into page operations, rich text and math."""

@@ -1,0 +1,1 @@
+"""Stage 6, the history: every turn in one SQLite file, replayed, and exported as documents."""

@@ -1,0 +1,1 @@
+"""Building quants locally: checkpoint → BF16 GGUF → importance matrix → quantize → library."""

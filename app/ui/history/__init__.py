@@ -1,0 +1,1 @@
+"""The history sidebar and exports to PDF."""

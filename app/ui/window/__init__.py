@@ -1,0 +1,1 @@
+"""The main window and what it is made of: header, model host, settings, About."""

@@ -1,0 +1,83 @@
+"""The Fin-R1-shaped speed benchmark (bench/finr1_shape.py) and the KV cache one
+(bench/kv_cache.py): the model they build is Fin-R1's shape, a measurement reads a real model, and
+the suite runner reads their figures. The full runs are not made here (tens of GB, an hour)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from app.core.hardware.fit import FIN_R1_DIMS
+from bench.__main__ import BENCHMARKS
+from bench.finr1_shape import (
+    FIN_R1_CONFIG,
+    checkpoint_bytes,
+    checkpoint_shapes,
+    markdown,
+    measure_here,
+    shaped_config,
+)
+
+
+def test_the_full_model_has_fin_r1s_config_and_parameter_count() -> None:
+    config = shaped_config(28, 1.0)
+    assert config == FIN_R1_CONFIG
+    shapes = checkpoint_shapes(config)
+    assert sum(math.prod(shape) for shape in shapes.values()) == FIN_R1_DIMS.parameter_count
+    assert checkpoint_bytes(config) == pytest.approx(15.23e9, rel=0.001)
+    assert shapes["model.layers.0.self_attn.k_proj.weight"] == (512, 3584)
+
+
+def test_fewer_layers_keep_each_layers_shapes() -> None:
+    full, reduced = checkpoint_shapes(shaped_config(28, 1.0)), checkpoint_shapes(
+        shaped_config(2, 1.0))
+    assert {name: shape for name, shape in full.items() if ".layers.1." in name} == \
+        {name: shape for name, shape in reduced.items() if ".layers.1." in name}
+    assert not any(".layers.2." in name for name in reduced)
+
+
+@pytest.mark.parametrize("scale", [0.25, 0.5, 0.75])
+def test_a_narrower_model_keeps_shapes_llama_cpp_can_quantize(scale: float) -> None:
+    config = shaped_config(1, scale)
+    hidden, heads = config["hidden_size"], config["num_attention_heads"]
+    assert hidden % 256 == 0 and config["intermediate_size"] % 256 == 0  # k-quant super-blocks
+    assert hidden == heads * 128 and heads % config["num_key_value_heads"] == 0
+    assert config["vocab_size"] == FIN_R1_CONFIG["vocab_size"]
+
+
+def test_bad_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match="--layers"):
+        shaped_config(0, 1.0)
+    with pytest.raises(ValueError, match="--scale"):
+        shaped_config(2, 1.5)
+
+
+def test_a_measurement_reads_a_real_model_and_sets_the_prediction_beside_it(
+        smollm2_gguf: Path) -> None:
+    row = measure_here(smollm2_gguf, threads=1, decode_tokens=8)
+    assert row["decode_tok_s"] > 0 and row["prompt_tok_s"] > 0
+    assert row["ttft_s"] > 0 and row["load_s"] > 0
+    assert row["peak_rss_bytes"] > row["file_bytes"] / 2  # the mapped weights were read
+    assert row["ceiling_tok_s"] == pytest.approx(row["bandwidth_bytes_per_s"]
+                                                 / row["bytes_per_token"])
+    report = {"created": "now", "machine": "test", "command": "finr1_shape.py",
+              "config": FIN_R1_CONFIG, "bf16_bytes": 1, "steps_s": {"convert": 1.0},
+              "rows": [{"model": "SmolLM2", "quant_type": "q4_1", **row}]}
+    table = markdown(report)
+    assert "| SmolLM2 | q4_1 |" in table and "predicted/measured decode: median" in table
+
+
+@pytest.mark.parametrize(("name", "output", "expected"), [
+    ("finr1_shape", "predicted/measured decode: median 1.050, lowest 0.9, highest 1.2 over 12 "
+                    "rows; decode share of the probe's bandwidth: median 0.480",
+     [1.05, 0.48]),
+    ("kv_cache", "fit estimate of the KV cache against llama.cpp's report: largest error 0.05%",
+     [0.05]),
+])
+def test_the_suite_reads_their_figures(name: str, output: str, expected: list[float]) -> None:
+    reader = next(benchmark for benchmark in BENCHMARKS if benchmark.name == name).read_ratios
+    assert [ratio["value"] for ratio in reader(output)] == expected

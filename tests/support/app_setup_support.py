@@ -1,0 +1,59 @@
+"""Shared by the model-manager and wizard tests: Fin-R1-like hub repositories made of the tiny
+Qwen2 (published on the stand-in hub), waiting on the Qt event loop without starving worker
+threads, and the files a job may have left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.local_hub import LocalHub
+
+GGUF_REPO = "mradermacher/Fin-R1-GGUF"
+CHECKPOINT_REPO = "SUFE-AIFLM-Lab/Fin-R1"
+
+
+_quantized: dict[Path, bytes] = {}
+
+
+def tiny_q4_k_m(bf16_gguf: Path) -> bytes:
+    """The tiny model quantized to Q4_K_M by libllama (once per test session)."""
+    if bf16_gguf not in _quantized:
+        from quant.quantize import quantize_gguf
+
+        output = quantize_gguf(bf16_gguf, bf16_gguf.with_name("tiny-q4_k_m.gguf"), "q4_k_m")
+        _quantized[bf16_gguf] = output.read_bytes()
+    return _quantized[bf16_gguf]
+
+
+def gguf_repo_files(tiny_gguf_factory: Callable[..., Path]) -> dict[str, bytes]:
+    """Real tiny GGUFs named as mradermacher names Fin-R1's."""
+    return {
+        "Fin-R1.F16.gguf": tiny_gguf_factory("f16").read_bytes(),
+        "Fin-R1.Q8_0.gguf": tiny_gguf_factory("q8_0").read_bytes(),
+        "Fin-R1.Q4_K_M.gguf": tiny_q4_k_m(tiny_gguf_factory("bf16")),
+        "README.md": b"# Fin-R1 GGUF\n",
+    }
+
+
+def checkpoint_repo_files(checkpoint: Path) -> dict[str, bytes]:
+    files = {path.name: path.read_bytes() for path in checkpoint.iterdir() if path.is_file()}
+    files["README.md"] = b"# Fin-R1\n"
+    return files
+
+
+def publish(hub: LocalHub, tiny_gguf_factory: Callable[..., Path], checkpoint: Path) -> LocalHub:
+    hub.add_repo(GGUF_REPO, gguf_repo_files(tiny_gguf_factory))
+    hub.add_repo(CHECKPOINT_REPO, checkpoint_repo_files(checkpoint))
+    return hub
+
+
+def wait_for(qtbot: object, condition: Callable[[], object], timeout_s: float = 60.0) -> None:
+    """Run the event loop until ``condition()`` is truthy. (``qtbot.wait`` runs a QEventLoop,
+    which lets worker threads run; ``QTest.qWait`` keeps Python's lock and starves them.)"""
+    qtbot.waitUntil(lambda: bool(condition()), timeout=int(timeout_s * 1000))  # type: ignore[attr-defined]
+
+
+def files_under(folder: Path) -> list[Path]:
+    """Every file below ``folder`` (none when it does not exist)."""
+    return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []

@@ -1,0 +1,142 @@
+"""The bridge from core jobs to Qt: the work runs off the GUI thread, everything it reports
+arrives on the GUI thread in order, cancelling reaches it, and quitting never waits forever."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
+
+from app.ui.job_bridge import BackgroundJob, JobContext
+from foundation.jobs import JobCancelled, Progress
+from tests.support.ui_support import wait_until
+
+
+def test_items_progress_and_the_result_arrive_on_the_gui_thread_in_order(qapp: Any) -> None:
+    gui_thread = threading.get_ident()
+    seen: list[tuple[str, object, bool]] = []
+
+    def work(context: JobContext) -> str:
+        assert threading.get_ident() != gui_thread
+        for index in range(50):
+            context.emit(index)
+        context.progress(Progress("counting", 50, 50, "items"))
+        return "done"
+
+    def note(kind: str) -> Any:
+        return lambda value: seen.append((kind, value, threading.get_ident() == gui_thread))
+
+    job = BackgroundJob(None, work, "count")
+    job.on_item(note("item")).on_progress(note("progress")).on_success(note("success")).start()
+    wait_until(lambda: not job.running, 10, "the job to end")
+    assert [value for kind, value, _ in seen if kind == "item"] == list(range(50))
+    assert [kind for kind, _, _ in seen][-2:] == ["progress", "success"]
+    assert seen[-1][1] == "done"
+    assert all(on_gui for _, _, on_gui in seen)
+
+
+def test_a_failing_job_reports_its_exception(qapp: Any) -> None:
+    failures: list[BaseException] = []
+
+    def work(_context: JobContext) -> None:
+        raise ValueError("broken input")
+
+    job = BackgroundJob(None, work, "fail").on_failure(failures.append).start()
+    wait_until(lambda: failures, 10, "the failure")
+    assert isinstance(failures[0], ValueError) and not job.running
+
+
+def test_cancel_reaches_the_work_through_its_token(qapp: Any) -> None:
+    failures: list[BaseException] = []
+    started = threading.Event()
+
+    def work(context: JobContext) -> None:
+        started.set()
+        while not context.cancel.wait(0.01):
+            pass
+        context.cancel.raise_if_cancelled("counting")
+
+    job = BackgroundJob(None, work, "cancel").on_failure(failures.append).start()
+    started.wait(5)
+    job.cancel()
+    wait_until(lambda: failures, 10, "the cancellation")
+    assert isinstance(failures[0], JobCancelled)
+
+
+def test_waiting_for_a_finished_job_returns_even_when_its_result_was_never_delivered(
+        qapp: Any) -> None:
+    job = BackgroundJob(None, lambda _context: 42, "quiet").start()
+    assert job.wait(5000), "the thread ended by itself without the GUI's help"
+    BackgroundJob.cancel_and_wait_all()
+
+
+def test_a_job_starts_only_once(qapp: Any) -> None:
+    job = BackgroundJob(None, lambda _context: None, "once").start()
+    with pytest.raises(RuntimeError, match="already started"):
+        job.start()
+    wait_until(lambda: not job.running, 10)
+
+
+def test_stop_returns_after_the_work_has_cleaned_up(qapp: Any) -> None:
+    started, cleaned_up = threading.Event(), threading.Event()
+
+    def work(context: JobContext) -> None:
+        started.set()
+        try:
+            while not context.cancel.wait(0.01):
+                pass
+            context.cancel.raise_if_cancelled("looping")
+        finally:
+            cleaned_up.set()
+
+    job = BackgroundJob(None, work, "stop").start()
+    assert started.wait(10)
+    job.stop()
+    assert cleaned_up.is_set()
+    job.stop()  # a second stop, or one after the end, does nothing
+
+
+def test_a_flood_of_progress_reaches_the_gui_thinned_with_its_last_report(qapp: Any) -> None:
+    delivered: list[Progress] = []
+
+    def work(context: JobContext) -> None:
+        for done in range(1, 20_001):  # a download reporting per network chunk
+            context.progress(Progress("download", done, 20_000, "bytes"))
+
+    job = BackgroundJob(None, work, "flood").on_progress(delivered.append).start()
+    wait_until(lambda: not job.running, 30, "the job to end")
+    assert delivered[0].done == 1 and delivered[-1].done == 20_000  # first and last arrive
+    assert len(delivered) < 200
+
+
+def test_a_delivered_job_lets_go_of_its_work_and_leaves_its_owner(qapp: Any) -> None:
+    """A window runs a job per reply, per library listing, per download: a finished job must not
+    stay behind as a child of its owner holding its function (and what that captured)."""
+    owner = QObject()
+
+    class Captured:
+        """Stands for what a job's function holds: a conversation, a loaded file."""
+
+    references, results = [], []
+    for index in range(20):
+        captured = Captured()
+        references.append(weakref.ref(captured))
+        job = BackgroundJob(owner, lambda _context, held=captured: id(held), f"job {index}")
+        job.on_success(results.append).start()
+        del captured
+        wait_until(lambda job=job: not job.running, 10, "the job to end")
+    wait_until(lambda: len(results) == 20, 10, "every result")
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    assert owner.findChildren(BackgroundJob) == []
+    assert [reference() for reference in references] == [None] * 20
+    # A caller that kept its job can still ask about it and stop it.
+    assert not job.running and job.wait(100)
+    job.cancel()
+    job.stop()
+    with pytest.raises(RuntimeError, match="already started"):
+        job.start()
