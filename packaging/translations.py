@@ -31,7 +31,7 @@ def _lupdate(targets: list[Path]) -> int:
 
     lupdate = Path(PySide6.__file__).parent / "lupdate"
     sources = sorted(str(path.relative_to(REPO_ROOT))
-                     for path in (REPO_ROOT / "app" / "ui").glob("*.py"))
+                     for path in (REPO_ROOT / "app" / "ui").rglob("*.py"))
     command = [str(lupdate), "-silent", "-locations", "none", "-no-obsolete", *sources, "-ts",
                *map(str, targets)]
     return subprocess.run(command, cwd=REPO_ROOT, check=False).returncode

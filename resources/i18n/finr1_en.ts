@@ -871,6 +871,21 @@
     </message>
 </context>
 <context>
+    <name>HistoryService</name>
+    <message>
+        <source>The history could not be saved: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wait for the reply to finish (or stop it) before opening another conversation.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This panel has no saved conversation yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>JobProgress</name>
     <message>
         <source>Cancel</source>
@@ -1244,6 +1259,25 @@
     </message>
     <message>
         <source>Build</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ModelsMenu</name>
+    <message>
+        <source>&amp;Models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model manager…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set up Fin-R1…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} is downloaded and verified.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1884,19 +1918,7 @@
 <context>
     <name>WindowServices</name>
     <message>
-        <source>&amp;Models</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Local server</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Model manager…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Set up Fin-R1…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1932,19 +1954,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The history could not be saved: {0}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Wait for the reply to finish (or stop it) before opening another conversation.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>This panel has no saved conversation yet.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>{0} is downloaded and verified.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -871,6 +871,21 @@
     </message>
 </context>
 <context>
+    <name>HistoryService</name>
+    <message>
+        <source>The history could not be saved: {0}</source>
+        <translation>无法保存历史记录：{0}</translation>
+    </message>
+    <message>
+        <source>Wait for the reply to finish (or stop it) before opening another conversation.</source>
+        <translation>请等待回答完成（或停止它）后再打开其他对话。</translation>
+    </message>
+    <message>
+        <source>This panel has no saved conversation yet.</source>
+        <translation>此面板还没有已保存的对话。</translation>
+    </message>
+</context>
+<context>
     <name>JobProgress</name>
     <message>
         <source>Cancel</source>
@@ -1245,6 +1260,25 @@
     <message>
         <source>Build</source>
         <translation>构建</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsMenu</name>
+    <message>
+        <source>&amp;Models</source>
+        <translation>模型(&amp;M)</translation>
+    </message>
+    <message>
+        <source>Model manager…</source>
+        <translation>模型管理器…</translation>
+    </message>
+    <message>
+        <source>Set up Fin-R1…</source>
+        <translation>设置 Fin-R1…</translation>
+    </message>
+    <message>
+        <source>{0} is downloaded and verified.</source>
+        <translation>{0} 已下载并校验。</translation>
     </message>
 </context>
 <context>
@@ -1884,20 +1918,8 @@
 <context>
     <name>WindowServices</name>
     <message>
-        <source>&amp;Models</source>
-        <translation>模型(&amp;M)</translation>
-    </message>
-    <message>
         <source>Local server</source>
         <translation>本地服务器</translation>
-    </message>
-    <message>
-        <source>Model manager…</source>
-        <translation>模型管理器…</translation>
-    </message>
-    <message>
-        <source>Set up Fin-R1…</source>
-        <translation>设置 Fin-R1…</translation>
     </message>
     <message>
         <source>&amp;Conversation</source>
@@ -1932,20 +1954,8 @@
         <translation>关于 Fin-R1 Studio…</translation>
     </message>
     <message>
-        <source>The history could not be saved: {0}</source>
-        <translation>无法保存历史记录：{0}</translation>
-    </message>
-    <message>
-        <source>Wait for the reply to finish (or stop it) before opening another conversation.</source>
-        <translation>请等待回答完成（或停止它）后再打开其他对话。</translation>
-    </message>
-    <message>
         <source>This panel has no saved conversation yet.</source>
         <translation>此面板还没有已保存的对话。</translation>
-    </message>
-    <message>
-        <source>{0} is downloaded and verified.</source>
-        <translation>{0} 已下载并校验。</translation>
     </message>
     <message>
         <source>Batch runs are saved in the history, which could not be opened.</source>

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.core.engine.model_summary import ModelSummary, switcher_choices
 from app.core.installation.settings import AppSettings, save_settings
+from app.ui.chat.panel_keys import FREE_CHAT
 from app.ui.i18n import Translations, content_language
 from app.ui.job_bridge import BackgroundJob
 from app.ui.models.library_listing import LibraryListing
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
 # Only what the first paint needs is imported at start; dialogs, the forms and the free-chat box
 # are imported when they are built (Qt types cost time the first time they are touched).
-FREE_CHAT = "chat"
 CODE_SUFFIXES = {"python": ".py", "sql": ".sql", "r": ".R", "bash": ".sh", "javascript": ".js"}
 STYLE_SHEET = """
 #panelTitle { font-size: 15px; font-weight: 600; }
@@ -77,12 +77,12 @@ RAIL_MIN_WIDTH = 190
 class MainWindow(Retranslating, QMainWindow):
     """Fin-R1 Studio's window. ``settings_path`` None keeps settings in memory only (self-test).
 
-    ``services`` (``app.ui.window.window_services``: history, model manager, wizard, downloads,
-    languages) is attached once the chat view is ready; ``library`` is the library as last listed
-    (``app.ui.models.library_listing``), shared by every view that shows it and first listed once the
-    chat view is ready; ``translations`` switches the window's language; ``interactive`` False
-    (default: without a settings file) skips what needs a person (the first-run wizard, resuming
-    downloads).
+    ``services`` (``app.ui.window.window_services``: the history, the Models menu, the server
+    panel, Batch views, languages) is attached once the chat view is ready; ``library`` is the
+    library as last listed (``app.ui.models.library_listing``), shared by every view that shows
+    it and first listed once the chat view is ready; ``translations`` switches the window's
+    language; ``interactive`` False (default: without a settings file) skips what needs a person
+    (the first-run wizard, resuming downloads).
     """
 
     chat_ready = Signal()
@@ -145,7 +145,7 @@ class MainWindow(Retranslating, QMainWindow):
         use a window that is never shown."""
         if self.scenarios or self.rail.count():
             return
-        from app.core.scenarios.scenario import load_scenarios
+        from app.core.scenarios.scenario_file import load_scenarios
         from app.ui.chat.composer import Composer
         from app.ui.chat.scenario_panel import ScenarioPanel
 
