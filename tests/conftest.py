@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from app.core.installation.paths import HOME_ENV_VAR
 from tests.support.tiny_checkpoint import build_tiny_checkpoint
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_finr1_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``FINR1_HOME`` for the whole run: a temporary folder, so that session- and module-scoped
+    fixtures (set up before any test's own fixtures) never write settings, logs or load probes
+    into the real user data folder. Each test then gets its own (``own_finr1_home``)."""
+    folder = tmp_path_factory.mktemp("finr1_home_session")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(HOME_ENV_VAR, str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def own_finr1_home(session_finr1_home: Path, tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's own empty ``FINR1_HOME`` (a temporary folder the app creates when it writes
+    there), unless a wider fixture already chose one (a module's shared window keeps its
+    home). A test that sets ``FINR1_HOME`` itself (``app_home``, ``monkeypatch.setenv``)
+    overrides it, as this fixture runs first. Returns the folder in effect."""
+    if os.environ.get(HOME_ENV_VAR) == str(session_finr1_home):
+        monkeypatch.setenv(HOME_ENV_VAR, str(tmp_path_factory.mktemp("finr1_home")))
+    return Path(os.environ[HOME_ENV_VAR])
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Shared by the model-manager and wizard tests: Fin-R1-like hub repositories made of the tiny
-Qwen2 (published on the stand-in hub), waiting on the Qt event loop without starving worker
-threads, and the files a job may have left behind."""
+Qwen2 (published on the stand-in hub) and the files a job may have left behind. (Waiting on the
+Qt event loop: ``tests.support.qt_wait.wait_until``.)"""
 
 from __future__ import annotations
 
@@ -46,12 +46,6 @@ def publish(hub: LocalHub, tiny_gguf_factory: Callable[..., Path], checkpoint: P
     hub.add_repo(GGUF_REPO, gguf_repo_files(tiny_gguf_factory))
     hub.add_repo(CHECKPOINT_REPO, checkpoint_repo_files(checkpoint))
     return hub
-
-
-def wait_for(qtbot: object, condition: Callable[[], object], timeout_s: float = 60.0) -> None:
-    """Run the event loop until ``condition()`` is truthy. (``qtbot.wait`` runs a QEventLoop,
-    which lets worker threads run; ``QTest.qWait`` keeps Python's lock and starves them.)"""
-    qtbot.waitUntil(lambda: bool(condition()), timeout=int(timeout_s * 1000))  # type: ignore[attr-defined]
 
 
 def files_under(folder: Path) -> list[Path]:

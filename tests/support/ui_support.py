@@ -1,5 +1,6 @@
 """Helpers for the desktop app's tests: an offscreen Qt set up before the application exists,
-waiting on the event loop, reading the chat page back, replaying a scripted reply into a view."""
+waiting for background jobs to settle, reading the chat page back, replaying a scripted reply
+into a view. (Waiting on a condition: ``tests.support.qt_wait.wait_until``.)"""
 
 # ruff: noqa: E402  (Qt and Chromium must be prepared before PySide6 and the chat view load)
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,6 @@ from app.ui.platform_setup import has_display, prepare_qt_environment
 prepare_qt_environment(offscreen=not has_display())
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
-from PySide6.QtTest import QTest
 
 from app.core.chat.reply_document import ReplyOutcome
 from app.core.chat.session import ChatSession, Turn
@@ -25,22 +25,32 @@ from app.core.engine.scripted_stream import scripted_chunks
 from app.core.engine.turn_metrics import FinishReason
 from app.core.reasoning.parser import ParsedReply
 from app.ui.chat.view import ChatView
+from app.ui.job_bridge import BackgroundJob
 from app.ui.window.model_host import ModelHost
+from tests.support.qt_wait import wait_until
 
 TOKENS_PER_FRAME = 10  # a 100 tok/s model at the view's 10 frames per second
 
 
-def wait_until(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = "") -> Any:
-    """Run the event loop until ``condition()`` is truthy; returns its value. AssertionError
-    naming ``what`` on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what or condition}")
-        QTest.qWait(10)
+def wait_until_jobs_idle(timeout_s: float = 60.0) -> None:
+    """Run the event loop until no ``BackgroundJob`` runs or has a result waiting for the GUI
+    thread, on two checks in a row a loop pass apart (so a job that a delivered result starts
+    through a zero-delay timer is seen too). After an action this is the point where every job
+    it led to has ended and been delivered: a test may then assert what did *not* happen
+    without a fixed wait. AssertionError naming the jobs still running after ``timeout_s``."""
+    # The job bridge keeps this set for shutdown: a job is in it from start() until its result
+    # is delivered. It has no public reader.
+    checks: list[bool] = []
+
+    def idle_twice() -> bool:
+        checks.append(not BackgroundJob._running_jobs)
+        return checks[-2:] == [True, True]
+
+    try:
+        wait_until(idle_twice, timeout_s, "every background job to end and be delivered")
+    except AssertionError as timeout:
+        running = ", ".join(sorted(job.name for job in BackgroundJob._running_jobs))
+        raise AssertionError(f"{timeout}; still running: {running}") from None
 
 
 def dispose(qt_object: QObject) -> None:

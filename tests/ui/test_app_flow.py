@@ -27,8 +27,8 @@ from app.ui.models.setup_wizard import PROGRESS, READY, Source
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import FREE_CHAT, MainWindow
 from app.ui.window.window_services import WindowServices
-from tests.support.app_setup_support import wait_for
 from tests.support.llm_support import PROSE_GRAMMAR, THREADS, steered_python
+from tests.support.qt_wait import wait_until
 from tests.support.ui_support import dispose, inspect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +44,8 @@ def window_factory(qapp: Any, qtbot: Any, app_home: Path) -> Iterator[Callable[.
         window = MainWindow(SETTINGS, app_home / "settings.json", ThemeController(qapp, "light"),
                             translations=translations, interactive=interactive)
         window.show()
-        wait_for(qtbot, lambda: window.controller is not None and window.chat_view.is_ready
-                 and window.services is not None, 60)
+        wait_until(lambda: window.controller is not None and window.chat_view.is_ready
+                   and window.services is not None, 60)
         made.append(window)
         return window
 
@@ -74,7 +74,7 @@ def run_to_end(qtbot: Any, window: MainWindow, start: Callable[[], object]) -> A
 
     window.controller.turn_finished.connect(collect)
     start()
-    wait_for(qtbot, lambda: finished, 120)
+    wait_until(lambda: finished, 120)
     window.controller.turn_finished.disconnect(collect)  # only this one: the history listens too
     return finished[0]
 
@@ -85,18 +85,18 @@ def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
         steer: Callable[..., object]) -> None:
     steer(tiny_gguf_factory("q8_0"), grammar=PROSE_GRAMMAR)  # an answer with text
     app_window = window_factory(interactive=True)
-    wait_for(qtbot, lambda: services(app_window).wizard is not None, 10)  # opened by itself
+    wait_until(lambda: services(app_window).wizard is not None, 10)  # opened by itself
     wizard = services(app_window).wizard
     assert wizard.isVisible()
     wizard.next()
-    wait_for(qtbot, wizard.machine_page.isComplete)
+    wait_until(wizard.machine_page.isComplete)
     wizard.next()
     wizard.source_page.choose(Source.IMPORT, tiny_gguf_factory("q8_0"))
     wizard.next()
     assert wizard.currentId() == PROGRESS
-    wait_for(qtbot, lambda: wizard.currentId() == READY, 60)
+    wait_until(lambda: wizard.currentId() == READY, 60)
     wizard.accept()
-    wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
+    wait_until(lambda: app_window.host.engine is not None, 60)
     assert app_window.current_key == "compliance"
     panel = app_window.panels["compliance"]
     example = panel.scenario.example_values(0, panel.prompt_language)
@@ -104,7 +104,7 @@ def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
     turn, result = run_to_end(qtbot, app_window, panel.run_button.click)
     assert result.text
     store = services(app_window).store
-    wait_for(qtbot, lambda: store.conversations() and store.conversation(
+    wait_until(lambda: store.conversations() and store.conversation(
         store.conversations()[0].id).turns[0].status in ("done", "length"), 10)
     (summary,) = store.conversations()
     stored = store.conversation(summary.id).turns[0]
@@ -114,7 +114,7 @@ def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
     assert stored.provenance["sampling"]["max_new_tokens"] == SETTINGS.max_new_tokens
     assert stored.metrics["completion_tokens"] == result.metrics.completion_tokens
     panel_list = services(app_window).history_panel
-    wait_for(qtbot, lambda: panel_list.list.count() == 1)
+    wait_until(lambda: panel_list.list.count() == 1)
 
 
 def app_window_model_sha(window: MainWindow) -> str:
@@ -131,7 +131,7 @@ def without_ids(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_reopened_conversation_draws_as_it_was_and_continues(
         qtbot: Any, app_window: MainWindow, tiny_bf16_gguf: Path, app_home: Path) -> None:
     assert app_window.load_model(tiny_bf16_gguf)
-    wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
+    wait_until(lambda: app_window.host.engine is not None, 60)
     app_window.select_panel(FREE_CHAT)
     run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "First question"))
     run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "Second one"))
@@ -143,7 +143,7 @@ def test_a_reopened_conversation_draws_as_it_was_and_continues(
     (summary,) = store.conversations()
     assert summary.turn_count == 2
     assert services(app_window).show_conversation(summary.id)
-    wait_for(qtbot, lambda: len(inspect(app_window.chat_view)) == 2)
+    wait_until(lambda: len(inspect(app_window.chat_view)) == 2)
     assert without_ids(inspect(app_window.chat_view)) == without_ids(before)
     run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "Third"))
     assert store.conversations()[0].turn_count == 3 and len(store.conversations()) == 1
@@ -154,22 +154,22 @@ def test_switching_the_language_changes_the_window_texts(
         steer: Callable[..., object]) -> None:
     steer(tiny_bf16_gguf, may_end=False)  # tokens enough for a tok/s rate
     assert app_window.load_model(tiny_bf16_gguf)
-    wait_for(qtbot, lambda: app_window.host.engine is not None, 60)
+    wait_until(lambda: app_window.host.engine is not None, 60)
     app_window.select_panel(FREE_CHAT)
     run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "A question"))
     assert "tok/s" in inspect(app_window.chat_view)[0]["metrics"]
     assert services(app_window).models_menu.title() == "&Models"
     services(app_window).set_ui_language("zh_CN")
-    wait_for(qtbot, lambda: services(app_window).models_menu.title() == "模型(&M)", 5)
+    wait_until(lambda: services(app_window).models_menu.title() == "模型(&M)", 5)
     assert app_window.settings.ui_language == "zh_CN"
     free_chat = app_window.rail.item(app_window.rail.count() - 1).text()
     assert free_chat == "自由对话"
     assert app_window.panels["compliance"].run_button.text() == "运行"
     # the reply already on screen is relabelled too, not only the widgets
-    wait_for(qtbot, lambda: "词元/秒" in inspect(app_window.chat_view)[0]["metrics"], 10)
+    wait_until(lambda: "词元/秒" in inspect(app_window.chat_view)[0]["metrics"], 10)
     services(app_window).set_ui_language("en")
-    wait_for(qtbot, lambda: app_window.panels["compliance"].run_button.text() == "Run", 5)
-    wait_for(qtbot, lambda: "tok/s" in inspect(app_window.chat_view)[0]["metrics"], 10)
+    wait_until(lambda: app_window.panels["compliance"].run_button.text() == "Run", 5)
+    wait_until(lambda: "tok/s" in inspect(app_window.chat_view)[0]["metrics"], 10)
 
 
 def test_the_self_test_saves_its_conversation(tmp_path: Path, tiny_bf16_gguf: Path) -> None:

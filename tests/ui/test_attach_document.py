@@ -25,7 +25,7 @@ from app.core.documents.extract_child import CHILD_MODULE
 from app.core.documents.token_budget import estimate_token_count
 from app.core.engine.config import EngineConfig
 from app.core.installation.settings import AppSettings, load_settings
-from app.core.scenarios.scenario import get_scenario
+from app.core.scenarios.scenario_file import get_scenario
 from app.ui.chat.document_dialog import DocumentDialog
 from app.ui.chat.scenario_panel import ScenarioPanel
 from app.ui.i18n import install_translations
@@ -34,7 +34,8 @@ from app.ui.window.main_window import MainWindow
 from app.ui.window.model_host import ModelHost
 from tests.support.document_files import many_pages_pdf, print_report_pdf, report_page, zip_bomb_package
 from tests.support.llm_support import THREADS
-from tests.support.ui_support import dispose, hosted_model, wait_until
+from tests.support.qt_wait import wait_until
+from tests.support.ui_support import dispose, hosted_model
 
 FIELD = "profile"  # the risk scenario's borrower profile: multiline, required
 READ_S = 60.0

@@ -29,14 +29,15 @@ from app.core.chat.labels import chat_labels
 from app.core.engine.config import EngineConfig
 from app.core.engine.turn_queue import EngineQueue, Lease, QueueStatus
 from app.core.installation.settings import AppSettings
-from app.core.scenarios.scenario import get_scenario
+from app.core.scenarios.scenario_file import get_scenario
 from app.ui.batch.engines import BATCH_QUEUE_LABEL
 from app.ui.batch.table_model import COLUMNS, reading_text
 from app.ui.batch.view import BatchView
 from app.ui.models.library_listing import LibraryListing
 from app.ui.window.model_host import CHAT_QUEUE_LABEL, ModelHost
 from tests.support.llm_support import THREADS
-from tests.support.ui_support import dispose, hosted_model, wait_until
+from tests.support.qt_wait import wait_until
+from tests.support.ui_support import dispose, hosted_model
 
 COMPLIANCE = get_scenario("compliance")
 CONFIG = EngineConfig(n_ctx=1024, n_threads=THREADS, n_gpu_layers=0)
@@ -160,7 +161,7 @@ def rows_finished(view: BatchView) -> int:
 ])
 def test_the_reading_column_says_what_the_scenarios_reader_read_in_the_windows_language(
         scenario_id: str, answer: str, box: str | None, english: str, chinese: str) -> None:
-    from app.core.reasoning.answer_readers import read_answer
+    from app.core.reasoning.readers import read_answer
 
     reading = read_answer(get_scenario(scenario_id), answer, box)
     recorded = reading.as_dict() if reading is not None else None  # as the batch stores it

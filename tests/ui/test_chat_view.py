@@ -18,7 +18,8 @@ from app.core.chat.session import ChatSession
 from app.ui.chat.page import ChatPage, private_profile
 from app.ui.chat.view import ChatView
 from tests.support.fin_r1_replies import CALCULATION, CODE, COMPLIANCE, TRUNCATED
-from tests.support.ui_support import LIST_MARKER_ROOM_JS, Replay, dispose, evaluate, inspect, play, wait_until
+from tests.support.qt_wait import wait_until
+from tests.support.ui_support import LIST_MARKER_ROOM_JS, Replay, dispose, evaluate, inspect, play
 
 
 @pytest.fixture(scope="module")

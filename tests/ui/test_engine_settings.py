@@ -17,10 +17,10 @@ from app.core.installation.settings import AppSettings
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import MainWindow
 from app.ui.window.settings_dialog import SettingsDialog
-from tests.support.app_setup_support import wait_for
 from tests.support.openai_replay_server import ReplayServer, Reply
+from tests.support.qt_wait import wait_until
 from tests.support.recorded_streams import FORMATS, REASONING
-from tests.support.ui_support import dispose, inspect, wait_until
+from tests.support.ui_support import dispose, inspect
 
 SERVED = "Fin-R1-7B"
 SERVER_REPLY = FORMATS["vllm-reasoning"].replace('"Fin-R1"', f'"{SERVED}"')
@@ -88,7 +88,7 @@ def test_test_connection_says_which_model_answered(qtbot: Any) -> None:
         dialog.server_url.setText(server.url)
         assert dialog.test_connection()
         assert not dialog.test_button.isEnabled()
-        wait_for(qtbot, lambda: not dialog.testing, 30)
+        wait_until(lambda: not dialog.testing, 30)
         text = dialog.connection_result.text()
         assert text.startswith("Connection works: connected to " + server.url), text
         assert SERVED in text
@@ -109,7 +109,7 @@ def test_test_connection_says_why_the_key_is_refused(qtbot: Any, api_key: str, s
         dialog.server_url.setText(server.url)
         dialog.server_api_key.setText(api_key)
         assert dialog.test_connection()
-        wait_for(qtbot, lambda: not dialog.testing, 30)
+        wait_until(lambda: not dialog.testing, 30)
     text = dialog.connection_result.text()
     assert text.startswith("Connection failed: the server at " + server.url), text
     assert said in text
@@ -122,7 +122,7 @@ def test_test_connection_says_when_nothing_listens(qtbot: Any) -> None:
     dialog.engine_server.setChecked(True)
     dialog.server_url.setText(f"http://127.0.0.1:{closed_port()}")
     assert dialog.test_connection()
-    wait_for(qtbot, lambda: not dialog.testing, 30)
+    wait_until(lambda: not dialog.testing, 30)
     assert dialog.connection_result.text().startswith("Connection failed: cannot reach the server")
 
 
@@ -167,7 +167,7 @@ def use_server(window: MainWindow, qtbot: Any, server: ReplayServer, api_key: st
     window.host.load_failed.connect(outcomes.append)
     window.apply_settings(window.settings.with_changes(
         engine_kind="server", server_url=server.url, server_api_key=api_key))
-    wait_for(qtbot, lambda: outcomes, 30)
+    wait_until(lambda: outcomes, 30)
     window.host.connected.disconnect(outcomes.append)
     window.host.load_failed.disconnect(outcomes.append)
 
@@ -181,7 +181,7 @@ def run_scenario(window: MainWindow, qtbot: Any, scenario_id: str) -> tuple[Turn
     window.select_panel(scenario_id)
     window.panels[scenario_id].load_example(0)
     window.panels[scenario_id].run_button.click()
-    wait_for(qtbot, lambda: ended, 60)
+    wait_until(lambda: ended, 60)
     return ended[0]
 
 
@@ -251,6 +251,6 @@ def test_going_back_to_this_computer_frees_the_server_engine(
     if window.host.server is None:
         use_server(window, qtbot, replay, "k-1")
     window.apply_settings(window.settings.with_changes(engine_kind="local"))
-    wait_for(qtbot, lambda: not window.host.busy, 30)
+    wait_until(lambda: not window.host.busy, 30)
     assert window.host.engine is None and window.host.server is None
     assert window.header.model_label.text() == "No model loaded"

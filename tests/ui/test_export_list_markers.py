@@ -13,7 +13,8 @@ import pytest
 from app.core.history.export import conversation_html
 from app.core.history.store import HistoryStore
 from app.core.reasoning.parser import parse_text
-from tests.support.ui_support import LIST_MARKER_ROOM_JS, dispose, wait_until
+from tests.support.qt_wait import wait_until
+from tests.support.ui_support import LIST_MARKER_ROOM_JS, dispose
 
 
 def _numbered(first: int, last: int, word: str) -> str:

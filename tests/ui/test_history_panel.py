@@ -12,10 +12,10 @@ import pytest
 import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.core.history.store import HistoryStore
 from app.core.reasoning.parser import parse_text
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 from app.ui.history.history_panel import HistoryPanel
-from tests.support.app_setup_support import wait_for
 from tests.support.fin_r1_replies import CALCULATION, COMPLIANCE
+from tests.support.qt_wait import wait_until
 
 SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}
 SHA = "ab" * 32
@@ -49,7 +49,7 @@ def panel(qtbot: object, store: HistoryStore) -> HistoryPanel:
     qtbot.addWidget(widget)  # type: ignore[attr-defined]
     widget.show()
     widget.refresh()
-    wait_for(qtbot, lambda: widget.list.count() == 2, 10)
+    wait_until(lambda: widget.list.count() == 2, 10)
     return widget
 
 
@@ -61,9 +61,9 @@ def test_conversations_are_listed_newest_first_with_their_scenario(panel: Histor
 
 def test_search_narrows_the_list(qtbot: object, panel: HistoryPanel) -> None:
     panel.search_box.setText("structuring")
-    wait_for(qtbot, lambda: panel.titles() == ["Structuring deposits"], 10)
+    wait_until(lambda: panel.titles() == ["Structuring deposits"], 10)
     panel.search_box.setText("nothing like this at all")
-    wait_for(qtbot, lambda: panel.list.count() == 0, 10)
+    wait_until(lambda: panel.list.count() == 0, 10)
     assert panel.empty_label.text() == "Nothing matches."
 
 
@@ -71,9 +71,9 @@ def test_rename_and_delete_change_the_store(qtbot: object, panel: HistoryPanel,
                                             store: HistoryStore) -> None:
     first = store.conversations()[0].id
     panel.rename(first, "Renamed")
-    wait_for(qtbot, lambda: "Renamed" in panel.titles(), 10)
+    wait_until(lambda: "Renamed" in panel.titles(), 10)
     panel.delete(first)
-    wait_for(qtbot, lambda: panel.list.count() == 1, 10)
+    wait_until(lambda: panel.list.count() == 1, 10)
     assert [c.title for c in store.conversations()] == ["Structuring deposits"]
 
 
@@ -94,7 +94,7 @@ def test_exports_are_written_with_their_provenance(qtbot: object, panel: History
     messages: list[str] = []
     panel.status.connect(messages.append)
     panel.export(store.conversations()[0].id, export_format, target)
-    wait_for(qtbot, lambda: messages, 90)
+    wait_until(lambda: messages, 90)
     assert messages == [f"Exported to {target}"]
     content = target.read_bytes()
     if export_format == "pdf":

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QWizard
 import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.core.hub.client import HubConfig
 from app.core.installation.resources import RESOURCES_ENV_VAR
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 from app.ui.chat.composer import Composer
 from app.ui.chat.scenario_panel import ScenarioPanel
 from app.ui.i18n import (
@@ -33,7 +33,7 @@ from app.ui.models.download_queue import DownloadQueue
 from app.ui.models.model_manager import ModelManager
 from app.ui.models.setup_wizard import SetupWizard
 from app.ui.window.model_header import ModelHeader
-from tests.support.app_setup_support import wait_for
+from tests.support.qt_wait import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,12 +101,12 @@ def test_switching_changes_the_wizard_texts_on_screen(qtbot: object,
     box = wizard.welcome_page.language_box
     box.setCurrentIndex(box.findData("zh_CN"))
     assert chosen == ["zh_CN"] and translations.language == "zh_CN"
-    wait_for(qtbot, lambda: wizard.welcome_page.title() == "欢迎使用 Fin-R1 Studio", 5)
+    wait_until(lambda: wizard.welcome_page.title() == "欢迎使用 Fin-R1 Studio", 5)
     assert wizard.windowTitle() == "设置 Fin-R1"
     assert wizard.buttonText(QWizard.WizardButton.NextButton) == "下一步 >"
     assert wizard.source_page.download_button.text() == "下载现成的模型文件"
     box.setCurrentIndex(box.findData("en"))
-    wait_for(qtbot, lambda: wizard.welcome_page.title() == "Welcome to Fin-R1 Studio", 5)
+    wait_until(lambda: wizard.welcome_page.title() == "Welcome to Fin-R1 Studio", 5)
     assert wizard.buttonText(QWizard.WizardButton.NextButton) == "Next >"
 
 
@@ -118,7 +118,7 @@ def test_switching_changes_the_model_manager_texts(qtbot: object,
     tabs = [manager.tabs.tabText(index) for index in range(3)]
     assert tabs == ["Library", "Get models", "Build"]
     translations.apply("zh_CN")
-    wait_for(qtbot, lambda: manager.tabs.tabText(0) == "模型库", 5)
+    wait_until(lambda: manager.tabs.tabText(0) == "模型库", 5)
     assert [manager.tabs.tabText(index) for index in range(3)] == ["模型库", "获取模型", "构建"]
     assert manager.library_tab.verify_button.text() == "校验"
     headers = [manager.library_tab.table.horizontalHeaderItem(i).text() for i in range(6)]
@@ -137,7 +137,7 @@ def test_switching_changes_the_chat_box_and_scenario_panel_texts(qtbot: object,
     assert (composer.new_button.text(), panel.run_button.text()) == ("New chat", "Run")
     assert panel.title_label.text() == scenario.title["en"]
     translations.apply("zh_CN")
-    wait_for(qtbot, lambda: composer.new_button.text() == "新对话", 5)
+    wait_until(lambda: composer.new_button.text() == "新对话", 5)
     assert composer.send_button.text() == "发送"
     assert (panel.run_button.text(), panel.examples_label.text()) == ("运行", "示例：")
     assert panel.title_label.text() == scenario.title["zh"] != scenario.title["en"]
@@ -150,7 +150,7 @@ def test_switching_changes_the_model_header_texts(qtbot: object,
     header.set_library_models([("m1", "Fin-R1 · Q4_K_M · 4.68 GB")])
     assert header.settings_button.text() == "Settings"
     translations.apply("zh_CN")
-    wait_for(qtbot, lambda: header.settings_button.text() == "设置", 5)
+    wait_until(lambda: header.settings_button.text() == "设置", 5)
     entries = [header.switcher.itemText(row) for row in range(header.switcher.count())]
     assert entries[1] == "Fin-R1 · Q4_K_M · 4.68 GB"  # the models stay, their frame is Chinese
     assert entries[0] != "Switch model…" and entries[-1] != "Open a GGUF file…"

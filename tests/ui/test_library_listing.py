@@ -20,12 +20,11 @@ from app.ui.models.model_manager import ModelManager
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import MainWindow
 from app.ui.window.window_services import WindowServices
-from tests.support.app_setup_support import wait_for
-from tests.support.ui_support import dispose
+from tests.support.qt_wait import wait_until
+from tests.support.ui_support import dispose, wait_until_jobs_idle
 
 SETTINGS = AppSettings(n_threads=1, n_ctx=2048)
 GUI_THREAD = "GUI thread"
-SETTLE_MS = 500  # long enough for any listing a change might still start to have begun
 
 
 @pytest.fixture
@@ -60,8 +59,8 @@ def window_factory(qapp: Any, qtbot: Any, app_home: Path) -> Iterator[Callable[.
                             interactive=interactive)
         made.append(window)
         window.show()
-        wait_for(qtbot, lambda: window.chat_view is not None and window.chat_view.is_ready
-                 and window.services is not None, 60)
+        wait_until(lambda: window.chat_view is not None and window.chat_view.is_ready
+                   and window.services is not None, 60)
         return window
 
     yield make
@@ -90,14 +89,14 @@ def test_one_import_is_listed_once_for_the_switcher_and_the_model_manager(
         listings: list[str], tiny_gguf_factory: Callable[..., Path]) -> None:
     window = window_factory()
     manager = services(window).open_model_manager()
-    wait_for(qtbot, lambda: library_tab_models(manager) == [first_model.id]
-             and first_model.id in switcher_models(window))
-    qtbot.wait(SETTLE_MS)
+    wait_until(lambda: library_tab_models(manager) == [first_model.id]
+               and first_model.id in switcher_models(window))
+    wait_until_jobs_idle()  # the start's listings have all ended
     listings.clear()
     assert manager.library_tab.import_paths([tiny_gguf_factory("bf16")])
-    wait_for(qtbot, lambda: len(library_tab_models(manager)) == 2
-             and set(library_tab_models(manager)) <= switcher_models(window))
-    qtbot.wait(SETTLE_MS)
+    wait_until(lambda: len(library_tab_models(manager)) == 2
+               and set(library_tab_models(manager)) <= switcher_models(window))
+    wait_until_jobs_idle()  # any further listing the import led to has ended too
     # the import reads the manifest itself (is the file already there?) on its own thread
     after_the_import = [thread for thread in listings if thread != "job: import"]
     assert len(after_the_import) == 1 and GUI_THREAD not in after_the_import
@@ -107,8 +106,8 @@ def test_the_start_lists_the_library_off_the_gui_thread(
         qtbot: Any, window_factory: Callable[..., MainWindow], first_model: ModelEntry,
         listings: list[str]) -> None:
     window = window_factory(interactive=True)  # with the first-run check
-    wait_for(qtbot, lambda: first_model.id in switcher_models(window))
-    qtbot.wait(SETTLE_MS)
+    wait_until(lambda: first_model.id in switcher_models(window))
+    wait_until_jobs_idle()  # every listing the start made has ended
     assert listings and GUI_THREAD not in listings
     assert services(window).wizard is None  # the library has a model: no first-run wizard
 
@@ -120,7 +119,7 @@ def test_refreshes_asked_while_a_listing_runs_make_one_more_listing(
     listing.listed.connect(received.append)
     for _ in range(3):
         listing.refresh()
-    wait_for(qtbot, lambda: len(received) == 2)
-    qtbot.wait(SETTLE_MS)
+    wait_until(lambda: len(received) >= 2)
+    wait_until_jobs_idle()  # a third listing, had one been started, has ended too
     assert len(listings) == 2 and [entry.id for entry in listing.entries] == [first_model.id]
     listing.deleteLater()

@@ -21,10 +21,10 @@ from app.ui.server.server_panel import PROMPT_COLUMN, ServerPanel, ServerStatusL
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import FREE_CHAT, MainWindow
 from app.ui.window.model_host import ModelHost
-from tests.support.app_setup_support import wait_for
 from tests.support.llm_support import THREADS
+from tests.support.qt_wait import wait_until
 from tests.support.serve_support import Reply, call
-from tests.support.ui_support import dispose, hosted_model, wait_until
+from tests.support.ui_support import dispose, hosted_model
 
 CONFIG = EngineConfig(n_ctx=256, n_threads=THREADS, n_gpu_layers=0)
 QUESTION = "What is a bond's yield to maturity?"
@@ -55,7 +55,7 @@ def panel(qtbot: Any, host: ModelHost) -> Iterator[ServerPanel]:
 def start(panel: ServerPanel, qtbot: Any) -> str:
     """Press Start and wait until the server accepts connections; returns its base URL."""
     panel.start_button.click()
-    wait_for(qtbot, lambda: panel.server.state in ("serving", "stopped"), 30)
+    wait_until(lambda: panel.server.state in ("serving", "stopped"), 30)
     assert panel.server.state == "serving", panel.error_label.text()
     return panel.server.url
 
@@ -89,14 +89,14 @@ def test_start_serves_on_a_free_port_logs_each_request_and_stop_frees_the_port(
 
     reply = call(url, "GET", "/models")
     assert reply.status == 200 and reply.json()["data"][0]["id"] == "Fin-R1"
-    wait_for(qtbot, lambda: panel.logged_rows(), 10)
+    wait_until(lambda: panel.logged_rows(), 10)
     time_cell, method, path, status, tokens, duration, prompt = panel.logged_rows()[0]
     assert (method, path, status, tokens, prompt) == ("GET", "/v1/models", "200", "", "")
     assert time_cell.count(":") == 2 and duration.endswith(" ms")
 
     panel.start_button.click()
     assert panel.server.state == "stopping"
-    wait_for(qtbot, lambda: panel.server.state == "stopped", 30)
+    wait_until(lambda: panel.server.state == "stopped", 30)
     assert port_is_free(port)
     assert panel.status_label.text() == "Server: off" and panel.address_label.text() == ""
     assert panel.start_button.text() == "Start server" and panel.port_box.isEnabled()
@@ -108,7 +108,7 @@ def test_a_chat_request_is_logged_with_its_tokens_and_without_its_prompt(
     reply = call(url, "POST", "/chat/completions", chat_body())
     assert reply.status == 200
     usage = reply.json()["usage"]
-    wait_for(qtbot, lambda: panel.logged_rows(), 10)
+    wait_until(lambda: panel.logged_rows(), 10)
     row = panel.logged_rows()[-1]
     assert row[1:5] == ("POST", "/v1/chat/completions", "200",
                         f"{usage['prompt_tokens']} + {usage['completion_tokens']}")
@@ -122,7 +122,7 @@ def test_prompts_are_listed_only_when_the_person_turns_logging_on(
     url = start(panel, qtbot)
     assert not panel.log_table.isColumnHidden(PROMPT_COLUMN)
     assert call(url, "POST", "/chat/completions", chat_body()).status == 200
-    wait_for(qtbot, lambda: panel.logged_rows(), 10)
+    wait_until(lambda: panel.logged_rows(), 10)
     assert QUESTION in panel.logged_rows()[-1][PROMPT_COLUMN]
 
 
@@ -136,24 +136,24 @@ def test_the_window_shows_how_busy_the_model_is_as_requests_queue(
     assert host.queue is not None
     held = host.queue.lease(label="chat")  # the window's chat holds the model
     with held:
-        wait_for(qtbot, lambda: panel.server.status.holder == "chat", 10)
+        wait_until(lambda: panel.server.status.holder == "chat", 10)
         first, first_reply = in_thread(lambda: call(url, "POST", "/chat/completions",
                                                     chat_body()))
-        wait_for(qtbot, lambda: panel.server.status.waiting == 1, 30)
+        wait_until(lambda: panel.server.status.waiting == 1, 30)
         second, second_reply = in_thread(lambda: call(url, "POST", "/chat/completions",
                                                       chat_body()))
-        wait_for(qtbot, lambda: panel.server.status.waiting == 2, 30)
+        wait_until(lambda: panel.server.status.waiting == 2, 30)
         assert panel.status_label.text() == "Server: the window's chat has the model, 2 waiting"
         assert status_bar_label.text() == panel.status_label.text()
         assert not status_bar_label.isHidden()
-    wait_for(qtbot, lambda: len(panel.logged_rows()) == 2, 60)
+    wait_until(lambda: len(panel.logged_rows()) == 2, 60)
     first.join(10)
     second.join(10)
     assert first_reply[0].status == second_reply[0].status == 200
     assert "Server: answering 1, 1 waiting" in seen
     assert seen.index("Server: answering 1, 1 waiting") < seen.index(
         "Server: answering 1, 0 waiting")
-    wait_for(qtbot, lambda: not panel.server.status.busy, 10)
+    wait_until(lambda: not panel.server.status.busy, 10)
     assert panel.status_label.text() == f"Server: ready at {url}"
 
 
@@ -176,7 +176,7 @@ def test_a_taken_port_is_said_and_the_server_stays_off(panel: ServerPanel, qtbot
         port = taken.getsockname()[1]
         panel.port_box.setValue(port)
         panel.start_button.click()
-        wait_for(qtbot, lambda: panel.server.state == "stopped", 30)
+        wait_until(lambda: panel.server.state == "stopped", 30)
     assert panel.error_label.text().startswith(f"cannot listen on 127.0.0.1:{port}")
 
 
@@ -192,7 +192,7 @@ def test_changing_the_model_stops_the_server(panel: ServerPanel, host: ModelHost
                                             qtbot: Any) -> None:
     url = start(panel, qtbot)
     assert host.reload(CONFIG)
-    wait_for(qtbot, lambda: panel.server.state == "stopped" and host.queue is not None, 120)
+    wait_until(lambda: panel.server.state == "stopped" and host.queue is not None, 120)
     assert panel.error_label.text().startswith("The server stopped because the model is changing")
     with pytest.raises(OSError):
         call(url, "GET", "/models", timeout=5)
@@ -234,12 +234,12 @@ def test_the_windows_chat_waits_in_the_servers_queue(window: MainWindow, qtbot: 
     with queue.lease(label="server"):  # as a client's request holding the model
         turn = window.controller.ask(FREE_CHAT, "Hello")
         assert turn is not None
-        wait_for(qtbot, lambda: panel.server.status.waiting == 1, 30)
+        wait_until(lambda: panel.server.status.waiting == 1, 30)
         assert panel.status_label.text() == "Server: answering 1, 1 waiting"
         assert window.statusBar().findChild(ServerStatusLabel).text() == \
             "Server: answering 1, 1 waiting"
         assert window.controller.busy and not finished
-    wait_for(qtbot, lambda: finished, 60)
+    wait_until(lambda: finished, 60)
     assert finished == [turn]
     window.local_server.stop()
-    wait_for(qtbot, lambda: window.local_server.state == "stopped", 30)
+    wait_until(lambda: window.local_server.state == "stopped", 30)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.core.hub.client import HubConfig
 from app.core.hub.pending_downloads import DownloadRequest, PendingDownloads
 from app.core.library.model_library import Library
@@ -17,8 +16,10 @@ from app.ui.models.download_queue import DONE, FAILED, DownloadQueue
 from app.ui.models.get_models_tab import DownloadRow
 from app.ui.models.model_manager import ModelManager
 from app.ui.models.setup_wizard import MACHINE, PROGRESS, QUANT, SOURCE, SetupWizard, Source
-from tests.support.app_setup_support import files_under, wait_for
+from tests.support.app_setup_support import files_under
 from tests.support.local_hub import LocalHub
+from tests.support.qt_wait import wait_until
+from tests.support.ui_support import wait_until_jobs_idle
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def make_wizard(qtbot: object, config: HubConfig) -> SetupWizard:
     wizard.show()
     wizard.next()
     assert wizard.currentId() == MACHINE
-    wait_for(qtbot, wizard.machine_page.isComplete)
+    wait_until(wizard.machine_page.isComplete)
     wizard.next()
     assert wizard.currentId() == SOURCE
     return wizard
@@ -61,8 +62,8 @@ def test_in_offline_mode_the_quant_page_asks_the_hub_nothing(qtbot: object, fin_
     wizard.source_page.choose(Source.DOWNLOAD_GGUF)
     wizard.next()
     assert wizard.currentId() == QUANT
-    wait_for(qtbot, lambda: wizard.quant_page.table.rowCount() > 0)
-    qtbot.wait(1500)  # type: ignore[attr-defined]  # a hub request would have been made by now
+    wait_until(lambda: wizard.quant_page.table.rowCount() > 0)
+    wait_until_jobs_idle()  # the page's catalog refresh has ended: any request it made is logged
     assert [record.path for record in fin_r1_hub.log] == []
 
 
@@ -74,12 +75,12 @@ def test_a_checkpoint_folder_fixed_after_an_error_is_read_again(
     wizard.source_page.choose(Source.IMPORT, folder)
     wizard.next()
     page = wizard.quant_page
-    wait_for(qtbot, lambda: "config.json" in page.note.text())
+    wait_until(lambda: "config.json" in page.note.text())
     wizard.back()
     shutil.copytree(tiny_checkpoint, folder, dirs_exist_ok=True)
     wizard.next()
     assert wizard.currentId() == QUANT
-    wait_for(qtbot, lambda: "q4_k_m" in page.table.row_names(), 30)
+    wait_until(lambda: "q4_k_m" in page.table.row_names(), 30)
     assert page.isComplete()
 
 
@@ -90,9 +91,9 @@ def test_a_type_the_hub_turns_out_not_to_have_falls_back_to_the_recommended_one(
     with fin_r1_hub.answers_held():  # the hub answers nothing until the person has chosen
         wizard.source_page.choose(Source.DOWNLOAD_GGUF)
         wizard.next()
-        wait_for(qtbot, lambda: "q6_k" in table.row_names() and table.item(0, 0) is not None)
+        wait_until(lambda: "q6_k" in table.row_names() and table.item(0, 0) is not None)
         table.choose(["q6_k"])  # in the shipped catalog, not on this hub
-    wait_for(qtbot, lambda: table.row_names() == ["f16", "q8_0", "q4_k_m"])
+    wait_until(lambda: table.row_names() == ["f16", "q8_0", "q4_k_m"])
     assert table.recommended is not None
     assert [quant.name for quant in table.chosen()] == [table.recommended.name]
     assert wizard.quant_page.isComplete()
@@ -103,11 +104,11 @@ def test_a_job_that_ends_as_back_is_pressed_does_not_move_the_wizard_on(
     wizard = make_wizard(qtbot, HubConfig(offline=True))
     wizard.source_page.choose(Source.IMPORT, tiny_gguf_factory("q8_0"))
     wizard.next()
-    page = wizard.progress_page
-    assert wizard.currentId() == PROGRESS and page.job is not None
-    page.job.wait()  # the import has ended; its result waits in the event loop
+    page, job = wizard.progress_page, wizard.progress_page.job
+    assert wizard.currentId() == PROGRESS and job is not None
+    job.wait()  # the import has ended; its result waits in the event loop
     wizard.back()
-    qtbot.wait(500)  # type: ignore[attr-defined]  # the result is delivered
+    wait_until(lambda: not job.running, 10, "the import's late result to be delivered")
     assert wizard.currentId() == SOURCE
     assert not page.running
 
@@ -118,16 +119,18 @@ def test_back_and_next_at_once_leaves_the_new_job_stoppable(
     wizard = make_wizard(qtbot, HubConfig(endpoint=fin_r1_hub.endpoint))
     wizard.source_page.choose(Source.DOWNLOAD_GGUF)
     wizard.next()
-    wait_for(qtbot, lambda: "f16" in wizard.quant_page.table.row_names()
+    wait_until(lambda: "f16" in wizard.quant_page.table.row_names()
              and wizard.quant_page.table.item(0, 0) is not None)
     wizard.quant_page.table.choose(["f16"])
     wizard.next()
     page = wizard.progress_page
-    wait_for(qtbot, lambda: page.progress.bar.value() > 0)
+    wait_until(lambda: page.progress.bar.value() > 0)
+    first = page.job
+    assert first is not None
     wizard.back()  # the first download's "cancelled" report now waits in the event loop
     wizard.next()
-    qtbot.wait(300)  # type: ignore[attr-defined]  # that report is delivered
-    assert page.running
+    wait_until(lambda: not first.running, 10, "the first download's report to be delivered")
+    assert page.running and page.job is not first
     wizard.reject()
     assert not page.running
     assert files_under(app_home / "library" / "downloads") == []
@@ -143,7 +146,7 @@ def test_a_download_that_failed_before_its_size_was_known_stops_the_busy_bar(
     row = DownloadRow(item, queue)
     qtbot.addWidget(row)  # type: ignore[attr-defined]
     assert row.bar.maximum() == 0  # busy while the hub is asked
-    wait_for(qtbot, lambda: item.state == FAILED)
+    wait_until(lambda: item.state == FAILED)
     assert row.bar.maximum() > 0
 
 
@@ -156,17 +159,17 @@ def test_a_model_removed_from_the_library_can_be_downloaded_again(
     manager.show()
     tab = manager.get_tab
     manager.tabs.setCurrentWidget(tab)
-    wait_for(qtbot, lambda: "q8_0" in tab.table.row_names())
+    wait_until(lambda: "q8_0" in tab.table.row_names())
     tab.table.choose(["q8_0"])
     item = tab.download_chosen()
     assert item is not None
-    wait_for(qtbot, lambda: item.state == DONE)
+    wait_until(lambda: item.state == DONE)
     (model,) = library_models(app_home)
     assert manager.library_tab.remove(model.id)
-    wait_for(qtbot, lambda: not manager.library_tab.busy and library_models(app_home) == [])
+    wait_until(lambda: not manager.library_tab.busy and library_models(app_home) == [])
     again = tab.download_chosen()
     assert again is not None
-    wait_for(qtbot, lambda: again.state == DONE and library_models(app_home) != [])
+    wait_until(lambda: again.state == DONE and library_models(app_home) != [])
     assert [m.quant_label for m in library_models(app_home)] == ["Q8_0"]
 
 
@@ -179,9 +182,9 @@ def test_a_type_chosen_while_the_catalog_refreshes_stays_chosen(
     with fin_r1_hub.answers_held():  # the hub answers nothing until the person has chosen
         manager.show()
         manager.tabs.setCurrentWidget(tab)
-        wait_for(qtbot, lambda: "q8_0" in table.row_names() and "≈" in table.item(0, 1).text())
+        wait_until(lambda: "q8_0" in table.row_names() and "≈" in table.item(0, 1).text())
         assert table.recommended is not None and table.recommended.name != "q8_0"
         table.choose(["q8_0"])
-    wait_for(qtbot, lambda: table.row_names() == ["f16", "q8_0", "q4_k_m"]
+    wait_until(lambda: table.row_names() == ["f16", "q8_0", "q4_k_m"]
              and "≈" not in table.item(0, 1).text())
     assert [quant.name for quant in table.chosen()] == ["q8_0"]

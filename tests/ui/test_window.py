@@ -22,7 +22,8 @@ from app.ui.theme import ThemeController
 from app.ui.window.main_window import FREE_CHAT, MainWindow
 from app.ui.window.settings_dialog import SettingsDialog
 from tests.support.llm_support import PROSE_GRAMMAR, THREADS
-from tests.support.ui_support import dispose, inspect, wait_until
+from tests.support.qt_wait import wait_until
+from tests.support.ui_support import dispose, inspect
 
 SETTINGS = AppSettings(n_threads=THREADS, n_ctx=2048, max_new_tokens=16, temperature=0.0)
 SCENARIO_IDS = ["compliance", "risk", "esg", "code", "calculation", "calculation_en", "advisory"]
