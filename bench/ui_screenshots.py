@@ -25,8 +25,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from app.core.chat.reply_document import ReplyOutcome  # noqa: E402
 from app.core.engine.scripted_stream import scripted_chunks  # noqa: E402
 from app.core.installation.settings import AppSettings  # noqa: E402
-from app.core.reasoning.answer_readers import read_answer  # noqa: E402
 from app.core.reasoning.parser import ParsedReply  # noqa: E402
+from app.core.reasoning.readers import read_answer  # noqa: E402
 from app.ui.theme import ThemeController  # noqa: E402
 from app.ui.window.main_window import MainWindow  # noqa: E402
 from tests.support.ui_support import dispose, evaluate, wait_until  # noqa: E402  (prepares Qt first)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.cli.text_input import stdin_chunks, utf8_chunks
-from app.core.reasoning.answer_readers import AnswerReading, read_reply
 from app.core.reasoning.parser import ParsedReply, ReasoningParser, ReplyAccumulator
-from app.core.scenarios.scenario import get_scenario
+from app.core.reasoning.readers import AnswerReading, read_reply
+from app.core.scenarios.scenario_file import get_scenario
 from foundation.errors import TextInputError
 
 CHUNK_BYTES = 16  # a few tokens' worth: tags, boxes and characters get split across chunks

@@ -40,6 +40,7 @@ from app.core.batch.mapping import ColumnMapping, check_mapping, expected_text, 
 from app.core.batch.scoring import (
     DEFAULT_TOLERANCE,
     Agreement,
+    AnswerKey,
     ModelScore,
     agreement,
     answer_key,
@@ -61,7 +62,7 @@ from app.core.errors import (
     MissingFieldsError,
 )
 from app.core.history.recorder import turn_provenance
-from app.core.reasoning.answer_readers import read_reply
+from app.core.reasoning.readers import read_reply
 from app.core.scenarios.scenario import Language, Scenario
 from app.core.templates.chat_template import ChatMessage
 from foundation.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
@@ -222,11 +223,11 @@ def summarize(rows: Sequence[BatchRow], engine_count: int,
               tolerance: float = DEFAULT_TOLERANCE) -> tuple[tuple[ModelScore, ...], Agreement]:
     """Each engine's ``ModelScore`` and the engines' ``Agreement`` over the finished rows."""
     scores = []
-    keys: list[dict[int, Any]] = []
+    keys: list[dict[int, AnswerKey | None]] = []
     for engine_index in range(engine_count):
         own = [row for row in rows if row.engine_index == engine_index]
         done = [row for row in own if row.status == "done"]
-        scores.append(model_score([row.outcome for row in done],  # type: ignore[misc]
+        scores.append(model_score([row.outcome for row in done],
                                   sum(row.status == "error" for row in own),
                                   sum(row.completion_tokens or 0 for row in done),
                                   sum(row.seconds or 0.0 for row in done)))
@@ -347,9 +348,10 @@ def _turn_provenance(choice: EngineChoice, engine: Engine,
     """What each turn records about how it was made: the engine chosen, then
     ``history_recorder.turn_provenance`` as for the chat's turns."""
     record = dict(choice.provenance)
-    from_server = isinstance(engine.info, RemoteEngineInfo)
-    if from_server:
-        record.update(engine.info.provenance().as_record())
+    info = engine.info
+    from_server = isinstance(info, RemoteEngineInfo)
+    if isinstance(info, RemoteEngineInfo):
+        record.update(info.provenance().as_record())
     return turn_provenance(record, settings, from_server=from_server)
 
 

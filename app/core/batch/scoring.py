@@ -3,7 +3,7 @@ each other.
 
 Fin-R1's own evaluation scores objective questions by rule-based (regular-expression) matching of
 the final answer; this module does the same with the scenario's answer reader
-(``app.core.reasoning.answer_readers``), so a reply is read for scoring exactly as the chat view reads it.
+(``app.core.reasoning.readers``), so a reply is read for scoring exactly as the chat view reads it.
 An answer is reduced to its *key*: the few values that decide whether two answers are the same.
 
 - ``verdict``: compliant / non-compliant ("unclear" is no answer).
@@ -32,7 +32,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.core.reasoning.answer_readers import (
+from app.core.reasoning.latex_text import clean_latex
+from app.core.reasoning.readers import (
     AdvisoryReading,
     AnswerReading,
     CodeReading,
@@ -40,7 +41,6 @@ from app.core.reasoning.answer_readers import (
     NumberReading,
     RiskReading,
     VerdictReading,
-    clean_latex,
     read_answer,
     read_verdict,
 )

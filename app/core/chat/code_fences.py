@@ -1,5 +1,5 @@
 """The one rule for a markdown code fence, shared by the streaming splitter (``markdown_stream``),
-the renderer (``rich_text``) and the answer readers (``answer_readers``), so what the chat view
+the renderer (``rich_text``) and the answer readers (``app.core.reasoning.readers``), so what the chat view
 draws as code is exactly what the readers read as code.
 
 The rule is CommonMark's. An opening fence is a line of 3 or more backticks or tildes indented at

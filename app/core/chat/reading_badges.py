@@ -14,7 +14,7 @@ import html
 from collections.abc import Callable
 
 from app.core.chat.labels import ChatLabels, chat_labels
-from app.core.reasoning.answer_readers import (
+from app.core.reasoning.readers import (
     AdvisoryReading,
     AnswerReading,
     CodeReading,

@@ -34,7 +34,6 @@ from app.core.chat.markdown_stream import BlockSplitter
 from app.core.chat.reading_badges import reading_html
 from app.core.chat.rich_text import RichTextRenderer, boxed_chip_html
 from app.core.engine.turn_metrics import STATUS_OF_FINISH, FinishReason, TurnMetrics
-from app.core.reasoning.answer_readers import AnswerReading
 from app.core.reasoning.parser import (
     AnswerText,
     BoxedFound,
@@ -46,6 +45,7 @@ from app.core.reasoning.parser import (
     ThinkStarted,
     ThinkText,
 )
+from app.core.reasoning.readers import AnswerReading
 
 Op = list[object]
 Section = Literal["think", "answer"]

@@ -40,7 +40,7 @@ from pygments.util import ClassNotFound
 
 from app.core.chat.code_fences import FencedCode, fenced_code
 from app.core.chat.math_markup import latex_to_mathml
-from app.core.reasoning.parser import clean_boxed
+from app.core.reasoning.latex_text import clean_latex
 
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _DISPLAY_PARAGRAPH = re.compile("<p>\\s*\ue000(\\d+)\ue001\\s*</p>")
@@ -121,7 +121,7 @@ def _new_markdown() -> markdown.Markdown:
 def boxed_chip_html(content: str) -> str:
     r"""A ``\boxed{}`` content as a chip: plain text when it has no LaTeX left after cleaning
     (``\text{是}`` → 是), else typeset math inside the chip."""
-    cleaned = clean_boxed(content)
+    cleaned = clean_latex(content, keep_math=True)
     if not _LATEX_SYNTAX.search(cleaned):
         return f'<span class="boxed-chip">{html.escape(cleaned)}</span>'
     return f'<span class="boxed-chip math">{latex_to_mathml(content, False)}</span>'

@@ -31,8 +31,8 @@ from app.core.errors import ExportError
 from app.core.history.export_markdown import contained_markdown
 from app.core.history.store import Conversation, StoredTurn
 from app.core.installation.resources import resource_path
-from app.core.reasoning.answer_readers import read_reply
 from app.core.reasoning.parser import ParsedReply, parse_text
+from app.core.reasoning.readers import read_reply
 from app.core.scenarios.scenario import Scenario
 from foundation.atomic import atomic_output
 

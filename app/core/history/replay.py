@@ -16,8 +16,8 @@ from app.core.chat.session import ChatSession, Turn
 from app.core.engine.scripted_stream import CHARS_PER_TOKEN
 from app.core.engine.turn_metrics import FINISH_OF_STATUS, TurnMetrics
 from app.core.history.store import Conversation, StoredTurn
-from app.core.reasoning.answer_readers import read_reply
 from app.core.reasoning.parser import ReasoningParser, ReplyAccumulator
+from app.core.reasoning.readers import read_reply
 from app.core.scenarios.scenario import Scenario
 
 

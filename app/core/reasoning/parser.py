@@ -19,14 +19,15 @@ How a reply is read (each rule is a deliberate choice for the model's real habit
   Other text that looks like a tag (a stray ``</think>`` in the answer, ``<b>``) is kept verbatim.
 * Whitespace just inside a section is trimmed: neither section starts or ends with whitespace.
   Whitespace before a removed answer tag is dropped, whitespace after it is kept when text follows.
-* ``\boxed{…}`` and ``boxed{…}`` (the backslash is sometimes missing) are found with nested
-  braces (``\boxed{\frac{1}{2}}``) and escapes (``\{``, ``\%``); a box still open when its
-  section or the stream ends is not reported. Boxes are reported from both sections
+* Boxes are found by the one box rule (``app.core.reasoning.boxed``: ``\boxed{…}`` or
+  ``boxed{…}``, nested braces, escapes), section by section: a box still open when its section or
+  the stream ends is not reported. Boxes are reported from both sections
   (``BoxedFound.section``); the reply's boxes are the answer's, or, when the answer has none and
   the reasoning was finished, the reasoning's (Fin-R1 sometimes boxes inside ``<think>``). A reply
   cut off inside its reasoning has no final answer: a box there is a step of unfinished
   reasoning, not a conclusion.
-* ``final`` is the last box cleaned for display (``clean_boxed``); ``boxed`` keeps them raw.
+* ``final`` is the last box cleaned for display (``clean_latex(…, keep_math=True)``); ``boxed``
+  keeps them raw.
 
 Streaming contract: text is emitted as soon as it cannot be part of a tag. The parser holds back
 only a suffix that could still begin a tag (at most 8 characters) and whitespace that may turn out
@@ -42,6 +43,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
+
+from app.core.reasoning.boxed import BoxScanner
+from app.core.reasoning.latex_text import clean_latex
 
 Section = Literal["think", "answer"]
 
@@ -105,10 +109,6 @@ _ANSWER_TAGS = re.compile(f"{re.escape(_ANSWER_OPEN)}|{re.escape(_ANSWER_CLOSE)}
 _THINK_TAG_TEXTS = (_THINK_CLOSE, _ANSWER_OPEN)
 _ANSWER_TAG_TEXTS = (_ANSWER_OPEN, _ANSWER_CLOSE)
 
-_BOX_OPENER = "boxed{"
-_BOX_SPECIAL = re.compile(r"[{}\\]")
-
-
 def _partial_tag_length(text: str, start: int, tags: tuple[str, ...]) -> int:
     """Length of the longest suffix of ``text[start:]`` that is a proper prefix of a tag."""
     longest = min(max(len(tag) for tag in tags) - 1, len(text) - start)
@@ -121,83 +121,14 @@ def _partial_tag_length(text: str, start: int, tags: tuple[str, ...]) -> int:
     return 0
 
 
-class _BoxScanner:
-    """Finds complete ``boxed{…}`` in a section's text fed piece by piece; reads each char once."""
-
-    def __init__(self, section: Section) -> None:
-        self._section: Section = section
-        self._search_tail = ""  # end of the text so far that may begin ``boxed{``
-        self._depth = 0  # brace depth inside an open box; 0 while searching
-        self._content: list[str] = []
-        self._escape_pending = False  # the previous piece ended with a backslash inside a box
-        self._count = 0
-
-    def feed(self, text: str, events: list[Event]) -> None:
-        """Scan ``text``, the section's next piece, appending a ``BoxedFound`` per box it closes."""
-        buffer = self._search_tail + text if self._depth == 0 else text
-        self._search_tail = ""
-        position = 0
-        while position < len(buffer):
-            if self._depth == 0:
-                position = self._find_opener(buffer, position)
-            else:
-                position = self._scan_content(buffer, position, events)
-
-    def close(self) -> None:
-        """The section ended: a box still open is dropped, unreported."""
-        self._depth = 0
-        self._content = []
-        self._search_tail = ""
-        self._escape_pending = False
-
-    def _find_opener(self, buffer: str, position: int) -> int:
-        found = buffer.find(_BOX_OPENER, position)
-        if found < 0:
-            keep_from = max(position, len(buffer) - (len(_BOX_OPENER) - 1))
-            self._search_tail = buffer[keep_from:]
-            return len(buffer)
-        self._depth = 1
-        return found + len(_BOX_OPENER)
-
-    def _scan_content(self, buffer: str, position: int, events: list[Event]) -> int:
-        if self._escape_pending:
-            self._escape_pending = False
-            self._content.append(buffer[position])
-            return position + 1
-        special = _BOX_SPECIAL.search(buffer, position)
-        if special is None:
-            self._content.append(buffer[position:])
-            return len(buffer)
-        char = special.group()
-        end = special.end()
-        if char == "\\":
-            if end == len(buffer):
-                self._escape_pending = True
-            else:
-                end += 1  # an escaped character (\{ \} \% \\) never changes the depth
-        elif char == "{":
-            self._depth += 1
-        else:
-            self._depth -= 1
-            if self._depth == 0:
-                self._content.append(buffer[position:special.start()])
-                self._report(events)
-                return end
-        self._content.append(buffer[position:end])
-        return end
-
-    def _report(self, events: list[Event]) -> None:
-        events.append(BoxedFound("".join(self._content), self._count, self._section))
-        self._content = []
-        self._count += 1
-
-
 class _SectionWriter:
     """Emits one section's text with the whitespace just inside its tags trimmed."""
 
     def __init__(self, section: Section) -> None:
+        self._section: Section = section
         self._event_type = ThinkText if section == "think" else AnswerText
-        self._boxes = _BoxScanner(section)
+        self._boxes = BoxScanner()
+        self._box_count = 0
         self._has_text = False
         self._pending_whitespace: list[str] = []  # a list: a long run of blank chunks stays linear
 
@@ -214,7 +145,9 @@ class _SectionWriter:
         self._pending_whitespace = [text[len(visible):]]
         self._has_text = True
         events.append(self._event_type(emitted))
-        self._boxes.feed(emitted, events)
+        for content in self._boxes.feed(emitted):
+            events.append(BoxedFound(content, self._box_count, self._section))
+            self._box_count += 1
 
     def drop_pending_whitespace(self) -> None:
         """Forget whitespace held so far: it stood just before a tag."""
@@ -325,37 +258,15 @@ class ReasoningParser:
         return len(text)
 
 
-_TEXT_COMMANDS = re.compile(
-    r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
-
-
-def clean_boxed(raw: str) -> str:
-    r"""A box's content made readable: ``\text{是}`` → ``是``, ``\%`` → ``%``, ``$…$`` unwrapped.
-
-    Text-style commands (``\text``, ``\textbf``, ``\mathrm``…) are replaced by their argument,
-    innermost first; ``\%``, ``\$`` and ``{,}`` (a LaTeX thousands separator) become ``%``, ``$``
-    and ``,``; surrounding ``$`` and whitespace go. Other LaTeX (``\frac{1}{2}``) is left for a
-    math renderer.
-    """
-    cleaned = raw.strip()
-    if len(cleaned) >= 2 and cleaned.startswith("$") and cleaned.endswith("$"):
-        cleaned = cleaned.strip("$").strip()
-    previous = None
-    while previous != cleaned:
-        previous = cleaned
-        cleaned = _TEXT_COMMANDS.sub(r"\1", cleaned)
-    cleaned = cleaned.replace("\\%", "%").replace("\\$", "$").replace("{,}", ",")
-    return cleaned.strip()
-
-
 @dataclass(frozen=True)
 class ParsedReply:
     """A reply split into its parts.
 
     ``think``: the reasoning ("" when there was none). ``answer``: the answer, tags removed.
     ``boxed``: the raw contents of the answer's boxes, or of the reasoning's when the answer has
-    none and the reasoning was finished. ``final``: the last of ``boxed`` cleaned by
-    ``clean_boxed``, or None. ``truncated``: the reply ended inside its reasoning.
+    none and the reasoning was finished. ``final``: the last of ``boxed`` cleaned for display
+    (``clean_latex(…, keep_math=True)``), or None. ``truncated``: the reply ended inside its
+    reasoning.
     """
 
     think: str = ""
@@ -411,7 +322,7 @@ class ReplyAccumulator:
             think="".join(self._think),
             answer="".join(self._answer),
             boxed=list(boxed),
-            final=clean_boxed(boxed[-1]) if boxed else None,
+            final=clean_latex(boxed[-1], keep_math=True) if boxed else None,
             truncated=self._truncated,
         )
 

@@ -27,7 +27,7 @@ from app.core.chat.rich_text import RichTextRenderer
 from app.core.chat.session import ChatSession, Turn
 from app.core.engine.turn_metrics import continued_metrics
 from app.core.installation.settings import AppSettings
-from app.core.reasoning.answer_readers import read_reply
+from app.core.reasoning.readers import read_reply
 from app.core.scenarios.scenario import Scenario
 from app.ui.chat.view import ChatView
 from app.ui.i18n import content_language

@@ -25,9 +25,9 @@ from app.core.batch.scoring import agreement, answer_key, read_expected, same_an
 from app.core.batch.store import BatchRow, BatchRun
 from app.core.batch.table_reader import read_table
 from app.core.errors import BatchInputError, BatchMappingError, ExportError
-from app.core.reasoning.answer_readers import read_answer
 from app.core.reasoning.parser import parse_text
-from app.core.scenarios.scenario import get_scenario
+from app.core.reasoning.readers import read_answer
+from app.core.scenarios.scenario_file import get_scenario
 
 COMPLIANCE = get_scenario("compliance")
 

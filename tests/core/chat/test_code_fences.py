@@ -11,7 +11,7 @@ import pytest
 
 from app.core.chat.markdown_stream import BlockSplitter
 from app.core.chat.rich_text import RichTextRenderer
-from app.core.reasoning.answer_readers import read_code_blocks
+from app.core.reasoning.readers import read_code_blocks
 
 _CODE_BOX = re.compile(r'<div class="code" data-lang="[^"]*"><pre class="highlight"><code>(.*?)'
                        r"</code></pre></div>", re.DOTALL)

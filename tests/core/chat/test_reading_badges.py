@@ -7,7 +7,7 @@ from pathlib import Path
 from app.core.chat.labels import chat_labels
 from app.core.chat.reading_badges import reading_html
 from app.core.engine.model_summary import read_library, switcher_choices
-from app.core.reasoning.answer_readers import (
+from app.core.reasoning.readers import (
     CodeBlock,
     CodeReading,
     EsgReading,

@@ -28,7 +28,7 @@ from app.core.history.replay import restore_session, split_into
 from app.core.history.store import HistoryStore
 from app.core.library.model_library import Library
 from app.core.reasoning.parser import ReasoningParser, parse_text
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 from tests.support.fin_r1_replies import CALCULATION, CODE, COMPLIANCE, TRUNCATED
 from tests.support.llm_support import THREADS, steered_python
 
@@ -80,7 +80,7 @@ def stream_live(recorder: HistoryRecorder, session: ChatSession, key: str, text:
     scenario = SCENARIOS.get(scenario_id or "")
     reading = None
     if scenario is not None and not reply.truncated:
-        from app.core.reasoning.answer_readers import read_answer
+        from app.core.reasoning.readers import read_answer
 
         reading = read_answer(scenario, reply.answer, reply.final)
     metrics = metrics_for(text, len(pieces))

@@ -1,1 +1,1 @@
-"""Tests of app.core.reasoning.parser."""
+"""Tests of app.core.reasoning: the parser, the one box rule, the LaTeX cleaner and the readers."""

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from app.cli import main
 from app.cli.parse_cmd import format_reply
+from app.core.reasoning.latex_text import clean_latex
 from app.core.reasoning.parser import (
     AnswerText,
     BoxedFound,
@@ -28,7 +29,6 @@ from app.core.reasoning.parser import (
     ThinkEnded,
     ThinkStarted,
     ThinkText,
-    clean_boxed,
     parse_text,
 )
 
@@ -287,20 +287,6 @@ def test_accumulator_gives_the_reply_so_far_mid_stream():
     assert accumulator.reply() == ParsedReply(think="推理中")
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("否", "否"),
-    ("\\text{是}", "是"),
-    ("\\textbf{\\text{No}}", "No"),
-    ("5.2\\%", "5.2%"),
-    ("$0.51$", "0.51"),
-    (" $\\text{Yes}$ ", "Yes"),
-    ("568{,}700", "568,700"),
-    ("\\frac{1}{2}", "\\frac{1}{2}"),
-])
-def test_clean_boxed_makes_box_content_readable(raw: str, shown: str):
-    assert clean_boxed(raw) == shown
-
-
 # --- properties over generated replies ------------------------------------------------------------
 
 BODY_PIECES = ["计算", "月供", "利率为", "夏普比率", "合规", "。", "，", "6\\%", "r = 0.5\\%",
@@ -356,7 +342,7 @@ def well_formed_replies(draw: st.DrawFn) -> tuple[str, ParsedReply]:
         boxes = answer_boxes or think_boxes
         expected = ParsedReply(think=think.strip(), answer=answer.strip(), boxed=boxes)
         text = f"{lead}<think>{think}</think>{gap}{answer_text}"
-    final = clean_boxed(expected.boxed[-1]) if expected.boxed else None
+    final = clean_latex(expected.boxed[-1], keep_math=True) if expected.boxed else None
     return text, ParsedReply(expected.think, expected.answer, expected.boxed, final,
                              expected.truncated)
 

@@ -16,7 +16,7 @@ import pytest
 
 from app.core.chat.labels import chat_labels
 from app.core.chat.reading_badges import reading_html
-from app.core.reasoning.answer_readers import (
+from app.core.reasoning.readers import (
     AdvisoryReading,
     AnswerReading,
     CodeReading,
@@ -26,7 +26,8 @@ from app.core.reasoning.answer_readers import (
     VerdictReading,
     read_answer,
 )
-from app.core.scenarios.scenario import Scenario, load_scenarios
+from app.core.scenarios.scenario import Scenario
+from app.core.scenarios.scenario_file import load_scenarios
 
 # The reply of issue 13: an ESG answer full of figures, with no score in it.
 ESG_FIGURES_REPLY = (

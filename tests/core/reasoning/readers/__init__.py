@@ -1,0 +1,1 @@
+"""Tests of app.core.reasoning.readers: every reader, through the registry the scenarios name."""
