@@ -40,6 +40,7 @@ from pygments.util import ClassNotFound
 
 from app.core.chat.code_fences import FencedCode, fenced_code
 from app.core.chat.math_markup import latex_to_mathml
+from app.core.reasoning.boxed import box_content
 from app.core.reasoning.latex_text import clean_latex
 
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
@@ -232,19 +233,9 @@ class RichTextRenderer:
     @staticmethod
     def _read_boxed(text: str, start: int, after: int,
                     streaming: bool) -> tuple[_Cut | None, int]:
-        depth, position = 1, after
-        while position < len(text):
-            char = text[position]
-            if char == "\\":
-                position += 2
-                continue
-            if char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-                if depth == 0:
-                    return _Cut(boxed_chip_html(text[after:position])), position + 1
-            position += 1
+        content = box_content(text, after)
+        if content is not None:
+            return _Cut(boxed_chip_html(content)), after + len(content) + 1
         if streaming:
             return _Cut(f'<span class="math-pending">{html.escape(text[start:])}</span>'), \
                 len(text)

@@ -25,9 +25,10 @@ _BOX_SPECIAL = re.compile(r"[{}\\]")
 class BoxScanner:
     """Finds complete boxes in a text fed piece by piece. Not thread-safe: one per text."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, inside_box: bool = False) -> None:
+        """``inside_box``: the text fed starts within a box whose ``boxed{`` came before it."""
         self._search_tail = ""  # end of the text so far that may begin ``boxed{``
-        self._depth = 0  # brace depth inside an open box; 0 while searching
+        self._depth = 1 if inside_box else 0  # brace depth inside an open box; 0 while searching
         self._content: list[str] = []
         self._escape_pending = False  # the previous piece ended with a backslash inside a box
 
@@ -95,3 +96,13 @@ def find_boxes(text: str) -> list[str]:
     ``find_boxes(r"a \boxed{\frac{1}{2}} b boxed{是}")`` is ``[r"\frac{1}{2}", "是"]``.
     """
     return BoxScanner().feed(text)
+
+
+def box_content(text: str, content_start: int) -> str | None:
+    r"""The raw content of the box whose opening ``boxed{`` ends at ``content_start`` in ``text``,
+    by the same rule as ``find_boxes``; ``None`` when the box does not close within ``text``.
+    Its closing brace is at ``content_start + len(content)``: the content is the raw text."""
+    scanner = BoxScanner()
+    scanner._depth = 1
+    found = scanner.feed(text[content_start:])
+    return found[0] if found else None
