@@ -11,6 +11,15 @@ streamed tokens. Callbacks always run on the GUI thread, in the order the job pr
         .on_success(self._engine_loaded).on_failure(self._show_error).start()
 
 A job's failure is any exception; ``JobCancelled`` reaches ``on_failure`` like the others.
+
+A widget that runs one job of a kind at a time (a checkpoint reading, a catalog refresh, a build)
+holds it in a ``JobSlot``: starting a job on the slot abandons the one before it (cancelled, and
+nothing it reports later is delivered), so no widget checks whether a late report is still
+wanted::
+
+    self._reading = JobSlot(self)
+    ...
+    self._reading.start(BackgroundJob(self, read, "read checkpoint").on_success(self._read))
 """
 
 from __future__ import annotations
@@ -101,6 +110,7 @@ class BackgroundJob(QObject):
         self._worker: _Worker | None = None
         self._started = False
         self._done = False
+        self._abandoned = False
 
     def on_success(self, callback: Callable[[Any], None]) -> BackgroundJob:
         self._success.append(callback)
@@ -151,6 +161,13 @@ class BackgroundJob(QObject):
         """Ask the job to stop at its next safe point (its function decides where)."""
         self.cancel_token.cancel()
 
+    def abandon(self) -> None:
+        """Cancel the job and deliver nothing more from it: no item, progress, success, failure
+        or ``finished``, even those already waiting in the event loop. Its thread still runs to
+        its end (``wait`` for it) and the job is released as any other."""
+        self._abandoned = True
+        self.cancel()
+
     def stop(self) -> None:
         """Cancel the job if it is running and wait until its thread has ended (its clean-up,
         such as removing partial files, done)."""
@@ -176,11 +193,15 @@ class BackgroundJob(QObject):
 
     @Slot(object)
     def _deliver_progress(self, progress: Progress) -> None:
+        if self._abandoned:
+            return
         for callback in self._progress:
             callback(progress)
 
     @Slot(object)
     def _deliver_item(self, item: object) -> None:
+        if self._abandoned:
+            return
         for callback in self._items:
             callback(item)
 
@@ -195,9 +216,10 @@ class BackgroundJob(QObject):
     def _finish(self, callbacks: list[Callable[[Any], None]], outcome: object) -> None:
         self._end()
         try:
-            for callback in callbacks:
-                callback(outcome)
-            self.finished.emit()
+            if not self._abandoned:
+                for callback in callbacks:
+                    callback(outcome)
+                self.finished.emit()
         finally:
             self._release()
 
@@ -217,3 +239,58 @@ class BackgroundJob(QObject):
         for callbacks in (self._success, self._failure, self._progress, self._items):
             callbacks.clear()
         self.deleteLater()
+
+
+class JobSlot(QObject):
+    """Holds the one current job of a kind for its owner (see the module docstring).
+
+    ``start(job)`` starts ``job`` as the current one and abandons the job it replaces
+    (``BackgroundJob.abandon``): a superseded job's late reports never reach the owner, while
+    the current job's all do. ``cancel`` and ``stop`` act on the current job, whose outcome is
+    still delivered (a cancelled job's ``JobCancelled`` reaches ``on_failure``); ``abandon`` lets
+    the current job go without a word. GUI thread only.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._job: BackgroundJob | None = None
+
+    @property
+    def job(self) -> BackgroundJob | None:
+        """The current job: the last one started and not abandoned (it may have ended)."""
+        return self._job
+
+    @property
+    def running(self) -> bool:
+        """True while the current job runs (until its outcome is delivered)."""
+        return self._job is not None and self._job.running
+
+    def start(self, job: BackgroundJob) -> BackgroundJob:
+        """Abandon the current job, if any, and start ``job`` (callbacks registered) in its
+        place; returns ``job``."""
+        self.abandon()
+        self._job = job.start()
+        return job
+
+    def cancel(self) -> None:
+        """Ask the current job to stop; it still reports how it ended."""
+        if self._job is not None:
+            self._job.cancel()
+
+    def stop(self) -> None:
+        """Cancel the current job and wait until its thread has ended (its clean-up done); its
+        outcome is still delivered through the event loop."""
+        if self._job is not None:
+            self._job.stop()
+
+    def abandon(self, wait: bool = False) -> bool:
+        """Let the current job go: cancelled, and nothing more from it is delivered; with
+        ``wait``, return only once its thread has ended (its clean-up done). True when a running
+        job was abandoned."""
+        job, self._job = self._job, None
+        if job is None or not job.running:
+            return False
+        job.abandon()
+        if wait:
+            job.wait()
+        return True

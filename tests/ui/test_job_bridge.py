@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
-from app.ui.job_bridge import BackgroundJob, JobContext
+import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
+from app.ui.job_bridge import BackgroundJob, JobContext, JobSlot
 from foundation.jobs import JobCancelled, Progress
-from tests.support.ui_support import wait_until
+from tests.support.qt_wait import wait_until
 
 
 def test_items_progress_and_the_result_arrive_on_the_gui_thread_in_order(qapp: Any) -> None:
@@ -140,3 +141,98 @@ def test_a_delivered_job_lets_go_of_its_work_and_leaves_its_owner(qapp: Any) -> 
     job.stop()
     with pytest.raises(RuntimeError, match="already started"):
         job.start()
+
+
+# -- the job slot: one current job, superseded ones never heard from ----------------------------
+
+
+class Heard:
+    """What reached the owner of a slot, as (job name, kind of report, value)."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, str, object]] = []
+
+    def job(self, name: str, work: Any) -> BackgroundJob:
+        job = BackgroundJob(None, work, name)
+        for kind, register in (("item", job.on_item), ("progress", job.on_progress),
+                               ("success", job.on_success), ("failure", job.on_failure)):
+            register(lambda value, kind=kind: self.reports.append((name, kind, value)))
+        job.finished.connect(lambda: self.reports.append((name, "finished", None)))
+        return job
+
+    def names(self) -> set[str]:
+        return {name for name, _kind, _value in self.reports}
+
+
+def test_a_job_superseded_on_its_slot_never_reaches_the_owner_and_the_new_one_does(
+        qapp: Any) -> None:
+    heard, slot = Heard(), JobSlot()
+    go_on = threading.Event()
+
+    def old_work(context: JobContext) -> str:
+        go_on.wait(10)  # ignores the cancel, as work past its last safe point does
+        context.emit("old item")
+        context.progress(Progress("reading", 1, 1, "items"))
+        return "old result"
+
+    def new_work(context: JobContext) -> str:
+        context.emit("new item")
+        return "new result"
+
+    old = slot.start(heard.job("old", old_work))
+    new = slot.start(heard.job("new", new_work))
+    assert old.cancel_token.cancelled and slot.job is new
+    go_on.set()
+    wait_until(lambda: not old.running and not new.running, 10, "both jobs to end")
+    assert heard.names() == {"new"}
+    assert [kind for _name, kind, _value in heard.reports] == ["item", "success", "finished"]
+
+
+def test_a_result_already_waiting_in_the_event_loop_is_dropped_when_its_job_is_superseded(
+        qapp: Any) -> None:
+    heard, slot = Heard(), JobSlot()
+    old = slot.start(heard.job("old", lambda _context: "old result"))
+    assert old.wait(5000)  # the result is queued; the event loop has not delivered it
+    new = slot.start(heard.job("new", lambda _context: "new result"))
+    wait_until(lambda: not old.running and not new.running, 10, "both jobs to end")
+    assert heard.reports == [("new", "success", "new result"), ("new", "finished", None)]
+
+
+def test_cancelling_the_slots_job_still_reports_how_it_ended(qapp: Any) -> None:
+    heard, slot = Heard(), JobSlot()
+    started = threading.Event()
+
+    def work(context: JobContext) -> None:
+        started.set()
+        while not context.cancel.wait(0.01):
+            pass
+        context.cancel.raise_if_cancelled("looping")
+
+    slot.start(heard.job("loop", work))
+    assert started.wait(10) and slot.running
+    slot.cancel()
+    wait_until(lambda: not slot.running, 10, "the cancellation")
+    kinds = [(kind, type(value)) for _name, kind, value in heard.reports]
+    assert kinds == [("failure", JobCancelled), ("finished", type(None))]
+
+
+def test_abandoning_waits_for_the_clean_up_and_nothing_is_reported(qapp: Any) -> None:
+    heard, slot = Heard(), JobSlot()
+    started, cleaned_up = threading.Event(), threading.Event()
+
+    def work(context: JobContext) -> None:
+        started.set()
+        try:
+            while not context.cancel.wait(0.01):
+                pass
+            context.cancel.raise_if_cancelled("looping")
+        finally:
+            cleaned_up.set()
+
+    job = slot.start(heard.job("loop", work))
+    assert started.wait(10)
+    assert slot.abandon(wait=True)
+    assert cleaned_up.is_set() and slot.job is None and not slot.running
+    wait_until(lambda: not job.running, 10, "the abandoned job's end to be delivered")
+    assert heard.reports == []
+    assert not slot.abandon(wait=True)  # nothing left to abandon

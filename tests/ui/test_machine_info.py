@@ -8,9 +8,10 @@ import pytest
 import shiboken6
 from PySide6.QtWidgets import QWidget
 
+import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.core.hardware.machine import MachineInfo
 from app.ui.models import machine_info
-from tests.support.ui_support import wait_until
+from tests.support.qt_wait import wait_until
 
 
 @pytest.mark.parametrize("known_already", [False, True])

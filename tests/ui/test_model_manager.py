@@ -23,8 +23,9 @@ from app.ui.formats import size_text
 from app.ui.models.download_queue import CANCELLED, DONE, PAUSED, RUNNING, DownloadQueue
 from app.ui.models.model_manager import ModelManager
 from quant.evaluate import sidecar_path
-from tests.support.app_setup_support import CHECKPOINT_REPO, GGUF_REPO, files_under, wait_for
+from tests.support.app_setup_support import CHECKPOINT_REPO, GGUF_REPO, files_under
 from tests.support.local_hub import LocalHub
+from tests.support.qt_wait import wait_until
 
 
 @pytest.fixture
@@ -75,9 +76,9 @@ def test_imports_are_listed_with_quant_size_source_and_state(
     manager = manager_factory()
     tab = manager.library_tab
     assert tab.import_paths([tiny_gguf_factory("q8_0")])
-    wait_for(qtbot, lambda: tab.table.rowCount() == 1 and not tab.busy)
+    wait_until(lambda: tab.table.rowCount() == 1 and not tab.busy)
     assert tab.import_paths([tiny_checkpoint])
-    wait_for(qtbot, lambda: tab.table.rowCount() == 2 and not tab.busy)
+    wait_until(lambda: tab.table.rowCount() == 2 and not tab.busy)
     assert column(manager, 1) == ["Q8_0", "BF16"]
     assert all("KB" in size or "MB" in size for size in column(manager, 2))
     assert all(source.startswith("imported from /") for source in column(manager, 3))
@@ -96,7 +97,7 @@ def test_files_dropped_on_the_list_are_imported(
     event = QDropEvent(QPointF(QPoint(20, 20)), Qt.DropAction.CopyAction, data,
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     tab.dropEvent(event)
-    wait_for(qtbot, lambda: tab.table.rowCount() == 1 and not tab.busy)
+    wait_until(lambda: tab.table.rowCount() == 1 and not tab.busy)
     assert [m.quant_label for m in library_models(app_home)] == ["Q8_0"]
 
 
@@ -106,17 +107,17 @@ def test_verify_finds_a_damaged_file_and_remove_deletes_it(
     manager = manager_factory()
     tab = manager.library_tab
     tab.import_paths([tiny_gguf_factory("q8_0")])
-    wait_for(qtbot, lambda: tab.table.rowCount() == 1 and not tab.busy)
+    wait_until(lambda: tab.table.rowCount() == 1 and not tab.busy)
     entry = library_models(app_home)[0]
     with entry.path.open("r+b") as handle:  # same size, other bytes
         handle.seek(entry.size_bytes - 10)
         handle.write(b"0123456789")
     assert tab.verify(entry.id)
-    wait_for(qtbot, lambda: not tab.busy and column(manager, 4) == ["damaged"])
+    wait_until(lambda: not tab.busy and column(manager, 4) == ["damaged"])
     assert library_models(app_home)[0].status is ModelStatus.CORRUPT
     assert "no longer match" in tab.progress.detail_label.text()
     assert tab.remove(entry.id)
-    wait_for(qtbot, lambda: not tab.busy and tab.table.rowCount() == 0)
+    wait_until(lambda: not tab.busy and tab.table.rowCount() == 0)
     assert not entry.path.exists()
 
 
@@ -127,7 +128,7 @@ def test_a_measured_quality_is_shown_instead_of_the_estimate(
         entry = library.import_path(tiny_gguf_factory("q8_0"))
     sidecar_path(entry.path).write_text(json.dumps({"kld_mean": 0.0123}))
     manager = manager_factory()
-    wait_for(qtbot, lambda: manager.library_tab.table.rowCount() == 1)
+    wait_until(lambda: manager.library_tab.table.rowCount() == 1)
     assert "measured KLD 0.0123" in column(manager, 5)[0]
 
 
@@ -138,7 +139,7 @@ def test_use_this_model_asks_the_window_to_load_it(
         entry = library.import_path(tiny_gguf_factory("q8_0"))
     manager = manager_factory()
     tab = manager.library_tab
-    wait_for(qtbot, lambda: tab.table.rowCount() == 1)
+    wait_until(lambda: tab.table.rowCount() == 1)
     asked: list[str] = []
     manager.use_requested.connect(asked.append)
     tab.table.selectRow(0)
@@ -154,8 +155,8 @@ def test_the_catalog_shows_hub_sizes_fit_and_the_recommendation(
     manager = manager_factory(fin_r1_hub)
     manager.tabs.setCurrentWidget(manager.get_tab)
     table = manager.get_tab.table
-    wait_for(qtbot, lambda: table.row_names() == ["f16", "q8_0", "q4_k_m"]
-             and "≈" not in table.item(0, 1).text())
+    wait_until(lambda: table.row_names() == ["f16", "q8_0", "q4_k_m"]
+               and "≈" not in table.item(0, 1).text())
     assert table.recommended is not None
     recommended_row = table.row_names().index(table.recommended.name)
     assert "recommended" in table.item(recommended_row, 0).text()
@@ -170,19 +171,19 @@ def test_a_download_shows_progress_and_lands_in_the_library(
     manager = manager_factory(fin_r1_hub)
     tab = manager.get_tab
     manager.tabs.setCurrentWidget(tab)
-    wait_for(qtbot, lambda: "q8_0" in tab.table.row_names())
+    wait_until(lambda: "q8_0" in tab.table.row_names())
     tab.table.choose(["q8_0"])
     fin_r1_hub.throttle(400_000)
     item = tab.download_chosen()
     assert item is not None
     row = tab.rows()[0]
-    wait_for(qtbot, lambda: item.state == RUNNING and 0 < item.done_bytes < item.total_bytes)
-    wait_for(qtbot, lambda: "/s" in row.detail_label.text() and "left" in row.detail_label.text(),
-             20)
+    wait_until(lambda: item.state == RUNNING and 0 < item.done_bytes < item.total_bytes)
+    wait_until(lambda: "/s" in row.detail_label.text() and "left" in row.detail_label.text(),
+               20)
     fin_r1_hub.throttle(None)
-    wait_for(qtbot, lambda: item.state == DONE)
+    wait_until(lambda: item.state == DONE)
     assert "in the library" in row.detail_label.text()
-    wait_for(qtbot, lambda: manager.library_tab.table.rowCount() == 1)
+    wait_until(lambda: manager.library_tab.table.rowCount() == 1)
     assert PendingDownloads().items() == []
 
 
@@ -192,22 +193,22 @@ def test_pause_keeps_the_partial_resume_finishes_cancel_deletes(
     queue = queue_factory(fin_r1_hub)
     fin_r1_hub.throttle(150_000)
     item = queue.start(DownloadRequest(GGUF_REPO, quant="f16"))
-    wait_for(qtbot, lambda: item.done_bytes > 0)
+    wait_until(lambda: item.done_bytes > 0)
     queue.pause(item)
-    wait_for(qtbot, lambda: item.state == PAUSED)
+    wait_until(lambda: item.state == PAUSED)
     partials = files_under(app_home / "library" / "downloads")
     assert any(path.name.endswith(".part") for path in partials)
     assert PendingDownloads().items()[0].paused
     fin_r1_hub.throttle(None)
     queue.resume(item)
-    wait_for(qtbot, lambda: item.state == DONE)
+    wait_until(lambda: item.state == DONE)
     assert [m.quant_label for m in library_models(app_home)] == ["F16"]
 
     fin_r1_hub.throttle(150_000)
     other = queue.start(DownloadRequest(GGUF_REPO, quant="q8_0"))
-    wait_for(qtbot, lambda: other.done_bytes > 0)
+    wait_until(lambda: other.done_bytes > 0)
     queue.cancel(other)
-    wait_for(qtbot, lambda: other.state == CANCELLED)
+    wait_until(lambda: other.state == CANCELLED)
     assert not [p for p in files_under(app_home / "library" / "downloads")
                 if p.suffix in (".part", ".json")]
     assert PendingDownloads().items() == []
@@ -219,14 +220,14 @@ def test_a_download_interrupted_by_closing_the_app_resumes_at_the_next_start(
     first_run = queue_factory(fin_r1_hub)
     fin_r1_hub.throttle(150_000)
     item = first_run.start(DownloadRequest(GGUF_REPO, quant="f16"))
-    wait_for(qtbot, lambda: item.done_bytes > 0)
+    wait_until(lambda: item.done_bytes > 0)
     first_run.stop_all()  # the app closes
     assert [pending.request.quant for pending in PendingDownloads().items()] == ["f16"]
     fin_r1_hub.clear_log()
     fin_r1_hub.throttle(None)
     next_run = queue_factory(fin_r1_hub)
     (resumed,) = next_run.resume_pending()
-    wait_for(qtbot, lambda: resumed.state == DONE)
+    wait_until(lambda: resumed.state == DONE)
     ranges = [record.range for record in fin_r1_hub.content_gets("Fin-R1.F16.gguf")
               if record.server == "cdn"]
     assert ranges and all(r is not None and r.startswith("bytes=") and r != "bytes=0-"
@@ -239,9 +240,9 @@ def test_the_original_checkpoint_can_be_downloaded_for_building(
         app_home: Path) -> None:
     manager = manager_factory(fin_r1_hub)
     item = manager.get_tab.download_checkpoint()
-    wait_for(qtbot, lambda: item.state == DONE)
+    wait_until(lambda: item.state == DONE)
     assert [m.source["repo"] for m in library_models(app_home)] == [CHECKPOINT_REPO]
-    wait_for(qtbot, lambda: manager.build_tab.source_box.count() == 1)
+    wait_until(lambda: manager.build_tab.source_box.count() == 1)
 
 
 # -- building -----------------------------------------------------------------------------------
@@ -259,17 +260,17 @@ def test_a_build_from_a_library_checkpoint_adds_the_checked_types(
     manager = manager_factory()
     tab = manager.build_tab
     manager.tabs.setCurrentWidget(tab)
-    wait_for(qtbot, lambda: "q8_0" in tab.table.row_names())
+    wait_until(lambda: "q8_0" in tab.table.row_names())
     tab.choose(["q8_0", "q4_k_m"])
     assert not tab.imatrix_box.isChecked()
     assert "Needs" in tab.disk_label.text() and "free" in tab.disk_label.text()
     built: list[object] = []
     tab.built.connect(built.append)
     assert tab.start_build()
-    wait_for(qtbot, lambda: built, 120)
+    wait_until(lambda: built, 120)
     labels = sorted(model.quant_label for model in library_models(app_home))
     assert labels == ["BF16", "Q4_K_M", "Q8_0"]
-    wait_for(qtbot, lambda: manager.library_tab.table.rowCount() == 3)
+    wait_until(lambda: manager.library_tab.table.rowCount() == 3)
     assert files_under(app_home / "library" / "downloads") == []
 
 
@@ -277,7 +278,7 @@ def test_the_disk_shown_is_what_the_build_will_require(
         qtbot: object, manager_factory: Callable[..., ModelManager],
         checkpoint_in_library: Path, app_home: Path) -> None:
     tab = manager_factory().build_tab
-    wait_for(qtbot, lambda: "iq3_s" in tab.table.row_names())
+    wait_until(lambda: "iq3_s" in tab.table.row_names())
     tab.choose(["iq3_s"])
     assert tab.imatrix_box.isChecked()
     assert tab._plan is not None
@@ -290,7 +291,7 @@ def test_choosing_a_low_bit_type_turns_the_importance_matrix_on(
         qtbot: object, manager_factory: Callable[..., ModelManager],
         checkpoint_in_library: Path) -> None:
     tab = manager_factory().build_tab
-    wait_for(qtbot, lambda: "iq3_s" in tab.table.row_names())
+    wait_until(lambda: "iq3_s" in tab.table.row_names())
     tab.choose(["iq3_s"])
     assert tab.imatrix_box.isChecked()
     tab.choose(["q8_0"])
@@ -302,12 +303,12 @@ def test_cancelling_a_build_leaves_no_temporary_file(
         checkpoint_in_library: Path, app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.build_tab
-    wait_for(qtbot, lambda: "iq3_s" in tab.table.row_names())
+    wait_until(lambda: "iq3_s" in tab.table.row_names())
     tab.choose(["iq3_s"])
     assert tab.start_build()
-    wait_for(qtbot, lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
+    wait_until(lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
     tab.progress.cancel_button.click()
-    wait_for(qtbot, lambda: not tab.busy and "Cancelled" in tab.progress.detail_label.text())
+    wait_until(lambda: not tab.busy and "Cancelled" in tab.progress.detail_label.text())
     assert files_under(app_home / "library" / "downloads") == []
     assert [m.kind.value for m in library_models(app_home)] == ["checkpoint"]
 
@@ -317,10 +318,10 @@ def test_closing_the_manager_cancels_its_build(
         checkpoint_in_library: Path, app_home: Path) -> None:
     manager = manager_factory()
     tab = manager.build_tab
-    wait_for(qtbot, lambda: "iq3_s" in tab.table.row_names())
+    wait_until(lambda: "iq3_s" in tab.table.row_names())
     tab.choose(["iq3_s"])
     tab.start_build()
-    wait_for(qtbot, lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
+    wait_until(lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
     manager.reject()
     assert files_under(app_home / "library" / "downloads") == []
     shutil.rmtree(app_home / "library" / "downloads", ignore_errors=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.core.engine.config import EngineConfig, GenerationSettings
 from app.core.engine.local_engine import ChatEngine
 from app.core.hardware.fit import advise
@@ -30,7 +31,7 @@ from app.ui.models.quant_table import SPEED_COLUMN, QuantTable
 from app.ui.models.setup_wizard import MachinePage
 from quant.gguf_check import validate_gguf
 from tests.support.llm_support import THREADS
-from tests.support.ui_support import wait_until
+from tests.support.qt_wait import wait_until
 
 GB = 10**9
 

@@ -17,14 +17,15 @@ from app.core.engine.local_engine import ChatEngine
 from app.core.hub.client import HubConfig
 from app.core.installation.settings import AppSettings
 from app.core.library.model_library import Library, ModelStatus
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 from app.ui.i18n import install_translations
 from app.ui.models.setup_wizard import MACHINE, PROGRESS, QUANT, READY, SOURCE, SetupWizard, Source
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import MainWindow
-from tests.support.app_setup_support import CHECKPOINT_REPO, files_under, wait_for
+from tests.support.app_setup_support import CHECKPOINT_REPO, files_under
 from tests.support.llm_support import PROSE_GRAMMAR, THREADS, steered
 from tests.support.local_hub import LocalHub
+from tests.support.qt_wait import wait_until
 from tests.support.ui_support import dispose
 
 N_CTX = 2048
@@ -61,7 +62,7 @@ def leftovers(app_home: Path) -> list[Path]:
 def to_source(qtbot: object, wizard: SetupWizard) -> None:
     wizard.next()
     assert wizard.currentId() == MACHINE
-    wait_for(qtbot, wizard.machine_page.isComplete)
+    wait_until(wizard.machine_page.isComplete)
     assert "free now" in wizard.machine_page.labels["ram"][1].text()
     assert wizard.machine_page.advice.text()
     wizard.next()
@@ -74,7 +75,7 @@ def to_quant(qtbot: object, wizard: SetupWizard, source: Source, path: Path | No
     wizard.next()
     assert wizard.currentId() == QUANT
     table = wizard.quant_page.table
-    wait_for(qtbot, lambda: quant in table.row_names())
+    wait_until(lambda: quant in table.row_names())
     assert table.recommended is not None
     if first_visit:
         assert [q.name for q in table.chosen()] == [table.recommended.name]  # pre-selected
@@ -82,7 +83,7 @@ def to_quant(qtbot: object, wizard: SetupWizard, source: Source, path: Path | No
 
 
 def finish(qtbot: object, wizard: SetupWizard) -> object:
-    wait_for(qtbot, lambda: wizard.currentId() == READY, 120)
+    wait_until(lambda: wizard.currentId() == READY, 120)
     handed: list[object] = []
     wizard.model_ready.connect(handed.append)
     wizard.accept()
@@ -115,7 +116,7 @@ def test_download_a_ready_gguf_through_to_an_answer(qtbot: object, fin_r1_hub: L
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.DOWNLOAD_GGUF, quant="q8_0")
     table = wizard.quant_page.table
-    wait_for(qtbot, lambda: "≈" not in table.item(table.row_names().index("q8_0"), 1).text())
+    wait_until(lambda: "≈" not in table.item(table.row_names().index("q8_0"), 1).text())
     wizard.next()
     assert wizard.currentId() == PROGRESS
     entry = finish(qtbot, wizard)
@@ -197,7 +198,7 @@ def test_every_step_can_go_back(qtbot: object, fin_r1_hub: LocalHub,
     to_quant(qtbot, wizard, Source.DOWNLOAD_GGUF, quant="q8_0", first_visit=False)
     assert [q.name for q in wizard.quant_page.table.chosen()] == ["q8_0"]  # kept
     wizard.next()
-    wait_for(qtbot, lambda: wizard.currentId() == READY, 120)
+    wait_until(lambda: wizard.currentId() == READY, 120)
     wizard.back()
     assert wizard.currentId() == PROGRESS
 
@@ -213,7 +214,7 @@ def test_closing_during_a_download_leaves_no_partial_file(
     to_source(qtbot, wizard)
     to_quant(qtbot, wizard, Source.DOWNLOAD_GGUF, quant="f16")
     wizard.next()
-    wait_for(qtbot, lambda: wizard.progress_page.progress.bar.value() > 0)
+    wait_until(lambda: wizard.progress_page.progress.bar.value() > 0)
     wizard.reject()
     assert not wizard.progress_page.running
     assert leftovers(app_home) == [] and library_models(app_home) == []
@@ -227,13 +228,13 @@ def test_going_back_during_a_build_leaves_no_temporary_file(
     to_quant(qtbot, wizard, Source.DOWNLOAD_BUILD, quant="iq3_s")  # with an importance matrix
     wizard.next()
     page = wizard.progress_page
-    wait_for(qtbot, lambda: "importance matrix" in page.progress.detail_label.text(), 120)
+    wait_until(lambda: "importance matrix" in page.progress.detail_label.text(), 120)
     wizard.back()
     assert wizard.currentId() == QUANT and not page.running
     assert leftovers(app_home) == []
     models = library_models(app_home)
     assert [model.source["repo"] for model in models] == [CHECKPOINT_REPO]  # kept: complete
-    wait_for(qtbot, lambda: "Cancelled" in page.progress.detail_label.text(), 10)
+    wait_until(lambda: "Cancelled" in page.progress.detail_label.text(), 10)
 
 
 def test_closing_during_an_import_leaves_no_partial_copy(
@@ -244,7 +245,7 @@ def test_closing_during_an_import_leaves_no_partial_copy(
     wizard.source_page.choose(Source.IMPORT, smollm2_gguf)
     wizard.next()
     bar = wizard.progress_page.progress.bar
-    wait_for(qtbot, lambda: 0 < bar.value() < bar.maximum())
+    wait_until(lambda: 0 < bar.value() < bar.maximum())
     wizard.reject()
     assert library_models(app_home) == []
     assert files_under(app_home / "library" / "models") == []
@@ -286,7 +287,7 @@ def test_a_language_chosen_in_the_wizard_is_applied_once(qapp: QCoreApplication,
     window = MainWindow(AppSettings(), app_home / "settings.json", ThemeController(qapp, "light"),
                         translations=translations, interactive=False)
     window.show()
-    wait_for(qtbot, lambda: window.services is not None, 60)
+    wait_until(lambda: window.services is not None, 60)
     try:
         wizard = window.services.open_wizard()
         box = wizard.welcome_page.language_box
@@ -294,7 +295,7 @@ def test_a_language_chosen_in_the_wizard_is_applied_once(qapp: QCoreApplication,
             box.setCurrentIndex(box.findData("zh_CN"))
         assert translations.language == "zh_CN" and window.settings.ui_language == "zh_CN"
         assert chosen.count == one_apply.count
-        wait_for(qtbot, lambda: wizard.welcome_page.title() == "欢迎使用 Fin-R1 Studio", 5)
+        wait_until(lambda: wizard.welcome_page.title() == "欢迎使用 Fin-R1 Studio", 5)
     finally:
         translations.apply("en")
         window.close()

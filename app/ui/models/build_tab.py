@@ -1,10 +1,10 @@
 """The model manager's "Build" tab: from a checkpoint folder (downloaded or imported into the
 library, or any folder) to quantized models in the library, through ``app.core.local_build.build_job``.
 
-Choosing a checkpoint reads its shape (off the GUI thread) so the table shows this model's sizes
-and fits; the free disk space and the space the build needs are shown before it starts. The build
-reports each step with its own progress and measured time left; Cancel stops it and leaves no
-temporary files.
+Choosing a checkpoint reads its shape (off the GUI thread, through the ``QuantChooser``) so the
+table shows this model's sizes and fits; the free disk space and the space the build needs are
+shown before it starts. The build reports each step with its own progress and measured time
+left; Cancel stops it and leaves no temporary files.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.hardware.fit import advise_for_build
-from app.core.hardware.machine import MachineInfo
 from app.core.library.model_library import Library, ModelEntry, ModelKind, ModelStatus
 from app.core.local_build.build_job import (
     BuildPlan,
@@ -36,16 +34,13 @@ from app.core.local_build.build_job import (
     wants_imatrix,
 )
 from app.ui.formats import parameters_text, size_text, stage_text
-from app.ui.job_bridge import BackgroundJob, JobContext
+from app.ui.job_bridge import BackgroundJob, JobContext, JobSlot
 from app.ui.job_progress import JobProgress
-from app.ui.models.machine_info import request_machine
-from app.ui.models.quant_table import QuantTable
+from app.ui.models.quant_chooser import QuantChooser
 from app.ui.retranslate import Retranslating
 from foundation.disk_space import free_bytes
 from foundation.jobs import JobCancelled, Progress
 from quant.formats import quant_type
-
-BUILD_CHOICES = ("bf16", "q8_0", "q6_k", "q4_k_m", "q4_k_s", "iq3_m", "iq3_s", "iq3_xs")
 
 
 def build_step_text(plan: BuildPlan, progress: Progress) -> str:
@@ -73,14 +68,11 @@ class BuildTab(Retranslating, QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._library_setting = library_setting
-        self._n_ctx = n_ctx
-        self._machine: MachineInfo | None = None
-        self._plan: BuildPlan | None = None
-        self._reading: BackgroundJob | None = None  # the checkpoint reading whose answer counts
+        self._plan: BuildPlan | None = None  # the chosen checkpoint's, once read
         self._folder: Path | None = None
         self._source_model_id: str | None = None
         self._model_name: str | None = None
-        self._job: BackgroundJob | None = None
+        self._building = JobSlot(self)
         self._imatrix_touched = False
         layout = QVBoxLayout(self)
         self.hint_label = QLabel()
@@ -100,9 +92,12 @@ class BuildTab(Retranslating, QWidget):
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
         layout.addWidget(self.model_label)
-        self.table = QuantTable(multiple=True)
-        self.table.choice_changed.connect(self._choice_changed)
-        layout.addWidget(self.table, 1)
+        self.chooser = QuantChooser(n_ctx, multiple=True, predict_speed=False)
+        self.table = self.chooser.table
+        self.chooser.choice_changed.connect(self._choice_changed)
+        self.chooser.checkpoint_read.connect(self._planned)
+        self.chooser.reading_failed.connect(self.model_label.setText)
+        layout.addWidget(self.chooser, 1)
         self.imatrix_box = QCheckBox()
         self.imatrix_box.clicked.connect(self._imatrix_clicked)
         layout.addWidget(self.imatrix_box)
@@ -121,7 +116,6 @@ class BuildTab(Retranslating, QWidget):
         self.progress.hide()
         layout.addWidget(self.progress)
         self.retranslate()
-        request_machine(self, self._machine_known)
 
     def retranslate(self) -> None:
         self.hint_label.setText(self.tr(
@@ -177,42 +171,18 @@ class BuildTab(Retranslating, QWidget):
         if not data:
             self.model_label.setText(self.tr("No checkpoint yet: download the original in "
                                              "“Get models”, import a folder, or choose one."))
+            self.chooser.clear()
             self._update_buttons()
             return
         folder, model_id, name = Path(data[0]), data[1], data[2]
         self._source_model_id, self._model_name = model_id, name
-        setting = self._library_setting()
-
-        def work(_context: JobContext) -> BuildPlan:
-            with Library.open_default(setting or None) as library:
-                return plan_build(library, folder, ["q4_k_m"], source_model_id=model_id,
-                                  model_name=name)
-
         self.model_label.setText(self.tr("Reading {0}…").format(folder.name))
-        job = BackgroundJob(self, work, "read checkpoint")
-        self._reading = job
-        # Only the latest choice's reading counts: an earlier, slower one may end last.
-        job.on_success(lambda plan: self._planned(plan) if job is self._reading else None)
-        job.on_failure(lambda error: self.model_label.setText(str(error))
-                       if job is self._reading else None)
-        job.start()
+        self.chooser.read_checkpoint(folder, self._library_setting(), model_id, name)
 
     def _planned(self, plan: BuildPlan) -> None:
+        """The chosen checkpoint has been read (the chooser shows its types next)."""
         self._plan = plan
         self._show_plan_facts()
-        self._show_table()
-
-    def _machine_known(self, machine: MachineInfo) -> None:
-        self._machine = machine
-        self._show_table()
-
-    def _show_table(self) -> None:
-        if self._plan is None or self._machine is None:
-            return
-        offered = [quant_type(name) for name in BUILD_CHOICES]
-        self.table.set_advice(advise_for_build(self._machine, self._plan, offered, self._n_ctx()),
-                              offered)
-        self._choice_changed()
 
     def _show_plan_facts(self) -> None:
         if self._plan is None:
@@ -262,7 +232,7 @@ class BuildTab(Retranslating, QWidget):
         self.disk_label.setText(text)
 
     def _update_buttons(self) -> None:
-        running = self._job is not None and self._job.running
+        running = self._building.running
         self.build_button.setEnabled(self._plan is not None and bool(self.table.chosen())
                                      and not running)
         self.source_box.setEnabled(not running)
@@ -272,7 +242,7 @@ class BuildTab(Retranslating, QWidget):
 
     def start_build(self) -> bool:
         """Build the checked types; False when nothing can be built now."""
-        if self._plan is None or not self.table.chosen() or (self._job and self._job.running):
+        if self._plan is None or not self.table.chosen() or self._building.running:
             return False
         folder, model_id, name = self._plan.checkpoint_dir, self._source_model_id, \
             self._model_name
@@ -291,12 +261,9 @@ class BuildTab(Retranslating, QWidget):
 
         self.progress.begin(self.tr("Building {0}").format(
             ", ".join(quant_type(name).label for name in names)))
-        self._job = BackgroundJob(self, work, "build")
-        self._job.on_item(plans.append)
-        self._job.on_progress(lambda progress: self._progressed(plans, progress))
-        self._job.on_success(self._finished)
-        self._job.on_failure(self._failed)
-        self._job.start()
+        job = BackgroundJob(self, work, "build").on_item(plans.append)
+        job.on_progress(lambda progress: self._progressed(plans, progress))
+        self._building.start(job.on_success(self._finished).on_failure(self._failed))
         self._update_buttons()
         return True
 
@@ -306,27 +273,23 @@ class BuildTab(Retranslating, QWidget):
         report_build(self.progress, plans[0], progress)
 
     def _finished(self, result: BuildResult) -> None:
-        self._job = None
         self.progress.end(self.tr("Built and added to the library: {0}").format(
             ", ".join(entry.id for entry in result.entries)))
         self._update_buttons()
         self.built.emit(list(result.entries))
 
     def _failed(self, error: BaseException) -> None:
-        self._job = None
         self.progress.end(self.tr("Cancelled; the temporary files were removed.")
                           if isinstance(error, JobCancelled) else str(error))
         self._update_buttons()
 
     def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        self._building.cancel()
 
     @property
     def busy(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._building.running
 
     def stop(self) -> None:
         """Cancel a running build and wait for it (its temporary files are removed)."""
-        if self._job is not None:
-            self._job.stop()
+        self._building.stop()

@@ -3,9 +3,10 @@ for this machine, the predicted speed here (``app.core.hardware.speed_prediction
 bandwidth probe or a measured decode) and the expected quality, the recommended one highlighted
 and pre-selected; downloads with progress, speed and time left, pause, resume and cancel.
 
-The catalog is the shipped one, refreshed from the hub (sizes, hashes) in the background unless
-offline mode is on. Downloads belong to the app's ``DownloadQueue``: they go on when this tab or
-the whole manager is closed, and an interrupted one resumes at the next start.
+The table is a ``QuantChooser`` on the chosen repository; its catalog is the cached (or shipped)
+one, refreshed from the hub (sizes, hashes) in the background unless offline mode is on.
+Downloads belong to the app's ``DownloadQueue``: they go on when this tab or the whole manager
+is closed, and an interrupted one resumes at the next start.
 """
 
 from __future__ import annotations
@@ -24,16 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.hardware.fit import advise_for_repo
-from app.core.hardware.machine import MachineInfo
-from app.core.hardware.speed_prediction import SpeedBasis, predict_quant_speeds
-from app.core.hub.catalog import Catalog, CatalogRepo, RepoKind, load_catalog, refresh_quietly
+from app.core.hub.catalog import CatalogRepo, RepoKind
 from app.core.hub.client import HubConfig
 from app.core.hub.pending_downloads import DownloadRequest
-from app.core.installation.paths import app_paths
 from app.ui.formats import size_text, speed_text, time_left_text
 from app.ui.i18n import content_language
-from app.ui.job_bridge import BackgroundJob
 from app.ui.models.download_queue import (
     CANCELLED,
     DONE,
@@ -44,8 +40,7 @@ from app.ui.models.download_queue import (
     DownloadItem,
     DownloadQueue,
 )
-from app.ui.models.machine_info import request_speed
-from app.ui.models.quant_table import QuantTable
+from app.ui.models.quant_chooser import QuantChooser
 from app.ui.retranslate import Retranslating
 
 _PROGRESS_STEPS = 1000
@@ -123,10 +118,6 @@ class GetModelsTab(Retranslating, QWidget):
         super().__init__(parent)
         self._queue = queue
         self._hub_config = hub_config
-        self._n_ctx = n_ctx
-        self._machine: MachineInfo | None = None
-        self._speed: SpeedBasis | None = None
-        self._catalog: Catalog = load_catalog(app_paths().catalog_cache_file)
         self._refreshed = False
         layout = QVBoxLayout(self)
         self.hint_label = QLabel()
@@ -140,9 +131,11 @@ class GetModelsTab(Retranslating, QWidget):
         repo_row.addWidget(self.repo_label)
         repo_row.addWidget(self.repo_box, 1)
         layout.addLayout(repo_row)
-        self.table = QuantTable()
-        self.table.choice_changed.connect(self._update_buttons)
-        layout.addWidget(self.table, 1)
+        self.chooser = QuantChooser(n_ctx)
+        self.table = self.chooser.table
+        self.chooser.choice_changed.connect(self._update_buttons)
+        self.chooser.catalog_refreshed.connect(lambda _catalog: self._fill_repos())
+        layout.addWidget(self.chooser, 1)
         buttons = QHBoxLayout()
         self.checkpoint_button = QPushButton()
         self.checkpoint_button.clicked.connect(self.download_checkpoint)
@@ -169,7 +162,6 @@ class GetModelsTab(Retranslating, QWidget):
         queue.item_added.connect(self._add_row)
         self._fill_repos()
         self.retranslate()
-        request_speed(self, self._machine_known)
 
     def retranslate(self) -> None:
         self.hint_label.setText(self.tr(
@@ -181,7 +173,7 @@ class GetModelsTab(Retranslating, QWidget):
         self.download_button.setText(self.tr("Download"))
         self.downloads_label.setText(self.tr("Downloads"))
         for index in range(self.repo_box.count()):  # the repositories' descriptions too
-            repo = self._catalog.repo(self.repo_box.itemData(index))
+            repo = self.chooser.catalog.repo(self.repo_box.itemData(index))
             if repo is not None:
                 self.repo_box.setItemText(index, _repo_label(repo))
 
@@ -195,49 +187,31 @@ class GetModelsTab(Retranslating, QWidget):
 
     def refresh_catalog(self) -> None:
         """Ask the hub for the repositories' real file lists (skipped in offline mode)."""
-        catalog, config = self._catalog, self._hub_config()
-        job = BackgroundJob(self, lambda context: refresh_quietly(
-            catalog, config, cache_file=app_paths().catalog_cache_file, cancel=context.cancel),
-            "refresh catalog")
-        job.on_success(self._catalog_refreshed)
-        job.start()
-
-    def _catalog_refreshed(self, catalog: Catalog) -> None:
-        self._catalog = catalog
-        self._fill_repos()
+        self.chooser.refresh_catalog(self._hub_config())
 
     def _fill_repos(self) -> None:
-        current = self.repo_box.currentData()
+        """List the catalog's GGUF repositories, keeping the chosen one (the chooser shows a
+        repository again itself after a refresh)."""
+        catalog, current = self.chooser.catalog, self.repo_box.currentData()
         self.repo_box.blockSignals(True)
         self.repo_box.clear()
-        for repo in self._catalog.repos:
+        for repo in catalog.repos:
             if repo.kind is RepoKind.GGUF:
                 self.repo_box.addItem(_repo_label(repo), repo.repo_id)
-        index = self.repo_box.findData(current or self._catalog.default_gguf_repo)
+        index = self.repo_box.findData(current or catalog.default_gguf_repo)
         self.repo_box.setCurrentIndex(max(index, 0))
         self.repo_box.blockSignals(False)
-        self._show_repo()
+        if self.repo_box.currentData() != current:
+            self._show_repo()
 
     def current_repo(self) -> CatalogRepo | None:
         repo_id = self.repo_box.currentData()
-        return self._catalog.repo(repo_id) if repo_id else None
-
-    def _machine_known(self, machine: MachineInfo, speed: SpeedBasis | None) -> None:
-        self._machine, self._speed = machine, speed
-        self._show_repo()
+        return self.chooser.catalog.repo(repo_id) if repo_id else None
 
     def _show_repo(self) -> None:
-        repo = self.current_repo()
-        if repo is None or self._machine is None:
-            return
-        advice = advise_for_repo(self._machine, repo, self._n_ctx())
-        chosen = [quant.name for quant in self.table.chosen()]
-        self.table.set_advice(advice, repo.quant_types)
-        self.table.set_speeds(predict_quant_speeds(advice, self._speed) if self._speed else None)
-        offered = {quant.name for quant in repo.quant_types}
-        if chosen and set(chosen) <= offered:  # a refresh arriving late keeps the person's pick
-            self.table.choose(chosen)
-        self._update_buttons()
+        repo_id = self.repo_box.currentData()
+        if repo_id:
+            self.chooser.show_repo(repo_id)
 
     def _update_buttons(self) -> None:
         self.download_button.setEnabled(bool(self.table.chosen()))
@@ -253,7 +227,7 @@ class GetModelsTab(Retranslating, QWidget):
         return item
 
     def download_checkpoint(self) -> DownloadItem:
-        item = self._queue.start(DownloadRequest(self._catalog.checkpoint_repo,
+        item = self._queue.start(DownloadRequest(self.chooser.catalog.checkpoint_repo,
                                                  build_quant="q4_k_m"))
         self.download_started.emit(item)
         return item

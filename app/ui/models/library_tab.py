@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core.library.model_library import ImportMode, Library, ModelEntry, ModelKind, ModelStatus
 from app.ui.formats import quality_text, size_text, stage_text, status_text
-from app.ui.job_bridge import BackgroundJob, JobContext
+from app.ui.job_bridge import BackgroundJob, JobContext, JobSlot
 from app.ui.job_progress import JobProgress
 from app.ui.retranslate import Retranslating
 from foundation.jobs import JobCancelled, Progress
@@ -64,7 +64,7 @@ class LibraryTab(Retranslating, QWidget):
         super().__init__(parent)
         self._library_setting = library_setting
         self._entries: list[ModelEntry] = []
-        self._job: BackgroundJob | None = None
+        self._operation = JobSlot(self)  # one library operation at a time
         self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
         self.hint_label = QLabel()
@@ -179,7 +179,7 @@ class LibraryTab(Retranslating, QWidget):
 
     def _update_buttons(self) -> None:
         entry = self.selected_entry()
-        busy = self._job is not None and self._job.running
+        busy = self._operation.running
         for button in (self.import_file_button, self.import_folder_button):
             button.setEnabled(not busy)
         self.verify_button.setEnabled(entry is not None and not busy)
@@ -263,7 +263,7 @@ class LibraryTab(Retranslating, QWidget):
     # -- running an operation -------------------------------------------------------------------
 
     def _start(self, work: Callable[[JobContext, Library], Any], title: str, kind: str) -> bool:
-        if self._job is not None and self._job.running:
+        if self._operation.running:
             return False
         setting = self._library_setting()
 
@@ -272,11 +272,9 @@ class LibraryTab(Retranslating, QWidget):
                 return work(context, library)
 
         self.progress.begin(title)
-        self._job = BackgroundJob(self, run, kind)
-        self._job.on_progress(lambda progress: self._progressed(progress, kind))
-        self._job.on_success(self._succeeded)
-        self._job.on_failure(self._failed)
-        self._job.start()
+        job = BackgroundJob(self, run, kind).on_success(self._succeeded)
+        job.on_progress(lambda progress: self._progressed(progress, kind))
+        self._operation.start(job.on_failure(lambda error: self._failed(error, kind)))
         self._update_buttons()
         return True
 
@@ -290,28 +288,25 @@ class LibraryTab(Retranslating, QWidget):
                                                          else item.message) for item in result)
         self._ended(message)
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, kind: str) -> None:
         if not isinstance(error, JobCancelled):
             self._ended(str(error))
-        elif self._job is not None and self._job.name == "import":
+        elif kind == "import":
             self._ended(self.tr("Cancelled; nothing was added."))
         else:
             self._ended(self.tr("Cancelled; nothing was changed."))
 
     def _ended(self, message: str) -> None:
         self.progress.end(message)
-        self._job = None
         self.changed.emit()
 
     def _cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        self._operation.cancel()
 
     @property
     def busy(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._operation.running
 
     def stop(self) -> None:
         """Cancel a running operation and wait for it (it leaves nothing partial)."""
-        if self._job is not None:
-            self._job.stop()
+        self._operation.stop()

@@ -1,9 +1,9 @@
-"""The table of quant types shown wherever a person picks one: the wizard, "Get models" and
-"Build". Each row: the type, its file size, whether it fits this machine (a coloured badge), the
-predicted speed here (once ``set_speeds`` gave it: tokens a second and the time of a typical
-answer, on the CPU and on a GPU whose speed is known), the expected quality (the quant table's
-KLD proxy, or a measured value) and bits per weight; the recommended type is marked and
-pre-selected. Single choice (a download) or several (a build).
+"""The table of quant types shown wherever a person picks one (inside ``quant_chooser``: the
+wizard, "Get models" and "Build"). Each row: the type, its file size, whether it fits this
+machine (a coloured badge), the predicted speed here (once ``set_speeds`` gave it: tokens a
+second and the time of a typical answer, on the CPU and on a GPU whose speed is known), the
+expected quality (the quant table's KLD proxy, or a measured value) and bits per weight; the
+recommended type is marked and pre-selected. Single choice (a download) or several (a build).
 """
 
 from __future__ import annotations
@@ -71,6 +71,13 @@ class QuantTable(Retranslating, QTableWidget):
         self._fill()
         if self._recommended is not None:
             self.choose([self._recommended.name])
+
+    def clear_rows(self) -> None:
+        """Show no types (until the next ``set_advice``)."""
+        self._rows = []
+        self._recommended = None
+        self._fill()
+        self.choice_changed.emit()
 
     def set_speeds(self, speeds: Mapping[str, QuantSpeed] | None) -> None:
         """Show each row's predicted speed (``speed_prediction.predict_quant_speeds``, by quant

@@ -17,7 +17,7 @@ stay in the library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.core.hardware.fit import (
-    FIN_R1_DIMS,
-    FitAdvice,
-    FitLevel,
-    advise,
-    advise_for_build,
-    advise_for_repo,
-)
-from app.core.hardware.llama_memory import ModelDims
+from app.core.hardware.fit import FitAdvice, FitLevel, advise
 from app.core.hardware.machine import MachineInfo
 from app.core.hardware.speed_prediction import (
     TYPICAL_ANSWER_TOKENS,
@@ -55,24 +47,24 @@ from app.core.hardware.speed_prediction import (
     predict_quant_speeds,
     rate_text,
 )
-from app.core.hub.catalog import Catalog, load_catalog, refresh_quietly
+from app.core.hub.catalog import Catalog
 from app.core.hub.client import HubConfig
 from app.core.installation.paths import app_paths
 from app.core.installation.resources import resource_path
 from app.core.library.first_model import Choice, Source, acquire
 from app.core.library.model_library import Library, ModelEntry
 from app.core.library.model_pack import find_offline_model_files
-from app.core.local_build.build_job import BuildPlan, plan_build
+from app.core.local_build.build_job import BuildPlan
 from app.ui.formats import duration_text, size_text
 from app.ui.i18n import LANGUAGE_NAMES, SYSTEM, UI_LANGUAGES, Translations
-from app.ui.job_bridge import BackgroundJob, JobContext
+from app.ui.job_bridge import BackgroundJob, JobContext, JobSlot
 from app.ui.job_progress import JobProgress
-from app.ui.models.build_tab import BUILD_CHOICES, report_build
+from app.ui.models.build_tab import report_build
 from app.ui.models.machine_info import request_speed
-from app.ui.models.quant_table import QuantTable
+from app.ui.models.quant_chooser import QuantChooser
 from app.ui.retranslate import Retranslating
 from foundation.jobs import JobCancelled, Progress
-from quant.formats import QuantType, quant_type
+from quant.formats import quant_type
 
 WELCOME, MACHINE, SOURCE, QUANT, PROGRESS, READY = range(6)
 WIZARD_STYLE = """
@@ -350,24 +342,22 @@ class SourcePage(Retranslating, QWizardPage):
 
 
 class QuantPage(Retranslating, QWizardPage):
-    """The quant table for the chosen source, recommended type pre-selected."""
+    """The quant chooser for the chosen source, recommended type pre-selected."""
 
     def __init__(self, wizard: SetupWizard) -> None:
         super().__init__()
         self._wizard = wizard
-        self._catalog: Catalog = load_catalog(app_paths().catalog_cache_file)
         layout = QVBoxLayout(self)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setObjectName("panelHelp")
         layout.addWidget(self.note)
-        self.table = QuantTable()
-        self.table.choice_changed.connect(self.completeChanged)
-        layout.addWidget(self.table, 1)
-        self._plan: BuildPlan | None = None
-        self._speed: SpeedBasis | None = None
+        self.chooser = QuantChooser(wizard.n_ctx)
+        self.table = self.chooser.table
+        self.chooser.choice_changed.connect(self.completeChanged)
+        self.chooser.reading_failed.connect(self.note.setText)
+        layout.addWidget(self.chooser, 1)
         self._shown_for: tuple[Any, ...] | None = None
-        self._reading: BackgroundJob | None = None  # the checkpoint reading whose answer counts
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -387,81 +377,22 @@ class QuantPage(Retranslating, QWizardPage):
         if key == self._shown_for and self.table.rowCount():
             return  # an empty table (the checkpoint could not be read) is read again
         self._shown_for = key
-        self.table.setRowCount(0)
-        request_speed(self, lambda machine, speed: self._show(machine, speed, source, path))
-
-    def _show(self, machine: MachineInfo, speed: SpeedBasis | None, source: Source,
-              path: Path | None) -> None:
-        self._speed = speed
-        n_ctx = self._wizard.n_ctx()
+        self.chooser.clear()
         if source is Source.DOWNLOAD_GGUF:
-            self._show_repo(machine, n_ctx)
-            self._refresh_repo(machine, n_ctx)
+            repo_id = self.chooser.catalog.default_gguf_repo
+            self.chooser.show_repo(repo_id)
+            # Quietly: looking at this page is not a download, so offline mode must hold.
+            self.chooser.refresh_catalog(self._wizard.hub_config(), [repo_id])
         elif path is not None and path.is_dir():
-            self._show_checkpoint(machine, n_ctx, path)
+            self.chooser.read_checkpoint(path, self._wizard.library_setting())
         else:
-            advice = advise(machine, n_ctx)
-            self._set_advice(advice, [quant_type(name) for name in BUILD_CHOICES])
-
-    def _set_advice(self, advice: FitAdvice, offered: Sequence[QuantType],
-                    dims: ModelDims | None = None) -> None:
-        """The table's rows, and their predicted speed once the machine's is known."""
-        self.table.set_advice(advice, offered)
-        self.table.set_speeds(None if self._speed is None else predict_quant_speeds(
-            advice, self._speed, dims or FIN_R1_DIMS))
-
-    def _show_repo(self, machine: MachineInfo, n_ctx: int) -> None:
-        repo = self._catalog.repo(self._catalog.default_gguf_repo)
-        if repo is None:
-            return
-        advice = advise_for_repo(machine, repo, n_ctx)
-        chosen = [quant.name for quant in self.table.chosen()]
-        self._set_advice(advice, repo.quant_types)
-        if chosen and set(chosen) <= {quant.name for quant in repo.quant_types}:
-            self.table.choose(chosen)  # else the recommended one stays chosen
-
-    def _refresh_repo(self, machine: MachineInfo, n_ctx: int) -> None:
-        catalog, config = self._catalog, self._wizard.hub_config()
-        repo_id = catalog.default_gguf_repo
-
-        # Quietly: looking at this page is not a download, so offline mode must hold.
-        job = BackgroundJob(self, lambda context: refresh_quietly(
-            catalog, config, [repo_id], cache_file=app_paths().catalog_cache_file,
-            cancel=context.cancel), "refresh catalog")
-        job.on_success(lambda refreshed: self._refreshed(refreshed, machine, n_ctx))
-        job.start()
-
-    def _refreshed(self, catalog: Catalog, machine: MachineInfo, n_ctx: int) -> None:
-        self._catalog = catalog
-        if self._wizard.source_page.source()[0] is Source.DOWNLOAD_GGUF:
-            self._show_repo(machine, n_ctx)
-
-    def _show_checkpoint(self, machine: MachineInfo, n_ctx: int, folder: Path) -> None:
-        setting = self._wizard.library_setting()
-
-        def work(_context: JobContext) -> BuildPlan:
-            with Library.open_default(setting or None) as library:
-                return plan_build(library, folder, ["q4_k_m"])
-
-        def planned(plan: BuildPlan) -> None:
-            offered = [quant_type(name) for name in BUILD_CHOICES]
-            dims = ModelDims.from_checkpoint(plan.conversion.shape,
-                                             plan.conversion.parameter_count)
-            self._set_advice(advise_for_build(machine, plan, offered, n_ctx), offered, dims)
-
-        job = BackgroundJob(self, work, "read checkpoint")
-        self._reading = job
-        # Only the latest choice's reading counts: an earlier, slower one may end last.
-        job.on_success(lambda plan: planned(plan) if job is self._reading else None)
-        job.on_failure(lambda error: self.note.setText(str(error))
-                       if job is self._reading else None)
-        job.start()
+            self.chooser.show_build()
 
     def isComplete(self) -> bool:  # Qt's name
         return bool(self.table.chosen())
 
     def catalog(self) -> Catalog:
-        return self._catalog
+        return self.chooser.catalog
 
 
 class ProgressPage(Retranslating, QWizardPage):
@@ -485,7 +416,7 @@ class ProgressPage(Retranslating, QWizardPage):
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
-        self.job: BackgroundJob | None = None
+        self._jobs = JobSlot(self)
         self.entry: ModelEntry | None = None
         self.steps: list[str] = []
         self.current_step = 0
@@ -527,15 +458,14 @@ class ProgressPage(Retranslating, QWizardPage):
                                on_build=context.emit)
 
         self.progress.begin(self._first_title(choice))
-        job = BackgroundJob(self, work, "set up model")
-        # A result can already wait in the event loop when Back stops the job: only the current
-        # job's reports count, or a late success would move the wizard on by itself.
-        job.on_item(lambda item: self._item(item) if job is self.job else None)
-        job.on_progress(lambda progress: self._progressed(progress) if job is self.job else None)
-        job.on_success(lambda entry: self._succeeded(entry) if job is self.job else None)
-        job.on_failure(lambda error: self._failed(job, error))
-        self.job = job
-        job.start()
+        job = BackgroundJob(self, work, "set up model").on_item(self._item)
+        job.on_progress(self._progressed).on_success(self._succeeded).on_failure(self._failed)
+        self._jobs.start(job)
+
+    @property
+    def job(self) -> BackgroundJob | None:
+        """The job of the steps last started, until ``stop`` lets it go; None before."""
+        return self._jobs.job
 
     def _first_title(self, choice: Choice) -> str:
         if choice.source is Source.DOWNLOAD_GGUF:
@@ -566,7 +496,6 @@ class ProgressPage(Retranslating, QWizardPage):
             self.progress.report_progress(progress, progress.message)
 
     def _succeeded(self, entry: ModelEntry) -> None:
-        self.job = None
         self.entry = entry
         self.current_step = len(self.steps)
         self._show_steps()
@@ -576,11 +505,7 @@ class ProgressPage(Retranslating, QWizardPage):
         self.completeChanged.emit()
         self._wizard.next()
 
-    def _failed(self, job: BackgroundJob, error: BaseException) -> None:
-        if job is self.job:
-            self.job = None
-        elif self.job is not None:
-            return  # a stopped job's report; a newer job runs and speaks for itself
+    def _failed(self, error: BaseException) -> None:
         if isinstance(error, JobCancelled):
             self.progress.end(self.tr("Cancelled; nothing half-done was kept."))
         else:
@@ -600,19 +525,19 @@ class ProgressPage(Retranslating, QWizardPage):
         self.steps_label.setText("<br>".join(lines))
 
     def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        """Cancel button: the job stops and says so (``_failed``)."""
+        self._jobs.cancel()
 
     def stop(self) -> None:
-        """Cancel a running job and wait for its clean-up (its failure report, queued for the
-        event loop, then only updates the labels)."""
-        job, self.job = self.job, None
-        if job is not None:
-            job.stop()
+        """Back or closing: cancel a running job and wait for its clean-up. Nothing it reports
+        afterwards is delivered (a success already waiting in the event loop would move the
+        wizard on by itself)."""
+        if self._jobs.abandon(wait=True):
+            self.progress.end(self.tr("Cancelled; nothing half-done was kept."))
 
     @property
     def running(self) -> bool:
-        return self.job is not None and self.job.running
+        return self._jobs.running
 
 
 class ReadyPage(Retranslating, QWizardPage):
