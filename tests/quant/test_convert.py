@@ -281,6 +281,43 @@ def test_truncated_safetensors_is_reported(tiny_checkpoint, tmp_path, keep_fract
     assert_fails_cleanly(checkpoint, tmp_path, SafetensorsError, "model.safetensors")
 
 
+def rewrite_safetensors_header(weights: Path, change) -> None:
+    """Replace the JSON header of ``weights`` by ``change(header)``, keeping the data bytes."""
+    blob = weights.read_bytes()
+    header_length = int.from_bytes(blob[:8], "little")
+    header_bytes = change(json.loads(blob[8 : 8 + header_length]))
+    if not isinstance(header_bytes, bytes):
+        header_bytes = json.dumps(header_bytes).encode()
+    weights.write_bytes(len(header_bytes).to_bytes(8, "little") + header_bytes
+                        + blob[8 + header_length :])
+
+
+def change_tensor_entry(**entry):
+    """A header change that updates the entry of the tensor named first."""
+    def change(header: dict) -> dict:
+        first = next(name for name in header if name != "__metadata__")
+        header[first].update(entry)
+        return header
+    return change
+
+
+# Headers gguf's SafetensorsLocal accepts silently or fails on without naming the file (issue 14).
+@pytest.mark.parametrize(("change", "message"), [
+    (change_tensor_entry(shape=[3, 3]), "data range"),
+    (change_tensor_entry(shape=[-1, 4]), "data range"),
+    (change_tensor_entry(dtype="I64"), "only BF16, F16 and F32"),
+    (change_tensor_entry(data_offsets=[0, 1 << 40]), "data range"),
+    (lambda header: [1, 2], "not a JSON object"),
+    (lambda header: {"w": {"shape": [1], "data_offsets": [0, 2]}}, "malformed header entry"),
+    (lambda header: b"\xff" * 16, "not valid JSON"),
+], ids=["range-disagrees-with-shape", "negative-dimension", "integer-dtype", "offsets-past-end",
+        "header-is-a-list", "entry-without-dtype", "header-not-utf8"])
+def test_malformed_safetensors_header_is_reported(tiny_checkpoint, tmp_path, change, message):
+    checkpoint = copy_checkpoint(tiny_checkpoint, tmp_path)
+    rewrite_safetensors_header(checkpoint / "model.safetensors", change)
+    assert_fails_cleanly(checkpoint, tmp_path, SafetensorsError, "model.safetensors", message)
+
+
 def test_sentencepiece_style_tokenizer_is_refused(tiny_checkpoint, tmp_path):
     checkpoint = copy_checkpoint(tiny_checkpoint, tmp_path)
     tokenizer = json.loads((checkpoint / "tokenizer.json").read_text())

@@ -1,10 +1,12 @@
 """What this machine has for running a model: memory, CPU, GPU, and what llama.cpp can use.
 
 Every probe is cheap, makes no network call and never raises: what cannot be measured is None
-(or empty) and the advice says so. Linux reads ``/proc``; macOS asks ``sysctl``/``vm_stat``;
-Windows asks the kernel through ctypes. NVIDIA GPUs are found through NVML (the driver's library,
-loaded with ctypes) or, failing that, ``nvidia-smi``; Apple silicon shares its RAM with the GPU
-(unified memory), of which Metal lets a process use about three quarters.
+(or empty) and the advice says so. Memory and core counts come from psutil on every OS; what
+psutil does not tell (the CPU's model name and instruction-set flags) Linux reads from
+``/proc/cpuinfo``, macOS asks ``sysctl`` and Windows asks the kernel through ctypes. NVIDIA GPUs
+are found through NVML (the driver's library, loaded with ctypes) or, failing that,
+``nvidia-smi``; Apple silicon shares its RAM with the GPU (unified memory), of which Metal lets a
+process use about three quarters.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 MIB = 1 << 20
 # Metal's default working-set limit is about 75 % of unified memory on Apple silicon.
@@ -107,67 +111,12 @@ def detect_machine(*, probe_gpus: bool = True) -> MachineInfo:
 
 def memory_bytes() -> tuple[int | None, int | None]:
     """(total, available) RAM in bytes; "available" is what can be used without swapping (free
-    memory plus caches the kernel can drop). Either is None when unknown."""
-    if sys.platform.startswith("linux"):
-        meminfo = parse_meminfo(_read_text(Path("/proc/meminfo")))
-        if "MemTotal" in meminfo:
-            return meminfo["MemTotal"], meminfo.get("MemAvailable", meminfo.get("MemFree"))
-    if sys.platform == "darwin":
-        return _sysctl_int("hw.memsize"), _darwin_available_bytes()
-    if sys.platform == "win32":
-        return _windows_memory()
-    return _sysconf_memory()
-
-
-def parse_meminfo(text: str) -> dict[str, int]:
-    """``/proc/meminfo`` as {key: bytes} (its values are in KiB)."""
-    values: dict[str, int] = {}
-    for line in text.splitlines():
-        match = re.match(r"^(\w+):\s+(\d+)(?:\s+kB)?$", line.strip())
-        if match:
-            unit = 1024 if line.strip().endswith("kB") else 1
-            values[match.group(1)] = int(match.group(2)) * unit
-    return values
-
-
-def _sysconf_memory() -> tuple[int | None, int | None]:
+    memory plus caches the kernel can drop). Both None when the OS will not say."""
     try:
-        page = os.sysconf("SC_PAGE_SIZE")
-        return os.sysconf("SC_PHYS_PAGES") * page, os.sysconf("SC_AVPHYS_PAGES") * page
-    except (ValueError, OSError, AttributeError):
+        memory = psutil.virtual_memory()
+    except (OSError, psutil.Error):
         return None, None
-
-
-def _darwin_available_bytes() -> int | None:
-    output = _run(["vm_stat"])
-    if output is None:
-        return None
-    page_match = re.search(r"page size of (\d+) bytes", output)
-    page = int(page_match.group(1)) if page_match else 4096
-    pages = 0
-    for label in ("Pages free", "Pages inactive", "Pages speculative", "Pages purgeable"):
-        match = re.search(rf"{label}:\s+(\d+)", output)
-        pages += int(match.group(1)) if match else 0
-    return pages * page if pages else None
-
-
-class _MemoryStatusEx(ctypes.Structure):
-    _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
-                ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
-                ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
-                ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
-                ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
-
-
-def _windows_memory() -> tuple[int | None, int | None]:
-    status = _MemoryStatusEx()
-    status.dwLength = ctypes.sizeof(_MemoryStatusEx)
-    try:
-        if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
-            return None, None
-    except (AttributeError, OSError):
-        return None, None
-    return int(status.ullTotalPhys), int(status.ullAvailPhys)
+    return int(memory.total), int(memory.available)
 
 
 # -- CPU ----------------------------------------------------------------------------------------
@@ -219,24 +168,18 @@ def cpu_model() -> str | None:
 
 
 def physical_cores() -> int | None:
-    """Distinct (package, core) pairs in /proc/cpuinfo on Linux, ``hw.physicalcpu`` on macOS."""
-    if sys.platform == "darwin":
-        return _sysctl_int("hw.physicalcpu")
-    if not sys.platform.startswith("linux"):
+    """Physical cores (hyper-threads not counted), or None when the OS does not say."""
+    try:
+        return psutil.cpu_count(logical=False)
+    except (OSError, psutil.Error):
         return None
-    cores: set[tuple[str, str]] = set()
-    for block in _read_text(Path("/proc/cpuinfo")).split("\n\n"):
-        package = re.search(r"^physical id\s*:\s*(\d+)", block, re.MULTILINE)
-        core = re.search(r"^core id\s*:\s*(\d+)", block, re.MULTILINE)
-        if package and core:
-            cores.add((package.group(1), core.group(1)))
-    return len(cores) or None
 
 
 def _usable_cores() -> int:
+    """The cores this process may run on (its affinity mask; macOS has none: all cores)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
+        return max(1, len(psutil.Process().cpu_affinity()))
+    except (AttributeError, OSError, psutil.Error):
         return max(1, os.cpu_count() or 1)
 
 
@@ -368,11 +311,3 @@ def _run(command: list[str]) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
-
-
-def _sysctl_int(name: str) -> int | None:
-    output = _run(["sysctl", "-n", name])
-    try:
-        return int(output) if output else None
-    except ValueError:
-        return None

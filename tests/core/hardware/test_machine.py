@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -26,9 +27,10 @@ from app.core.hardware.machine import (
     MachineInfo,
     detect_machine,
     instruction_set_level,
+    memory_bytes,
     parse_llama_system_info,
-    parse_meminfo,
     parse_nvidia_smi,
+    physical_cores,
 )
 from quant.formats import quant_type
 from quant.gguf_check import validate_gguf
@@ -64,10 +66,19 @@ def test_this_machine_is_described_consistently_with_the_os() -> None:
     assert found.llama_cpu_features, "llama.cpp's build features are read"
 
 
-def test_meminfo_values_are_read_in_bytes() -> None:
-    text = "MemTotal:       16303324 kB\nMemFree:  1000 kB\nMemAvailable:   8000000 kB\n"
-    assert parse_meminfo(text) == {"MemTotal": 16303324 * 1024, "MemFree": 1000 * 1024,
-                                   "MemAvailable": 8000000 * 1024}
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_memory_and_cores_are_what_linux_itself_reports() -> None:
+    meminfo = {key: int(value.split()[0]) * KIB for key, value in
+               (line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())}
+    total, available = memory_bytes()
+    assert total == meminfo["MemTotal"]
+    # "available" is MemAvailable (free + droppable caches), not MemFree; it moves between reads.
+    assert available == pytest.approx(meminfo["MemAvailable"], rel=0.1)
+    cores = {tuple(re.findall(r"^(?:physical id|core id)\s*:\s*(\d+)", cpu, re.MULTILINE))
+             for cpu in Path("/proc/cpuinfo").read_text().strip().split("\n\n")}
+    if () not in cores:  # x86 lists each logical CPU's package and core
+        assert physical_cores() == len(cores)
+    assert detect_machine(probe_gpus=False).usable_cores == len(os.sched_getaffinity(0))
 
 
 def test_nvidia_smi_lines_become_gpus_and_junk_is_skipped() -> None:

@@ -1,1 +1,1 @@
-"""Tests of app.core.scenarios.scenario."""
+"""Tests of app.core.scenarios: the scenario files, their checks and prompt rendering."""

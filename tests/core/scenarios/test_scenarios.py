@@ -27,17 +27,18 @@ from app.core.errors import (
     UnknownScenarioError,
 )
 from app.core.installation.resources import RESOURCES_ENV_VAR, resource_path
-from app.core.reasoning.answer_readers import (
+from app.core.reasoning.latex_text import clean_latex
+from app.core.reasoning.readers import (
     AdvisoryReading,
     CodeReading,
     EsgReading,
     NumberReading,
     RiskReading,
     VerdictReading,
-    clean_latex,
     read_answer,
 )
-from app.core.scenarios.scenario import Scenario, get_scenario, load_scenarios
+from app.core.scenarios.scenario import Scenario
+from app.core.scenarios.scenario_file import get_scenario, load_scenarios
 
 SCENARIO_IDS = ["compliance", "risk", "esg", "code", "calculation", "calculation_en", "advisory"]
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -300,18 +301,44 @@ def test_a_minimal_valid_file_loads(tmp_path):
          "prompt.en: missing 'language_instruction'"),
         (lambda t: t.replace("required = true", "required = true\noptions = []"),
          "only choice fields have 'options'"),
+        (lambda t: t.replace('type = "text"', 'type = "choice"'),
+         "field 'question': a choice field needs 'options'"),
+        (lambda t: t.replace('language_instruction = "Answer in English."',
+                             'language_instruction = "Answer in English."\ncolour = "red"'),
+         "prompt.en: unknown key 'colour'"),
+        (lambda t: re.sub(r'template = "Answer[^\n]*', 'template = "   "', t),
+         "prompt.en: 'template' is empty"),
+        (lambda t: t.replace('language_instruction = "Answer in English."',
+                             'language_instruction = " "'),
+         "prompt.en: 'language_instruction' is empty"),
+        (lambda t: t.replace("order = 9", "order = 9\nthink_budget = 0"),
+         "'think_budget' must be at least 1"),
     ],
     ids=["unknown-reader", "unknown-placeholder", "missing-language", "missing-prompt-language",
          "wrong-type", "unknown-field-type", "id-not-file-name", "unknown-reader-param",
          "reader-param-of-wrong-type",
          "unknown-key", "malformed-placeholder", "missing-language-instruction",
-         "options-on-text-field"],
+         "options-on-text-field", "choice-without-options", "unknown-key-in-a-language-table",
+         "blank-template", "blank-language-instruction",
+         "think-budget-below-one"],
 )
 def test_invalid_files_are_refused_with_the_file_and_the_problem_named(tmp_path, change, message):
     path = write_scenario(tmp_path, change(MINIMAL.format(id="sample")))
     with pytest.raises(ScenarioFileError, match=message) as error:
         load_scenarios(tmp_path)
     assert str(path) in str(error.value)
+
+
+def test_every_problem_of_a_file_is_named_on_its_own_line(tmp_path):
+    text = MINIMAL.format(id="sample").replace("order = 9", 'order = "nine"').replace(
+        "required = true", 'required = "yes"')
+    path = write_scenario(tmp_path, text)
+    with pytest.raises(ScenarioFileError) as error:
+        load_scenarios(tmp_path)
+    assert str(error.value).splitlines() == [
+        f"{path}: 'order' must be an integer",
+        f"{path}: field 'question': 'required' must be a boolean (true/false)",
+    ]
 
 
 def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path):
@@ -754,8 +781,8 @@ def test_cli_reports_a_broken_scenario_file_as_an_error(tmp_path, monkeypatch, c
 
 def test_a_finished_reply_is_read_by_its_scenario_and_free_chat_has_no_reading(
         scenarios: dict[str, Scenario]) -> None:
-    from app.core.reasoning.answer_readers import read_reply
     from app.core.reasoning.parser import parse_text
+    from app.core.reasoning.readers import read_reply
 
     finished = parse_text("<think>\n结构化交易\n</think>\n<answer>\n不合规。\\boxed{否}\n</answer>")
     assert read_reply(scenarios["compliance"], finished) == VerdictReading("non_compliant", "否")
