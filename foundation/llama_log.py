@@ -216,7 +216,7 @@ class LlamaLogRouter:
             if level != GGML_LOG_LEVEL_CONT:
                 self._level = level
             if self._echo is not None:
-                self._write_echo(text)
+                self._write_echo(self._echo, text)
             if self._level >= GGML_LOG_LEVEL_INFO and self._log_file is not None:
                 self._write_file(text)
             if self._level == GGML_LOG_LEVEL_ERROR:
@@ -241,10 +241,10 @@ class LlamaLogRouter:
         *complete, self._error_line = (self._error_line + text).split("\n")
         self._errors.extend(line.strip() for line in complete if line.strip())
 
-    def _write_echo(self, text: str) -> None:
+    def _write_echo(self, echo: TextIO, text: str) -> None:
         try:
-            self._echo.write(text)
-            self._echo.flush()
+            echo.write(text)
+            echo.flush()
         except (OSError, ValueError):  # a closed or broken stream: stop echoing, keep running
             self._echo = None
 
@@ -278,7 +278,7 @@ class LlamaLogRouter:
 
 
 LLAMA_LOG = LlamaLogRouter()
-_installed_callback: Any = None  # the ctypes callback must live as long as llama.cpp may call it
+_installed_callback: object = None  # the ctypes callback must live as long as llama.cpp may call it
 
 
 def install_llama_log() -> None:

@@ -20,7 +20,10 @@ from __future__ import annotations
 import ctypes
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import llama_cpp
 
 
 @functools.cache
@@ -39,7 +42,7 @@ _DEVICE_LISTS: dict[tuple[int, ...], ctypes.Array[ctypes.c_void_p]] = {}
 
 
 def model_load_params(n_gpu_layers: int = 0, use_mmap: bool = True,
-                      devices: Sequence[int] | None = None) -> Any:
+                      devices: Sequence[int] | None = None) -> llama_cpp.llama_model_params:
     """llama.cpp's default ``llama_model_params`` with ``n_gpu_layers`` layers offloaded,
     mapped (``use_mmap``) or read into memory, and extra (repacking) buffer types off where they
     would use AMX (see the module docstring). Call after ``llama_backend_init``.

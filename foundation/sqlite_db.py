@@ -43,6 +43,14 @@ def open_shared(path: Path, busy_timeout_s: float, schema: Sequence[str],
     return connection
 
 
+def insert_row(connection: sqlite3.Connection, statement: str, parameters: Sequence[object]) -> int:
+    """Run one ``INSERT`` statement and return the ``rowid`` of the row it added."""
+    row_id = connection.execute(statement, parameters).lastrowid
+    if row_id is None:
+        raise sqlite3.ProgrammingError(f"not an INSERT, so no row id: {statement}")
+    return row_id
+
+
 @contextlib.contextmanager
 def immediate_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run the block as one transaction: committed when it ends, rolled back if it raises."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 from typing import BinaryIO
 
@@ -10,7 +11,7 @@ from typing import BinaryIO
 _KERNEL_COPY_UNSUPPORTED = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
 
 
-def copy_range(source: BinaryIO, offset: int, nbytes: int, destination: BinaryIO) -> None:
+def copy_range(source: io.RawIOBase, offset: int, nbytes: int, destination: BinaryIO) -> None:
     """Append ``nbytes`` of ``source`` starting at ``offset`` to ``destination`` at its position.
 
     Both must be unbuffered binary files (``open(..., buffering=0)``). Uses the kernel's
@@ -25,7 +26,7 @@ def copy_range(source: BinaryIO, offset: int, nbytes: int, destination: BinaryIO
         _copy_through_buffer(source, offset + done, nbytes - done, destination)
 
 
-def _copy_in_kernel(source: BinaryIO, offset: int, nbytes: int, destination: BinaryIO) -> int:
+def _copy_in_kernel(source: io.RawIOBase, offset: int, nbytes: int, destination: BinaryIO) -> int:
     done = 0
     while done < nbytes:
         try:
@@ -41,7 +42,7 @@ def _copy_in_kernel(source: BinaryIO, offset: int, nbytes: int, destination: Bin
     return done
 
 
-def _copy_through_buffer(source: BinaryIO, offset: int, nbytes: int,
+def _copy_through_buffer(source: io.RawIOBase, offset: int, nbytes: int,
                          destination: BinaryIO) -> None:
     buffer = bytearray(min(nbytes, 16 * 1024 * 1024))
     view = memoryview(buffer)
@@ -55,6 +56,6 @@ def _copy_through_buffer(source: BinaryIO, offset: int, nbytes: int,
         done += got
 
 
-def _seek_read(source: BinaryIO, offset: int, target: memoryview) -> int:
+def _seek_read(source: io.RawIOBase, offset: int, target: memoryview) -> int:
     source.seek(offset)
     return source.readinto(target) or 0

@@ -263,7 +263,7 @@ def _write_tensor(output: BinaryIO, tensor: TensorPlan, plan: ConversionPlan,
         raw = source.read_raw_rows(0, source.row_count).reshape(source.shape)
         encoded = encode_rows(architecture.transform(tensor.hf_name, raw, plan.shape),
                               source.dtype, tensor.out_type, tensor.hf_name)
-        output.write(memoryview(encoded).cast("B"))
+        output.write(encoded.data.cast("B"))
         yield encoded.nbytes
     elif (source.dtype, tensor.out_type) in _SAME_BITS:
         with open(source.file_path, "rb", buffering=0) as source_file:
@@ -274,7 +274,7 @@ def _write_tensor(output: BinaryIO, tensor: TensorPlan, plan: ConversionPlan,
     else:
         for raw in iter_raw_row_chunks(source, chunk_bytes):
             encoded = encode_rows(raw, source.dtype, tensor.out_type, tensor.hf_name)
-            output.write(memoryview(encoded).cast("B"))
+            output.write(encoded.data.cast("B"))
             yield encoded.nbytes
 
 

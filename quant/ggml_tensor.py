@@ -91,7 +91,7 @@ class GgmlApi:
         else:
             raw = ctypes.create_string_buffer(extent)
             self.library.ggml_backend_tensor_get(ctypes.byref(tensor), raw, 0, extent)
-        return np.ndarray(shape, dtype=np.float32, buffer=raw, strides=strides)
+        return np.ndarray(shape, dtype=np.float32, buffer=memoryview(raw), strides=strides)
 
     def int32_matrix(self, tensor: GgmlTensor) -> np.ndarray:
         """An I32 tensor's first two dimensions as a ``(ne1, ne0)`` array, copied to the host."""
@@ -101,7 +101,7 @@ class GgmlApi:
         raw = ctypes.create_string_buffer(nbytes)
         self.library.ggml_backend_tensor_get(ctypes.byref(tensor), raw, 0, nbytes)
         rows, columns = int(tensor.ne[1]), int(tensor.ne[0])
-        return np.ndarray((rows, columns), dtype=np.int32, buffer=raw,
+        return np.ndarray((rows, columns), dtype=np.int32, buffer=memoryview(raw),
                           strides=(int(tensor.nb[1]), int(tensor.nb[0]))).copy()
 
 

@@ -458,7 +458,7 @@ class _HeaderParser:
         assert isinstance(entry.value, MetadataArray)
         unpack_length = _U64.unpack_from
         position = entry.items_offset
-        items = []
+        items: list[bytes] = []
         append = items.append
         for _index in range(entry.value.length):
             length = unpack_length(self._buffer, position)[0]

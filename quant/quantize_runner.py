@@ -86,8 +86,9 @@ class _ChildReader:
     the pipe may be closed (closing it under a read in progress breaks that read).
     """
 
-    def __init__(self, child: subprocess.Popen) -> None:
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
         self.messages: queue.Queue[object] = queue.Queue()
+        assert child.stdout is not None  # started with stdout=PIPE
         self._stdout = child.stdout
         self._thread = threading.Thread(target=self._read, name="quantize-child-reader",
                                         daemon=True)
@@ -108,9 +109,10 @@ class _ChildReader:
         return not self._thread.is_alive()
 
 
-def _send_request(child: subprocess.Popen, request: QuantizeRequest,
+def _send_request(child: subprocess.Popen[bytes], request: QuantizeRequest,
                   stderr_file: BinaryIO) -> None:
     """Hand the child its request; stdin then stays open until the child is done."""
+    assert child.stdin is not None  # started with stdin=PIPE
     try:
         pickle.dump(request, child.stdin)
         child.stdin.flush()
@@ -142,7 +144,7 @@ def _follow(messages: queue.Queue[object], report: ProgressCallback,
             return message
 
 
-def _wait_for_exit(child: subprocess.Popen) -> int | None:
+def _wait_for_exit(child: subprocess.Popen[bytes]) -> int | None:
     """The child's exit status once it has sent its result; None if it hangs instead of exiting."""
     try:
         return child.wait(_CHILD_EXIT_GRACE_S)
@@ -150,7 +152,7 @@ def _wait_for_exit(child: subprocess.Popen) -> int | None:
         return None
 
 
-def _stop(child: subprocess.Popen, reader: _ChildReader) -> None:
+def _stop(child: subprocess.Popen[bytes], reader: _ChildReader) -> None:
     """Kill the child if it still runs, let the reader reach the end of its output, and release
     the pipes."""
     if child.poll() is None:
@@ -162,7 +164,8 @@ def _stop(child: subprocess.Popen, reader: _ChildReader) -> None:
     for stream in (child.stdin, child.stdout) if reader_done else (child.stdin,):
         # closing a pipe whose reader died can raise; it is closed either way
         with contextlib.suppress(OSError):
-            stream.close()
+            if stream is not None:
+                stream.close()
 
 
 def _raise_if_disk_full(output_dir: Path, result: ChildResult | None) -> None:

@@ -26,8 +26,8 @@ class ReferenceLogprobs:
     """
 
     def __init__(self, path: Path, chunks: int, rows: int, n_vocab: int) -> None:
-        self._logits = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                                 shape=(chunks, rows, n_vocab))
+        self._logits: np.ndarray = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                                             shape=(chunks, rows, n_vocab))
         self._peak = np.zeros((chunks, rows, 1), dtype=np.float32)
         self._log_total = np.zeros((chunks, rows, 1), dtype=np.float64)
 

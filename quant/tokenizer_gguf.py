@@ -35,7 +35,7 @@ class TokenizerMetadata:
     """Everything llama.cpp needs to tokenize and to chat like the original."""
 
     tokens: list[str]
-    token_types: list[int]
+    token_types: list[gguf.TokenType]
     merges: list[str]
     pre_tokenizer: str
     special_ids: dict[str, int] = field(default_factory=dict)  # bos/eos/pad/unk → id
@@ -107,7 +107,7 @@ def _is_byte_level(tokenizer: dict[str, Any]) -> bool:
 
 
 def _token_table(vocab: dict[str, int], added: dict[int, dict[str, Any]],
-                 vocab_size: int) -> tuple[list[str], list[int]]:
+                 vocab_size: int) -> tuple[list[str], list[gguf.TokenType]]:
     by_id = {token_id: text for text, token_id in vocab.items()}
     by_id.update({token_id: entry["content"] for token_id, entry in added.items()})
     if by_id and max(by_id) >= vocab_size:
@@ -115,7 +115,8 @@ def _token_table(vocab: dict[str, int], added: dict[int, dict[str, Any]],
             f"the tokenizer has token id {max(by_id)} but config.json vocab_size is {vocab_size}: "
             "the embedding has no row for it."
         )
-    tokens, token_types = [], []
+    tokens: list[str] = []
+    token_types: list[gguf.TokenType] = []
     for token_id in range(vocab_size):
         if token_id not in by_id:
             tokens.append(f"[PAD{token_id}]")
@@ -129,7 +130,7 @@ def _token_table(vocab: dict[str, int], added: dict[int, dict[str, Any]],
     return tokens, token_types
 
 
-def _added_token_type(entry: dict[str, Any]) -> int:
+def _added_token_type(entry: dict[str, Any]) -> gguf.TokenType:
     """CONTROL for special tokens and ones that look special (``<|…|>``), else USER_DEFINED —
     llama.cpp's converter rule, so e.g. Qwen2.5's non-special ``<|fim_prefix|>`` is still CONTROL."""
     text = entry["content"]
@@ -172,7 +173,7 @@ def _pre_tokenizer_name(tokenizer: dict[str, Any], default: str) -> str:
     )
 
 
-def _token_text(value: Any) -> str | None:
+def _token_text(value: object) -> str | None:
     """tokenizer_config stores special tokens as a string or an AddedToken dict."""
     if isinstance(value, dict):
         return value.get("content")

@@ -48,7 +48,8 @@ from app.core.errors import ExportError
 from app.core.hardware.fit import choose_context
 from app.core.hardware.machine import detect_machine
 from app.core.history.provenance import identify_model
-from app.core.scenarios.scenario import Scenario, get_scenario
+from app.core.scenarios.scenario import Scenario
+from app.core.scenarios.scenario_file import get_scenario
 from foundation.errors import InvalidSettingError
 from foundation.job_rate import RateMeter
 from foundation.jobs import CancelToken, Progress, ProgressCallback

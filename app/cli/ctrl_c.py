@@ -6,7 +6,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
-from typing import Any
+from types import FrameType
 
 from foundation.jobs import CancelToken
 
@@ -19,7 +19,7 @@ def ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
         yield
         return
 
-    def on_interrupt(signum: int, frame: Any) -> None:
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
         if cancel.cancelled:
             signal.default_int_handler(signum, frame)
         cancel.cancel()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.core.history.export import EXPORT_FORMATS, LANGUAGES, export_text, write_export
+from app.core.chat.labels import LANGUAGES
+from app.core.history.export import EXPORT_FORMATS, export_text, write_export
 from app.core.history.store import HistoryStore
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 from foundation.output_path import check_output_file
 
 

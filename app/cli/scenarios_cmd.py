@@ -15,7 +15,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from app.core.scenarios.scenario import UI_LANGUAGES, Field, Language, Scenario, load_scenarios
+from app.core.scenarios.scenario import UI_LANGUAGES, Field, Language, Scenario
+from app.core.scenarios.scenario_file import load_scenarios
 
 # POSIX's order for the locale of messages: the first of these that is set decides.
 _LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
@@ -98,7 +99,7 @@ def _text_block(scenario: Scenario, lang: str) -> str:
     width = max(len(field.name) for field in scenario.fields) + 2
     for field in scenario.fields:
         name = field.name + (" *" if field.required else "")
-        kind = field.type
+        kind: str = field.type
         if field.options:
             kind += ": " + ", ".join(option.value for option in field.options)
         lines.append(f"    {name:<{width}}  {field.label[lang]}  [{kind}]")

@@ -2,7 +2,7 @@
 
     finr1-studio [MODEL.gguf]
     finr1-studio --self-test --model PATH [--scenario ID] [--screenshot FILE.png]
-                 [--max-tokens N] [--timeout SECONDS]
+                 [--max-tokens N] [--n-gpu-layers N|auto] [--device NAME] [--timeout SECONDS]
 
 A normal start opens the window and loads MODEL.gguf (else the model loaded last). The self-test
 (see ``app.ui.self_test``) runs offscreen when there is no display, never writes the settings
@@ -24,6 +24,7 @@ from app.ui.platform_setup import has_display, prepare_qt_environment
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
+    from app.core.engine.config import GpuLayers
     from app.ui.window.main_window import MainWindow
 
 EXIT_NO_DISPLAY = 2
@@ -45,10 +46,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the self-test saves its screenshot")
     parser.add_argument("--max-tokens", type=int, metavar="N",
                         help="longest reply during the self-test (default: the setting)")
+    parser.add_argument("--n-gpu-layers", type=_gpu_layers, metavar="N|auto",
+                        help="GPU layers during the self-test: auto, 0 (CPU), -1 (all) or N "
+                             "(default: the setting)")
+    parser.add_argument("--device", metavar="NAME",
+                        help="the llama.cpp device for the self-test's GPU layers, as `finr1 "
+                             "doctor` lists it (Vulkan0, CPU; default: the setting)")
     parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                         help="give up the self-test after this long (default 1800)")
     parser.add_argument("--quit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+def _gpu_layers(text: str) -> GpuLayers:
+    """``--n-gpu-layers`` as the setting reads it; a usage error for anything else."""
+    from app.core.engine.config import parse_gpu_layers
+    from foundation.errors import InvalidSettingError
+
+    try:
+        return parse_gpu_layers(text)
+    except InvalidSettingError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +118,10 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.max_tokens:
             settings = settings.with_changes(max_new_tokens=args.max_tokens)
+        if args.n_gpu_layers is not None:
+            settings = settings.with_changes(n_gpu_layers=args.n_gpu_layers)
+        if args.device is not None:
+            settings = settings.with_changes(gpu_device=args.device)
         window = MainWindow(settings, None, theme, translations=translations)
         return run_self_test(application, window, args.model, args.scenario or DEFAULT_SCENARIO,
                              args.screenshot, args.timeout)
@@ -134,8 +156,12 @@ def _quit_when_shown(application: QApplication, window: MainWindow) -> int:
                 watched.removeEventFilter(self)
             return False
 
+    def chat_ready() -> None:
+        say("chat view ready")
+        application.quit()
+
     watcher = _FirstPaint()
     window.installEventFilter(watcher)
-    window.chat_ready.connect(lambda: (say("chat view ready"), application.quit()))
+    window.chat_ready.connect(chat_ready)
     window.show()
     return application.exec()

@@ -463,7 +463,7 @@ def test_the_panels_batch_button_opens_the_view_and_a_finished_row_opens_as_its_
     window.select_panel("compliance")
     window.panels["compliance"].batch_button.click()
     view = window.services.batch_views["compliance"]
-    assert view.isVisible() and view.store is window.services.store
+    assert view.isVisible() and view.store is window.services.history.store
     load(view, write_cases(tmp_path / "cases.xlsx", 3))
     run_to_end(view, view.run_button.click)
     record = view.rows.record(1)
@@ -479,4 +479,4 @@ def test_the_panels_batch_button_opens_the_view_and_a_finished_row_opens_as_its_
     assert window.current_key == "compliance"
     turns = window.controller.session("compliance").turns
     assert [turn.question for turn in turns] == [view.plan.prompt(1)]
-    assert window.services.recorder.conversation_of("compliance") == record.conversation_id
+    assert window.services.history.recorder.conversation_of("compliance") == record.conversation_id

@@ -106,7 +106,7 @@ class _Sheets:
     def results(self) -> list[list[CellValue]]:
         own = [header for header, _ in self.reading_columns] + list(_RESULT_COLUMNS)
         taken = {"row", *self.table.headers}
-        header = ["row", *self.table.headers,
+        header: list[CellValue] = ["row", *self.table.headers,
                   *(name if name not in taken else f"{name} (Fin-R1)" for name in own)]
         by_place = {(row.engine_index, row.row_index): row for row in self.outcome.rows}
         lines: list[list[CellValue]] = [header]
@@ -196,7 +196,7 @@ def _share(allocation: Mapping[str, Any]) -> str:
     return f"{allocation['asset']} {share}%"
 
 
-def _plain_value(value: Any) -> CellValue:
+def _plain_value(value: object) -> CellValue:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return json.dumps(value, ensure_ascii=False)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app import __version__
 from app.core.batch.mapping import ColumnMapping
@@ -31,6 +31,10 @@ from app.core.errors import BatchBusyError, BatchResumeError
 from app.core.history.store import HistoryStore
 from app.core.installation.paths import app_paths
 from foundation.processes import process_alive
+from foundation.sqlite_db import insert_row
+
+if TYPE_CHECKING:
+    from app.core.batch.scoring import AnswerKey, Outcome
 
 RunState = Literal["running", "stopped", "failed", "done", "interrupted"]
 RowStatus = Literal["running", "interrupted", "done", "error"]
@@ -97,9 +101,9 @@ class BatchRow:
     turn_id: int | None
     expected: str | None
     reading: Mapping[str, Any] | None
-    answer_key: Mapping[str, Any] | None
+    answer_key: AnswerKey | None
     final_box: str | None
-    outcome: str | None
+    outcome: Outcome | None
     completion_tokens: int | None
     seconds: float | None
     tokens_per_s: float | None
@@ -120,9 +124,9 @@ class FinishedRow:
     """What a finished row records beside its turn (see ``BatchRow``)."""
 
     reading: Mapping[str, Any] | None
-    answer_key: Mapping[str, Any] | None
+    answer_key: AnswerKey | None
     final_box: str | None
-    outcome: str | None
+    outcome: Outcome | None
     completion_tokens: int
     seconds: float
     tokens_per_s: float | None
@@ -147,14 +151,13 @@ class BatchStore(HistoryStore):
         """Record a new run (state ``running``, claimed by this process); returns its id."""
         now = time.time()
         with self._write() as connection:
-            cursor = connection.execute(
-                f"INSERT INTO batch_runs ({_RUN_COLUMNS.removeprefix('id, ')}) "
+            return insert_row(
+                connection, f"INSERT INTO batch_runs ({_RUN_COLUMNS.removeprefix('id, ')}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, NULL)",
                 (run_key, scenario_id, Path(input_path).name, str(input_path), input_sha256,
                  input_sheet, row_count, _json(list(headers)), _json(mapping.to_json()),
                  _json(dict(settings)), _json([dict(engine) for engine in engines]),
                  os.getpid(), __version__, now, now))
-            return int(cursor.lastrowid)
 
     def latest_run(self, run_key: str) -> BatchRun | None:
         """The most recent run made with ``run_key`` (the same input, mapping, settings and

@@ -79,6 +79,7 @@ def read_table(path: Path | str, sheet: str | None = None) -> InputTable:
     if sheet is not None and not suffix.startswith(".xls"):
         raise BatchInputError(f"{path.name} is a CSV file, which has no sheets; leave out the "
                               "sheet name")
+    numbered_rows: Iterable[tuple[int, Sequence[CellValue]]]
     try:
         if suffix.startswith(".xls"):
             sheet, numbered_rows = _xlsx_rows(path, sheet)

@@ -12,6 +12,7 @@ Chinese set; every text is a ``str.format`` pattern with the same fields in both
 from __future__ import annotations
 
 import string
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,9 +20,9 @@ from pathlib import Path
 from app.core.errors import ChatLabelsError
 from app.core.installation.resources import resource_path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 LANGUAGES = ("en", "zh")

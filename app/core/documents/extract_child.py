@@ -29,7 +29,7 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from app.core.documents.collector import ExtractFailure, ExtractRequest, PartCollector
 from app.core.documents.office_readers import EXCEL_MAIN_PART, PACKAGE_KINDS, checked_zip_names
@@ -153,7 +153,7 @@ def _limit_resources(memory_bytes: int, cpu_seconds: int) -> None:
             resource.setrlimit(limit, (soft, hard))
 
 
-def _refuse_network(*_args: object, **_kwargs: object) -> None:
+def _refuse_network(*_args: object, **_kwargs: object) -> NoReturn:
     raise OSError("the document reader has no network access")
 
 

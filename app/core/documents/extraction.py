@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from app.core.documents.collector import PART_UNITS, ExtractRequest
 from app.core.documents.extract_child import CHILD_MODULE
-from app.core.documents.parts import DocumentText
+from app.core.documents.parts import DocumentText, PartKind
 from app.core.errors import (
     DocumentError,
     DocumentFormatError,
@@ -64,8 +64,9 @@ KIND_NAMES = {"pdf": "a PDF", "docx": "a Word document", "xlsx": "an Excel workb
               "csv": "a CSV table", "text": "a text file", "markdown": "a Markdown document",
               "html": "an HTML page"}
 # the part each kind is split into (progress units, messages)
-KIND_PARTS = {"pdf": "page", "docx": "section", "xlsx": "sheet", "csv": "sheet",
-              "text": "section", "markdown": "section", "html": "section"}
+KIND_PARTS: dict[str, PartKind] = {
+    "pdf": "page", "docx": "section", "xlsx": "sheet", "csv": "sheet", "text": "section",
+    "markdown": "section", "html": "section"}
 
 _POLL_INTERVAL_S = 0.05
 _READER_EXIT_GRACE_S = 10.0

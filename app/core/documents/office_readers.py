@@ -25,6 +25,7 @@ import datetime
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.documents.collector import ExtractFailure, ExtractRequest, PartCollector
 
@@ -36,6 +37,12 @@ PACKAGE_KINDS = {WORD_MAIN_PART: "a Word document (.docx)",
                  EXCEL_MAIN_PART: "an Excel workbook (.xlsx)"}
 _HEADING_STYLES = ("heading", "title")
 _LABEL_CHARS = 80
+
+if TYPE_CHECKING:
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+    from openpyxl.chartsheet import Chartsheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 
 def checked_zip_names(path: Path, name: str) -> set[str]:
@@ -93,12 +100,13 @@ def read_docx(request: ExtractRequest, collector: PartCollector) -> None:
             break
 
 
-def _docx_sections(blocks: Iterable[object]) -> Iterator[tuple[str, list[str]]]:
+def _docx_sections(blocks: Iterable[Paragraph | Table]) -> Iterator[tuple[str, list[str]]]:
     """(heading, lines) per section; the text before the first heading is a section labelled
     "" when it holds anything."""
     from docx.table import Table
 
-    label, lines = "", []
+    label = ""
+    lines: list[str] = []
     for block in blocks:
         if isinstance(block, Table):
             lines.extend(_docx_table_rows(block))
@@ -114,15 +122,16 @@ def _docx_sections(blocks: Iterable[object]) -> Iterator[tuple[str, list[str]]]:
         yield label, lines
 
 
-def _is_heading(paragraph: object) -> bool:
+def _is_heading(paragraph: Paragraph) -> bool:
     style = getattr(paragraph, "style", None)
     style_name = (getattr(style, "name", None) or "").lower()
     return style_name.startswith(_HEADING_STYLES)
 
 
-def _docx_table_rows(table: object) -> Iterator[str]:
+def _docx_table_rows(table: Table) -> Iterator[str]:
     for row in table.rows:
-        cells, previous = [], None
+        cells: list[str] = []
+        previous = None
         for cell in row.cells:
             if cell._tc is previous:  # one cell spanning several grid columns comes once
                 continue
@@ -166,7 +175,7 @@ def _chosen_sheets(request: ExtractRequest, sheet_names: list[str]) -> set[str]:
     return set(request.sheets)
 
 
-def _sheet_text(sheet: object, budget: int) -> str:
+def _sheet_text(sheet: ReadOnlyWorksheet | Chartsheet, budget: int) -> str:
     """The sheet's rows, stopping once past ``budget`` characters. A chart sheet has none."""
     if not hasattr(sheet, "iter_rows"):
         return ""

@@ -139,13 +139,10 @@ def parse_page_ranges(text: str) -> tuple[int, ...]:
 
 def format_page_ranges(numbers: Sequence[int]) -> str:
     """``parse_page_ranges``' inverse for sorted numbers: ``(1, 2, 3, 7)`` → ``"1-3, 7"``."""
-    ranges: list[str] = []
-    start = previous = None
-    for number in [*numbers, None]:
-        if start is not None and (number is None or number != previous + 1):
-            ranges.append(str(start) if start == previous else f"{start}-{previous}")
-            start = None
-        if start is None:
-            start = number
-        previous = number
-    return ", ".join(ranges)
+    runs: list[list[int]] = []  # [first, last] of each run of consecutive numbers
+    for number in numbers:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)

@@ -128,7 +128,8 @@ def _add_sections(sections: list[tuple[str, str]], collector: PartCollector) -> 
 
 
 def _markdown_sections(text: str) -> Iterator[tuple[str, str]]:
-    label, lines, fence = "", [], None
+    label, fence = "", None
+    lines: list[str] = []
     for line in text.split("\n"):
         opening = _MARKDOWN_FENCE.match(line)
         if opening is not None:

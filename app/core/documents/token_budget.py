@@ -62,7 +62,7 @@ def prompt_around_field(scenario: Scenario, values: Mapping[str, str], field_nam
             filled[field.name] = _stand_in(field)
     for _attempt in range(len(scenario.fields) + 1):
         try:
-            return scenario.render_prompt(filled, "en", prompt_language)  # type: ignore[arg-type]
+            return scenario.render_prompt(filled, "en", prompt_language)
         except InvalidFieldValueError as error:
             filled[error.field_name] = _stand_in(scenario.field(error.field_name))
     raise AssertionError("every field holds a stand-in the scenario accepts")

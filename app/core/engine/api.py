@@ -17,18 +17,36 @@ A cancel ends the reply within a token and keeps it (finish reason ``cancelled``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from app.core.engine.config import GenerationSettings
-    from app.core.engine.local_engine import ChatStream, EngineInfo, TokenChunk, TurnResult
+    from app.core.engine.local_engine import EngineInfo, TokenChunk, TurnResult
     from app.core.engine.remote_engine import RemoteEngineInfo
     from app.core.templates.chat_template import ChatMessage
     from foundation.jobs import CancelToken
 
 EngineKind = Literal["local", "server"]  # "This computer" or "A server (OpenAI-compatible)"
 ENGINE_KINDS: tuple[EngineKind, ...] = ("local", "server")
+
+
+class TurnStream(Protocol):
+    """One turn as ``Engine.stream_chat`` returns it (``ChatStream`` or a stream waiting its turn
+    in a queue): iterate it once, in one thread, for the ``TokenChunk``s, then read ``result``;
+    ``run`` does both."""
+
+    def __iter__(self) -> Iterator[TokenChunk]: ...
+
+    @property
+    def result(self) -> TurnResult:
+        """The finished turn; RuntimeError before the stream has been iterated to its end."""
+
+    def run(self) -> TurnResult:
+        """Consume the remaining chunks and return the result."""
+
+    def close(self) -> None:
+        """Abandon the turn (frees the engine for the next one); no result is produced."""
 
 
 @runtime_checkable
@@ -44,7 +62,7 @@ class Engine(Protocol):
                     settings: GenerationSettings | None = None,
                     cancel: CancelToken | None = None,
                     on_token: Callable[[TokenChunk], None] | None = None,
-                    reply_prefix: str = "") -> ChatStream:
+                    reply_prefix: str = "") -> TurnStream:
         """Answer the last message of ``conversation`` (user and assistant messages alternating,
         ending with the question), streaming; ``reply_prefix`` continues a reply cut off at the
         token limit."""

@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -217,7 +217,7 @@ class QueuedStream:
         self._stream: ChatStream | None = None
         self._chunks = self._run(start)
 
-    def _run(self, start: Callable[[ChatEngine], ChatStream]) -> Iterator[TokenChunk]:
+    def _run(self, start: Callable[[ChatEngine], ChatStream]) -> Generator[TokenChunk, None, None]:
         with self._lease as engine:
             self._stream = start(engine)
             yield from self._stream

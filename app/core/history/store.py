@@ -27,18 +27,19 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core.engine.turn_metrics import STATUS_OF_FINISH
 from app.core.errors import EmptyTitleError, HistoryError, UnknownConversationError
 from app.core.installation.paths import app_paths
 from foundation.processes import process_alive
-from foundation.sqlite_db import immediate_transaction, open_shared
+from foundation.sqlite_db import immediate_transaction, insert_row, open_shared
 
 BUSY_TIMEOUT_S = 10.0
 # 2: the batch tables (``batch_runs``, ``batch_rows``: app.core.batch.store) were added
 SCHEMA_VERSION = 2
 TITLE_LENGTH = 80
+_Store = TypeVar("_Store", bound="HistoryStore")
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS conversations (
@@ -223,7 +224,7 @@ class HistoryStore:
         with self._lock:
             self._connection.close()
 
-    def __enter__(self) -> HistoryStore:
+    def __enter__(self: _Store) -> _Store:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -235,10 +236,9 @@ class HistoryStore:
         """A new, empty conversation; returns its id."""
         now = time.time()
         with self._write() as connection:
-            cursor = connection.execute(
-                "INSERT INTO conversations (title, scenario_id, created_at, updated_at) "
+            return insert_row(
+                connection, "INSERT INTO conversations (title, scenario_id, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?)", (title_from(title) or "…", scenario_id, now, now))
-            return int(cursor.lastrowid)
 
     def begin_turn(self, conversation_id: int, question: str, *,
                    scenario_id: str | None = None, form_values: Mapping[str, str] | None = None,
@@ -251,15 +251,15 @@ class HistoryStore:
             position = connection.execute(
                 "SELECT COALESCE(MAX(position), 0) + 1 FROM turns WHERE conversation_id = ?",
                 (conversation_id,)).fetchone()[0]
-            cursor = connection.execute(
-                "INSERT INTO turns (conversation_id, position, question, scenario_id, form_json, "
-                "status, provenance_json, writer_pid, started_at) "
+            turn_id = insert_row(
+                connection, "INSERT INTO turns (conversation_id, position, question, scenario_id, "
+                "form_json, status, provenance_json, writer_pid, started_at) "
                 "VALUES (?, ?, ?, ?, ?, 'streaming', ?, ?, ?)",
                 (conversation_id, position, question, scenario_id,
                  json.dumps(dict(form_values or {}), ensure_ascii=False),
                  json.dumps(dict(provenance or {}), ensure_ascii=False), os.getpid(), now))
             self._touch(connection, conversation_id, now)
-            return int(cursor.lastrowid)
+            return turn_id
 
     def append_reply(self, turn_id: int, text: str) -> None:
         """Add ``text`` to a streaming turn's reply (durable once this returns)."""
@@ -286,7 +286,7 @@ class HistoryStore:
         """Record that a turn failed with ``message`` (what it had written is kept)."""
         self._end(turn_id, "status = 'error', error = ?", (message,))
 
-    def _end(self, turn_id: int, assignments: str, values: tuple[Any, ...]) -> None:
+    def _end(self, turn_id: int, assignments: str, values: tuple[object, ...]) -> None:
         now = time.time()
         with self._write() as connection:
             connection.execute(f"UPDATE turns SET {assignments}, finished_at = ? WHERE id = ?",

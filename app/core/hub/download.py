@@ -294,6 +294,7 @@ def _fetch_verified(plan: DownloadPlan, config: HubConfig, file: PlannedFile,
                     cancel: CancelToken | None, retry: RetryPolicy | None, done_before: int) -> str:
     """Fetch one file into ``partial`` and check its hash; returns its SHA-256. A mismatch
     deletes the partial and raises ChecksumMismatchError."""
+    assert plan.commit is not None, "run_download fetches only plans the hub listed (commit known)"
     remote = RemoteBytes(plan.repo_id, file.filename, plan.commit, file.size, file.sha256,
                          file.git_blob_id)
     url = config.file_url(plan.repo_id, file.filename, plan.commit)

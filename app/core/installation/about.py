@@ -19,9 +19,9 @@ from app.core.errors import AboutDataError
 from app.core.installation.llama_build import LlamaBuildInfo, llama_build_info
 from app.core.installation.resources import resource_path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 NOTICES_FILE = "notices.toml"

@@ -87,7 +87,7 @@ class ManifestRow:
     context_length: int | None
     added_at: float
 
-    def as_values(self) -> tuple[Any, ...]:
+    def as_values(self) -> tuple[object, ...]:
         return (self.id, self.kind, self.name, self.path, int(self.owned), self.state,
                 json.dumps(self.source, ensure_ascii=False), self.quant_type, self.size_bytes,
                 self.sha256, json.dumps(self.files, ensure_ascii=False), self.verified_at,
@@ -226,7 +226,7 @@ class Manifest:
                                stored.as_values())
         return stored
 
-    def update(self, model_id: str, **changes: Any) -> None:
+    def update(self, model_id: str, **changes: object) -> None:
         """Set columns of one row (``source``/``files`` are given as Python values)."""
         encoded = {("source_json" if key == "source" else "files_json" if key == "files"
                     else key): (json.dumps(value, ensure_ascii=False)

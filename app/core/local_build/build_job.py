@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -297,7 +297,8 @@ def _work_order(quant_types: tuple[QuantType, ...]) -> list[QuantType]:
 
 
 def _make(plan: BuildPlan, quant: QuantType, bf16_path: Path, imatrix_path: Path | None,
-          work_dir: Path, stage: Any, cancel: CancelToken | None, threads: int | None) -> Path:
+          work_dir: Path, stage: Callable[[str], ProgressCallback], cancel: CancelToken | None,
+          threads: int | None) -> Path:
     """The finished file of ``quant`` in the work folder."""
     if quant.name == "bf16":
         return bf16_path
@@ -323,7 +324,7 @@ def _check(cancel: CancelToken | None) -> None:
 def remove_stale_work_dirs(parent: Path) -> list[Path]:
     """Delete work folders of builds whose process no longer runs (killed, crashed); returns
     what was removed. Folders of running builds are kept."""
-    removed = []
+    removed: list[Path] = []
     if not parent.is_dir():
         return removed
     for folder in parent.glob(f"{WORK_DIR_PREFIX}*"):

@@ -17,22 +17,23 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, TypeVar
 
 from app.core.engine.config import MAX_SEED, GenerationSettings
 from app.core.engine.local_engine import TokenChunk
 from app.core.engine.turn_metrics import TurnMetrics
 from app.core.reasoning.parser import AnswerText, Event, ThinkText
 from app.core.serve.config import REASONING_FORMATS, ReasoningFormat
-from app.core.templates.chat_template import ChatMessage
+from app.core.templates.chat_template import ChatMessage, Role
 
 COMPLETION_DEFAULT_MAX_TOKENS = 16  # OpenAI's and vLLM's default for /v1/completions
 MAX_STOP_STRINGS = 16
 _INT32_MAX = 2**31 - 1  # llama.cpp's samplers take 32-bit counts
 
 RequestKind = Literal["chat", "completion"]
+_T = TypeVar("_T")
 
 
 class ApiError(Exception):
@@ -196,9 +197,9 @@ def _include_usage(data: Mapping[str, Any]) -> bool:
 
 def _reasoning_format(data: Mapping[str, Any]) -> ReasoningFormat | None:
     value = _optional(data, "reasoning_format", str, "a string")
-    if value is not None and value not in REASONING_FORMATS:
-        raise _invalid_value("reasoning_format", f"one of {', '.join(REASONING_FORMATS)}", value)
-    return value  # type: ignore[return-value]
+    if value is None or value in REASONING_FORMATS:
+        return value
+    raise _invalid_value("reasoning_format", f"one of {', '.join(REASONING_FORMATS)}", value)
 
 
 def _max_tokens(data: Mapping[str, Any]) -> int | None:
@@ -225,6 +226,7 @@ def _prompt(data: Mapping[str, Any]) -> str:
 
 
 _SYSTEM_ROLES = ("system", "developer")
+_CONVERSATION_ROLES: tuple[Role, ...] = ("user", "assistant")
 
 
 def _messages(data: Mapping[str, Any]) -> tuple[str | None, tuple[ChatMessage, ...]]:
@@ -252,7 +254,7 @@ def _messages(data: Mapping[str, Any]) -> tuple[str | None, tuple[ChatMessage, .
                 raise _invalid_value(f"{param}.role", "'system' only before the conversation",
                                      role)
             system_parts.append(content)
-        elif role in ("user", "assistant"):
+        elif role in _CONVERSATION_ROLES:
             conversation.append(ChatMessage(role, content))
         else:
             raise _invalid_value(f"{param}.role", "'system', 'user' or 'assistant'", role)
@@ -282,7 +284,7 @@ def _sampling(data: Mapping[str, Any]) -> dict[str, Any]:
     """The ``GenerationSettings`` fields the request sets, each checked against its range."""
     sampling: dict[str, Any] = {}
 
-    def number(name: str, setting: str, rule: str, ok: Any) -> None:
+    def number(name: str, setting: str, rule: str, ok: Callable[[float], bool]) -> None:
         value = _optional(data, name, float, "a number")
         if value is None:
             return
@@ -332,31 +334,36 @@ def _stop(data: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(text for text in stop if text)
 
 
-def _optional(data: Mapping[str, Any], name: str, kind: type, description: str,
-              prefix: str = "") -> Any:
+def _optional(data: Mapping[str, Any], name: str, kind: type[_T], description: str,
+              prefix: str = "") -> _T | None:
     """``data[name]`` when present and not null, checked to be of ``kind`` (an int is a number;
     a boolean is never a number)."""
     value = data.get(name)
     if value is None:
         return None
-    accepted = (int, float) if kind is float else (kind,)
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, accepted):
+    if not _is_kind(value, kind):
         raise _invalid_type(prefix + name, description, value)
     return value
 
 
-def _type_name(value: Any) -> str:
+def _is_kind(value: object, kind: type[_T]) -> TypeGuard[_T]:
+    if isinstance(value, bool):
+        return kind is bool
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
+def _type_name(value: object) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "an array", dict: "an object", type(None): "null"}.get(type(value),
                                                                          type(value).__name__)
 
 
-def _invalid_type(param: str, expected: str, value: Any) -> ApiError:
+def _invalid_type(param: str, expected: str, value: object) -> ApiError:
     return ApiError(400, f"Invalid type for '{param}': expected {expected}, but got "
                          f"{_type_name(value)} instead.", param=param, code="invalid_type")
 
 
-def _invalid_value(param: str, rule: str, value: Any) -> ApiError:
+def _invalid_value(param: str, rule: str, value: object) -> ApiError:
     shown = json.dumps(value, ensure_ascii=False, default=str)
     if len(shown) > 80:
         shown = shown[:77] + "..."

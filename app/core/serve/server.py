@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from types import FrameType
 
 import uvicorn
 
@@ -47,7 +47,7 @@ class _Uvicorn(uvicorn.Server):
             if self._on_serving is not None:
                 self._on_serving()
 
-    def handle_exit(self, sig: int, frame: Any) -> None:
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._turns.cancel_all()
         super().handle_exit(sig, frame)
 

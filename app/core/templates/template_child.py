@@ -42,7 +42,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import jinja2
 import jinja2.ext
@@ -71,14 +71,14 @@ class FrameError(ValueError):
     """A frame that is too large, cut short or not a JSON object."""
 
 
-def write_frame(stream: BinaryIO, message: dict[str, Any]) -> None:
+def write_frame(stream: IO[bytes], message: dict[str, Any]) -> None:
     """Send one JSON object as a frame and flush."""
     payload = json.dumps(message, ensure_ascii=False).encode("utf-8")
     stream.write(_HEADER.pack(len(payload)) + payload)
     stream.flush()
 
 
-def read_frame(stream: BinaryIO, max_bytes: int | Callable[[], int]) -> dict[str, Any] | None:
+def read_frame(stream: IO[bytes], max_bytes: int | Callable[[], int]) -> dict[str, Any] | None:
     """The next frame's JSON object; None at the end of the stream before a frame starts.
     Raises ``FrameError`` for a frame over ``max_bytes`` (or what it returns once the frame's
     header has arrived), cut short, or not a JSON object."""
@@ -102,7 +102,7 @@ def read_frame(stream: BinaryIO, max_bytes: int | Callable[[], int]) -> dict[str
     return message
 
 
-def _read_exactly(stream: BinaryIO, count: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], count: int) -> bytes | None:
     chunks: list[bytes] = []
     remaining = count
     while remaining:

@@ -26,7 +26,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.core.batch.runner import EngineChoice
 from app.core.engine.model_summary import switcher_choices
@@ -40,9 +40,10 @@ if TYPE_CHECKING:
     from app.core.batch.store import BatchRun
     from app.core.engine.api import Engine
     from app.core.engine.config import GenerationSettings
-    from app.core.engine.local_engine import TokenChunk, TurnResult
+    from app.core.engine.local_engine import ChatEngine, ChatStream, EngineInfo, TokenChunk, TurnResult
     from app.core.engine.remote_engine import RemoteEngineInfo
     from app.core.engine.server_connection import ServerConnection
+    from app.core.engine.turn_queue import QueuedStream
     from app.core.installation.settings import AppSettings
     from app.core.library.model_library import Library, ModelEntry
     from app.core.templates.chat_template import ChatMessage
@@ -247,7 +248,7 @@ class QueuedEngine:
         self._label = label
 
     @property
-    def info(self) -> Any:
+    def info(self) -> EngineInfo | RemoteEngineInfo:
         return self._queue.engine.info
 
     def stream_chat(self, conversation: Sequence[ChatMessage],
@@ -257,7 +258,7 @@ class QueuedEngine:
                     reply_prefix: str = "") -> _QueuedTurn:
         """The turn, once the queue hands over the engine; iterating it (or ``run``) raises
         ``JobCancelled`` when ``cancel`` is set while it waits."""
-        def start(engine: Any) -> Any:
+        def start(engine: ChatEngine) -> ChatStream:
             if not self._is_current():
                 raise BatchError(f"the window's model ({self._label}) was changed while the "
                                  "batch ran on it; load it again and continue the run")
@@ -265,7 +266,8 @@ class QueuedEngine:
 
         return _QueuedTurn(self._submit(start, cancel))
 
-    def _submit(self, start: Callable[[Any], Any], cancel: CancelToken | None) -> Any:
+    def _submit(self, start: Callable[[ChatEngine], ChatStream],
+                cancel: CancelToken | None) -> QueuedStream:
         waiting = cancel or CancelToken()
         while True:
             try:
@@ -292,7 +294,7 @@ class QueuedEngine:
 class _QueuedTurn:
     """A ``QueuedStream`` with the ``run`` of a ``ChatStream``."""
 
-    def __init__(self, queued: Any) -> None:
+    def __init__(self, queued: QueuedStream) -> None:
         self._queued = queued
 
     def __iter__(self) -> Iterator[TokenChunk]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from app.core.batch.store import BatchRow
 from app.core.chat.labels import ChatLabels
@@ -31,7 +31,7 @@ class BatchTableModel(QAbstractTableModel):
     tokens as they stream.
     """
 
-    def __init__(self, labels: ChatLabels, parent: Any = None) -> None:
+    def __init__(self, labels: ChatLabels, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._labels = labels
         self._source_rows: tuple[int, ...] = ()
@@ -110,7 +110,7 @@ class BatchTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
             return None
         return self._headers()[COLUMNS[section]]
@@ -121,7 +121,7 @@ class BatchTableModel(QAbstractTableModel):
                 "expected": self.tr("Expected"), "score": self.tr("Score"),
                 "tokens": self.tr("Tokens"), "time": self.tr("Time (s)")}
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
         column = COLUMNS[index.column()]

@@ -32,7 +32,7 @@ import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -56,9 +56,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.batch.mapping import ColumnMapping, suggest_mapping
-from app.core.batch.runner import BatchOutcome, BatchPlan, open_run, outcome_of, run_batch
+from app.core.batch.runner import BatchOutcome, BatchPlan, EngineChoice, open_run, outcome_of, run_batch
 from app.core.batch.runner import summarize as summarize_rows
 from app.core.batch.scoring import Agreement, ModelScore
+from app.core.batch.store import BatchRow
 from app.core.chat.labels import chat_labels
 from app.core.errors import InvalidFieldValueError, MissingFieldsError
 from app.ui.batch.engines import (
@@ -79,8 +80,9 @@ from foundation.errors import FinR1Error
 from foundation.jobs import JobCancelled
 
 if TYPE_CHECKING:
-    from app.core.batch.store import BatchRow, BatchRun, BatchStore
+    from app.core.batch.store import BatchRun, BatchStore
     from app.core.batch.table_reader import InputTable
+    from app.core.engine.local_engine import TokenChunk
     from app.core.installation.settings import AppSettings
     from app.core.library.model_library import Library
     from app.core.scenarios.scenario import Scenario
@@ -392,7 +394,7 @@ class BatchView(Retranslating, QWidget):
             return self.tr("Row {0} cannot be asked: {1}").format(self.table.source_rows[0],
                                                                   error)
 
-    def _plan(self, engines: tuple[Any, ...]) -> BatchPlan:
+    def _plan(self, engines: tuple[EngineChoice, ...]) -> BatchPlan:
         assert self.table is not None
         settings = dataclasses.replace(self._settings().generation_settings(),
                                        max_new_tokens=self.max_tokens_box.value())
@@ -589,8 +591,8 @@ class BatchView(Retranslating, QWidget):
             self._cursor = 0
             self.progress.begin(self.tr("Answering {0} rows with {1} model(s)").format(
                 len(item.plan.table), len(item.plan.engines)))
-        else:
-            self.rows.set_row(item)  # type: ignore[arg-type]  (a finished BatchRow)
+        elif isinstance(item, BatchRow):  # a finished row
+            self.rows.set_row(item)
         self._mark_next()
         self._show_rows_done()
         self._show_summary()
@@ -844,7 +846,7 @@ def _answer(context: JobContext, store: BatchStore, plan: BatchPlan,
             run_id: int) -> BatchOutcome:
     """Run ``run_batch`` for the view: finished rows and tokens as items, progress as progress.
     Stopped while waiting for the window's model counts as stopped, like a stop mid-row."""
-    def token(chunk: Any) -> None:
+    def token(chunk: TokenChunk) -> None:
         if chunk.token is not None:
             context.emit(_TOKEN)
 

@@ -183,7 +183,12 @@ class ServerPanel(Retranslating, QWidget):
     def logged_rows(self) -> list[tuple[str, ...]]:
         """The log as shown, one tuple of cell texts per request (hidden columns included)."""
         table = self.log_table
-        return [tuple(table.item(row, column).text() for column in range(table.columnCount()))
+
+        def cell_text(row: int, column: int) -> str:
+            item = table.item(row, column)
+            return item.text() if item is not None else ""
+
+        return [tuple(cell_text(row, column) for column in range(table.columnCount()))
                 for row in range(table.rowCount())]
 
     def _state_changed(self) -> None:

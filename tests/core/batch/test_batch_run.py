@@ -36,7 +36,7 @@ from app.core.engine.remote_engine import RemoteEngine
 from app.core.engine.server_connection import ServerConnection
 from app.core.errors import BatchBusyError
 from app.core.history.provenance import identify_model
-from app.core.scenarios.scenario import get_scenario
+from app.core.scenarios.scenario_file import get_scenario
 from foundation.jobs import CancelToken
 from tests.support.llm_support import THREADS, steered_python
 from tests.support.openai_replay_server import ReplayServer, Reply

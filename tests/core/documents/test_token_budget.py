@@ -16,7 +16,7 @@ from app.core.documents.token_budget import (
     prompt_around_field,
     split_to_fit,
 )
-from app.core.scenarios.scenario import get_scenario
+from app.core.scenarios.scenario_file import get_scenario
 
 REPORT = ("贵州茅台2023年营业收入为1505.6亿元，同比增长18.04%。Revenue grew 18% year on year.\n"
           "净利润747亿元。\n\n") * 30

@@ -17,7 +17,7 @@ from app.core.errors import ExportError
 from app.core.history.export import conversation_html, conversation_markdown, export_text, write_export
 from app.core.history.store import Conversation, HistoryStore
 from app.core.reasoning.parser import parse_text
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 from tests.support.fin_r1_replies import CALCULATION, COMPLIANCE
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -16,7 +16,7 @@ from app.core.engine.turn_metrics import FinishReason, TurnMetrics
 from app.core.history.export import conversation_html, conversation_markdown
 from app.core.history.store import Conversation, HistoryStore
 from app.core.reasoning.parser import parse_text
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 from tests.support.fin_r1_replies import COMPLIANCE
 
 SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}

@@ -13,7 +13,7 @@ import pytest
 from app.core.engine.config import GenerationSettings
 from app.core.history.export import conversation_html, conversation_markdown
 from app.core.history.store import Conversation, HistoryStore
-from app.core.scenarios.scenario import load_scenarios
+from app.core.scenarios.scenario_file import load_scenarios
 
 SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}
 INJECTED = '<img src="x" onerror="alert(1)">'
