@@ -123,20 +123,32 @@ def _run(args: argparse.Namespace) -> int:
         if args.device is not None:
             settings = settings.with_changes(gpu_device=args.device)
         window = MainWindow(settings, None, theme, translations=translations)
-        return run_self_test(application, window, args.model, args.scenario or DEFAULT_SCENARIO,
-                             args.screenshot, args.timeout)
+        return _ended(run_self_test(application, window, args.model,
+                                    args.scenario or DEFAULT_SCENARIO, args.screenshot,
+                                    args.timeout))
     window = MainWindow(settings, settings_path, theme, translations=translations)
     if problem:
         window.statusBar().showMessage(f"{problem}; the defaults are used.", 20000)
     if args.quit_when_shown:
-        return _quit_when_shown(application, window)
+        return _ended(_quit_when_shown(application, window))
     window.show()
     model = args.model_file or (Path(settings.last_model) if settings.last_model else None)
     if settings.engine_kind == "server" and args.model_file is None:
         window.connect_server()
     elif model is not None and model.is_file():
         window.load_model(model)
-    return application.exec()
+    return _ended(application.exec())
+
+
+def _ended(exit_code: int) -> int:
+    """``exit_code``, once no job thread is left running. However the app ended (the window
+    closed, ``QApplication.quit``, a self-test's verdict), a job started late, even while the
+    window was shutting down, must not outlive the window: Qt aborts the whole process when a
+    running QThread is destroyed."""
+    from app.ui.job_bridge import BackgroundJob
+
+    BackgroundJob.cancel_and_wait_all()
+    return exit_code
 
 
 def _quit_when_shown(application: QApplication, window: MainWindow) -> int:
