@@ -7,10 +7,12 @@ examples do) and receives a ``JobContext``: ``context.cancel`` (a ``foundation.j
 ``context.progress`` (a ``foundation.jobs.ProgressCallback``) and ``context.emit`` for items such as
 streamed tokens. Callbacks always run on the GUI thread, in the order the job produced them::
 
-    BackgroundJob(parent, lambda context: ChatEngine(path, config), "load model")
+    BackgroundJob(self, lambda context: ChatEngine(path, config), "load model")
         .on_success(self._engine_loaded).on_failure(self._show_error).start()
 
-A job's failure is any exception; ``JobCancelled`` reaches ``on_failure`` like the others.
+A job's failure is any exception; ``JobCancelled`` reaches ``on_failure`` like the others. A job
+whose owner (its first argument) is deleted while it runs is abandoned: cancelled, and nothing
+more is delivered from it.
 
 A widget that runs one job of a kind at a time (a checkpoint reading, a catalog refresh, a build)
 holds it in a ``JobSlot``: starting a job on the slot abandons the one before it (cancelled, and
@@ -86,19 +88,26 @@ class _Worker(QObject):
 class BackgroundJob(QObject):
     """One run of a function off the GUI thread (see the module docstring).
 
-    Register callbacks before ``start``; each returns the job for chaining. ``finished`` is
-    emitted after ``on_success``/``on_failure`` ran, when the thread has stopped. Then the job lets
-    go of its function, callbacks, worker and thread, and Qt deletes it (``deleteLater``): an
-    owner running a job per reply does not keep them all. A reference kept to a finished job still
-    answers ``running``, ``wait``, ``cancel`` and ``stop``; its Qt signals are gone.
+    ``owner`` is the object the job reports to (None: nobody in particular). Register callbacks
+    before ``start``; each returns the job for chaining. ``finished`` is emitted after
+    ``on_success``/``on_failure`` ran, when the thread has stopped. Then the job lets go of its
+    function, callbacks, worker and thread, and Qt deletes it (``deleteLater``): an owner running a
+    job per reply does not keep them all. A reference kept to a finished job still answers
+    ``running``, ``wait``, ``cancel`` and ``stop``; its Qt signals are gone. When ``owner`` is
+    deleted first, the job is abandoned (``abandon``) and let go of the same way once its thread
+    has ended.
     """
 
     finished = Signal()
     _running_jobs: ClassVar[set[BackgroundJob]] = set()  # keeps jobs alive while their thread runs
 
-    def __init__(self, parent: QObject | None, work: Callable[[JobContext], Any],
+    def __init__(self, owner: QObject | None, work: Callable[[JobContext], Any],
                  name: str = "job") -> None:
-        super().__init__(parent)
+        # Not the owner's Qt child: deleting the owner would delete the job under its running
+        # thread, and the job would never get its outcome, so it would never be released.
+        super().__init__()
+        if owner is not None:
+            owner.destroyed.connect(self.abandon)
         self.name = name
         self.cancel_token = CancelToken()
         self._work: Callable[[JobContext], Any] | None = work
@@ -161,6 +170,7 @@ class BackgroundJob(QObject):
         """Ask the job to stop at its next safe point (its function decides where)."""
         self.cancel_token.cancel()
 
+    @Slot()
     def abandon(self) -> None:
         """Cancel the job and deliver nothing more from it: no item, progress, success, failure
         or ``finished``, even those already waiting in the event loop. Its thread still runs to
@@ -180,6 +190,13 @@ class BackgroundJob(QObject):
         if self._thread is None:
             return True
         return self._thread.wait() if timeout_ms < 0 else self._thread.wait(timeout_ms)
+
+    @classmethod
+    def names_in_flight(cls) -> list[str]:
+        """The names of the jobs in flight, sorted: a job counts from ``start`` until its outcome
+        has been delivered (or dropped, for an abandoned job) on the GUI thread. Empty when no
+        job runs or has an outcome waiting for the GUI thread. GUI thread only."""
+        return sorted(job.name for job in cls._running_jobs)
 
     @classmethod
     def cancel_and_wait_all(cls) -> None:

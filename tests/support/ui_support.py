@@ -38,18 +38,16 @@ def wait_until_jobs_idle(timeout_s: float = 60.0) -> None:
     through a zero-delay timer is seen too). After an action this is the point where every job
     it led to has ended and been delivered: a test may then assert what did *not* happen
     without a fixed wait. AssertionError naming the jobs still running after ``timeout_s``."""
-    # The job bridge keeps this set for shutdown: a job is in it from start() until its result
-    # is delivered. It has no public reader.
     checks: list[bool] = []
 
     def idle_twice() -> bool:
-        checks.append(not BackgroundJob._running_jobs)
+        checks.append(not BackgroundJob.names_in_flight())
         return checks[-2:] == [True, True]
 
     try:
         wait_until(idle_twice, timeout_s, "every background job to end and be delivered")
     except AssertionError as timeout:
-        running = ", ".join(sorted(job.name for job in BackgroundJob._running_jobs))
+        running = ", ".join(BackgroundJob.names_in_flight())
         raise AssertionError(f"{timeout}; still running: {running}") from None
 
 

@@ -22,6 +22,7 @@ import pytest
 
 from app.core.history.store import HistoryStore
 from app.core.installation.settings import AppSettings
+from app.ui.history.history_service import HistoryService
 from app.ui.i18n import install_translations
 from app.ui.models.setup_wizard import PROGRESS, READY, Source
 from app.ui.theme import ThemeController
@@ -66,6 +67,12 @@ def services(window: MainWindow) -> WindowServices:
     return window.services
 
 
+def history(window: MainWindow) -> HistoryService:
+    history = services(window).history
+    assert history is not None
+    return history
+
+
 def run_to_end(qtbot: Any, window: MainWindow, start: Callable[[], object]) -> Any:
     finished: list[Any] = []
 
@@ -85,8 +92,8 @@ def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
         steer: Callable[..., object]) -> None:
     steer(tiny_gguf_factory("q8_0"), grammar=PROSE_GRAMMAR)  # an answer with text
     app_window = window_factory(interactive=True)
-    wait_until(lambda: services(app_window).wizard is not None, 10)  # opened by itself
-    wizard = services(app_window).wizard
+    wait_until(lambda: services(app_window).models_menu.wizard is not None, 10)  # opened by itself
+    wizard = services(app_window).models_menu.wizard
     assert wizard.isVisible()
     wizard.next()
     wait_until(wizard.machine_page.isComplete)
@@ -103,7 +110,7 @@ def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
     assert panel.values() == {**panel.values(), **example} and any(example.values())
     turn, result = run_to_end(qtbot, app_window, panel.run_button.click)
     assert result.text
-    store = services(app_window).store
+    store = history(app_window).store
     wait_until(lambda: store.conversations() and store.conversation(
         store.conversations()[0].id).turns[0].status in ("done", "length"), 10)
     (summary,) = store.conversations()
@@ -113,7 +120,7 @@ def test_first_start_runs_the_wizard_to_an_answered_compliance_check(
     assert stored.provenance["model_sha256"] == app_window_model_sha(app_window)
     assert stored.provenance["sampling"]["max_new_tokens"] == SETTINGS.max_new_tokens
     assert stored.metrics["completion_tokens"] == result.metrics.completion_tokens
-    panel_list = services(app_window).history_panel
+    panel_list = history(app_window).panel
     wait_until(lambda: panel_list.list.count() == 1)
 
 
@@ -139,10 +146,10 @@ def test_a_reopened_conversation_draws_as_it_was_and_continues(
     app_window.composer.new_chat_requested.emit()
     app_window.controller.show_session(FREE_CHAT)
     assert inspect(app_window.chat_view) == []
-    store = services(app_window).store
+    store = history(app_window).store
     (summary,) = store.conversations()
     assert summary.turn_count == 2
-    assert services(app_window).show_conversation(summary.id)
+    assert history(app_window).show_conversation(summary.id)
     wait_until(lambda: len(inspect(app_window.chat_view)) == 2)
     assert without_ids(inspect(app_window.chat_view)) == without_ids(before)
     run_to_end(qtbot, app_window, lambda: app_window.controller.ask(FREE_CHAT, "Third"))

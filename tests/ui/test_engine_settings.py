@@ -211,11 +211,12 @@ def test_a_scenario_is_answered_by_the_server_and_its_provenance_recorded(
     page = inspect(window.chat_view)[-1]
     assert page["id"] == turn.message_id and page["status"] == "done"
     assert page["think"]["text"].startswith("The P/E ratio")
-    services = window.services
-    assert services is not None and services.store is not None and services.recorder is not None
-    conversation_id = services.recorder.conversation_of("compliance")
+    assert window.services is not None and window.services.history is not None
+    history = window.services.history
+    assert history.store is not None
+    conversation_id = history.recorder.conversation_of("compliance")
     assert conversation_id is not None
-    stored = services.store.conversation(conversation_id).turns[-1]
+    stored = history.store.conversation(conversation_id).turns[-1]
     assert stored.status == "done"
     assert stored.provenance["engine"] == "server"
     assert (stored.provenance["server_url"], stored.provenance["server_model"]) \
@@ -237,11 +238,12 @@ def test_a_reply_the_server_cuts_shows_its_sentence_and_keeps_the_text(
     assert page["id"] == turn.message_id and page["status"] == "error"
     assert page["error"] == message
     assert page["think"]["text"].strip() == partial
-    services = window.services
-    assert services is not None and services.store is not None and services.recorder is not None
-    conversation_id = services.recorder.conversation_of("risk")
+    assert window.services is not None and window.services.history is not None
+    history = window.services.history
+    assert history.store is not None
+    conversation_id = history.recorder.conversation_of("risk")
     assert conversation_id is not None
-    stored = services.store.conversation(conversation_id).turns[-1]
+    stored = history.store.conversation(conversation_id).turns[-1]
     assert stored.status == "error" and stored.error == message
     assert stored.reply_text == "<think>\n" + partial
 

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtWidgets import QWidget
 
-import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.ui.job_bridge import BackgroundJob, JobContext, JobSlot
 from foundation.jobs import JobCancelled, Progress
 from tests.support.qt_wait import wait_until
+from tests.support.ui_support import dispose  # also prepares Qt for offscreen use
 
 
 def test_items_progress_and_the_result_arrive_on_the_gui_thread_in_order(qapp: Any) -> None:
@@ -116,24 +117,25 @@ def test_a_flood_of_progress_reaches_the_gui_thinned_with_its_last_report(qapp: 
 
 def test_a_delivered_job_lets_go_of_its_work_and_leaves_its_owner(qapp: Any) -> None:
     """A window runs a job per reply, per library listing, per download: a finished job must not
-    stay behind as a child of its owner holding its function (and what that captured)."""
+    stay behind, nor hold its function (and what that captured)."""
     owner = QObject()
 
     class Captured:
         """Stands for what a job's function holds: a conversation, a loaded file."""
 
-    references, results = [], []
+    references, job_references, results = [], [], []
     for index in range(20):
         captured = Captured()
         references.append(weakref.ref(captured))
         job = BackgroundJob(owner, lambda _context, held=captured: id(held), f"job {index}")
         job.on_success(results.append).start()
+        job_references.append(weakref.ref(job))
         del captured
         wait_until(lambda job=job: not job.running, 10, "the job to end")
     wait_until(lambda: len(results) == 20, 10, "every result")
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
-    assert owner.findChildren(BackgroundJob) == []
+    assert [reference() for reference in job_references[:-1]] == [None] * 19  # the last is kept
     assert [reference() for reference in references] == [None] * 20
     # A caller that kept its job can still ask about it and stop it.
     assert not job.running and job.wait(100)
@@ -141,6 +143,30 @@ def test_a_delivered_job_lets_go_of_its_work_and_leaves_its_owner(qapp: Any) -> 
     job.stop()
     with pytest.raises(RuntimeError, match="already started"):
         job.start()
+
+
+def test_a_job_whose_owner_is_deleted_while_it_runs_is_abandoned_and_stops_counting(
+        qapp: Any) -> None:
+    """A dialog closed (and deleted) while its job runs: the job is cancelled, nothing reaches
+    the deleted owner, and once its thread has ended the job is no longer in flight."""
+    owner = QWidget()
+    started = threading.Event()
+    saw_cancel: list[bool] = []
+    heard: list[object] = []
+
+    def work(context: JobContext) -> str:
+        started.set()
+        saw_cancel.append(context.cancel.wait(10))
+        return "late result"
+
+    job = BackgroundJob(owner, work, "owner deleted mid-job")
+    job.on_success(heard.append).on_failure(heard.append).start()
+    assert started.wait(10) and job.name in BackgroundJob.names_in_flight()
+    dispose(owner)
+    assert job.wait(15_000), "the work ended"
+    wait_until(lambda: job.name not in BackgroundJob.names_in_flight(), 10,
+               "the job to stop counting once its thread ended")
+    assert saw_cancel == [True] and heard == [] and not job.running
 
 
 # -- the job slot: one current job, superseded ones never heard from ----------------------------

@@ -88,7 +88,7 @@ def test_one_import_is_listed_once_for_the_switcher_and_the_model_manager(
         qtbot: Any, window_factory: Callable[..., MainWindow], first_model: ModelEntry,
         listings: list[str], tiny_gguf_factory: Callable[..., Path]) -> None:
     window = window_factory()
-    manager = services(window).open_model_manager()
+    manager = services(window).models_menu.open_model_manager()
     wait_until(lambda: library_tab_models(manager) == [first_model.id]
                and first_model.id in switcher_models(window))
     wait_until_jobs_idle()  # the start's listings have all ended
@@ -109,7 +109,7 @@ def test_the_start_lists_the_library_off_the_gui_thread(
     wait_until(lambda: first_model.id in switcher_models(window))
     wait_until_jobs_idle()  # every listing the start made has ended
     assert listings and GUI_THREAD not in listings
-    assert services(window).wizard is None  # the library has a model: no first-run wizard
+    assert services(window).models_menu.wizard is None  # the library has a model: no first-run wizard
 
 
 def test_refreshes_asked_while_a_listing_runs_make_one_more_listing(

@@ -289,7 +289,7 @@ def test_a_language_chosen_in_the_wizard_is_applied_once(qapp: QCoreApplication,
     window.show()
     wait_until(lambda: window.services is not None, 60)
     try:
-        wizard = window.services.open_wizard()
+        wizard = window.services.models_menu.open_wizard()
         box = wizard.welcome_page.language_box
         with LanguageChanges(qapp) as chosen:
             box.setCurrentIndex(box.findData("zh_CN"))

@@ -27,11 +27,7 @@ from app.ui.window.about_dialog import AboutDialog
 from app.ui.window.models_menu import ModelsMenu
 
 if TYPE_CHECKING:
-    from app.core.history.recorder import HistoryRecorder
     from app.ui.batch.view import BatchView
-    from app.ui.history.history_panel import HistoryPanel
-    from app.ui.models.model_manager import ModelManager
-    from app.ui.models.setup_wizard import SetupWizard
     from app.ui.window.main_window import MainWindow
 
 
@@ -188,35 +184,6 @@ class WindowServices(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
-
-    # -- the services, by the names the window's callers use ----------------------------------------
-
-    @property
-    def store(self) -> BatchStore | None:
-        """The history's store; None without a history or once closed."""
-        return self.history.store if self.history is not None else None
-
-    @property
-    def recorder(self) -> HistoryRecorder | None:
-        return self.history.recorder if self.history is not None else None
-
-    @property
-    def history_panel(self) -> HistoryPanel | None:
-        return self.history.panel if self.history is not None else None
-
-    def show_conversation(self, conversation_id: int) -> bool:
-        """``HistoryService.show_conversation``; False without a history."""
-        return self.history is not None and self.history.show_conversation(conversation_id)
-
-    @property
-    def wizard(self) -> SetupWizard | None:
-        return self.models_menu.wizard
-
-    def open_wizard(self) -> SetupWizard:
-        return self.models_menu.open_wizard()
-
-    def open_model_manager(self) -> ModelManager:
-        return self.models_menu.open_model_manager()
 
     # -- language -----------------------------------------------------------------------------------
 
