@@ -23,13 +23,13 @@ Why not a library (measured with safetensors 0.8.0 and gguf 0.19 on the tiny tes
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -100,8 +100,8 @@ def read_exact(path: Path, offset: int, nbytes: int) -> np.ndarray:
     return buffer
 
 
-def _read_into(handle: BinaryIO, offset: int, buffer: np.ndarray, path: Path) -> None:
-    view = memoryview(buffer).cast("B")
+def _read_into(handle: io.RawIOBase, offset: int, buffer: np.ndarray, path: Path) -> None:
+    view = buffer.data.cast("B")
     handle.seek(offset)
     got = 0
     while got < len(view):

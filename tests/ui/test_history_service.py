@@ -1,7 +1,8 @@
 """The history service on its own, offscreen, built from the narrow parts it is given: a real chat
 view and controller, the window's ``ModelHost`` holding the tiny Qwen2 GGUF, a history database
 in the test's folder and a real scenario panel. A reply is in the store as far as it is shown,
-with the model that wrote it; "New chat" starts a new conversation; a saved run reopens in its
+with the model that wrote it, also when the host switches to a server (the replay server on
+127.0.0.1) and back; "New chat" starts a new conversation; a saved run reopens in its
 panel with its form values, but not while a reply streams; a store that fails is told once and
 the chat goes on; the Conversation menu's export writes the conversation of the panel asked for.
 
@@ -10,6 +11,7 @@ differs between CPUs, so only what holds for any text is asserted."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.core.batch.store import BatchStore
 from app.core.chat.session import Turn
 from app.core.engine.config import EngineConfig
+from app.core.engine.server_connection import ServerConnection
+from app.core.history.provenance import quick_provenance
 from app.core.installation.settings import AppSettings
 from app.core.scenarios.scenario_file import load_scenarios
 from app.ui.chat.controller import ChatController
@@ -33,17 +37,19 @@ from app.ui.chat.view import ChatView
 from app.ui.history.history_service import HistoryService
 from app.ui.window.model_host import ModelHost
 from tests.support.llm_support import PROSE_GRAMMAR, THREADS
+from tests.support.openai_replay_server import ReplayServer, Reply
 from tests.support.qt_wait import wait_until
+from tests.support.recorded_streams import FORMATS
 from tests.support.ui_support import dispose, hosted_model
 
 SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}
 SETTINGS = AppSettings(n_threads=THREADS, n_ctx=2048, max_new_tokens=8, temperature=0.0)
+CONFIG = EngineConfig(n_ctx=2048, n_threads=THREADS, n_gpu_layers=0)
 
 
 @pytest.fixture(scope="module")
 def host(qapp: Any, tiny_bf16_gguf: Path) -> Iterator[ModelHost]:
-    config = EngineConfig(n_ctx=2048, n_threads=THREADS, n_gpu_layers=0)
-    with hosted_model(tiny_bf16_gguf, config) as hosted:
+    with hosted_model(tiny_bf16_gguf, CONFIG) as hosted:
         yield hosted
 
 
@@ -73,6 +79,13 @@ class Parts:
 def parts(view: ChatView, host: ModelHost, tmp_path: Path, tiny_bf16_gguf: Path,
           steer: Callable[..., object]) -> Iterator[Parts]:
     steer(tiny_bf16_gguf, grammar=PROSE_GRAMMAR)  # every reply has text to save
+    with service_parts(view, host, tmp_path) as built:
+        yield built
+
+
+@contextlib.contextmanager
+def service_parts(view: ChatView, host: ModelHost, tmp_path: Path) -> Iterator[Parts]:
+    """A service on ``host`` with a store in ``tmp_path``, closed and disposed at the end."""
     controller = ChatController(view, host, lambda: SETTINGS, SCENARIOS)
     panel = ScenarioPanel(SCENARIOS["compliance"], "en")
     store = BatchStore(tmp_path / "history.sqlite3")
@@ -86,6 +99,18 @@ def parts(view: ChatView, host: ModelHost, tmp_path: Path, tiny_bf16_gguf: Path,
     service.close()
     for qt_object in (service, controller, panel):
         dispose(qt_object)
+
+
+def switch(host: ModelHost, start: Callable[[], bool], ready: SignalInstance) -> None:
+    """``start()`` a load or connection of ``host`` and wait until ``ready`` says it is done."""
+    outcomes: list[object] = []
+    ready.connect(outcomes.append)
+    host.load_failed.connect(outcomes.append)
+    assert start()
+    wait_until(lambda: outcomes, 120, "the engine to be ready")
+    ready.disconnect(outcomes.append)
+    host.load_failed.disconnect(outcomes.append)
+    assert host.engine is not None, outcomes
 
 
 def ask(parts: Parts, key: str, question: str, values: dict[str, str] | None = None) -> Turn:
@@ -133,6 +158,34 @@ def test_a_reply_is_stored_as_far_as_it_is_shown_with_the_model_that_wrote_it(
     wait_until(lambda: parts.store.conversation(summary.id).turns[0].provenance.get(
         "model_sha256") == model_sha256, 30, "the model's hash to be recorded")
     wait_until(lambda: parts.service.panel.titles() == [summary.title], 10, "the sidebar to list it")
+
+
+def test_each_reply_is_stored_with_the_engine_that_wrote_it_when_the_host_switches(
+        view: ChatView, tmp_path: Path, tiny_bf16_gguf: Path,
+        steer: Callable[..., object]) -> None:
+    steer(tiny_bf16_gguf, grammar=PROSE_GRAMMAR)
+    with ReplayServer() as replay, hosted_model(tiny_bf16_gguf, CONFIG) as own_host, \
+            service_parts(view, own_host, tmp_path) as parts:
+        ask(parts, FREE_CHAT, "Asked on this computer")
+        switch(own_host, lambda: own_host.connect_server(ServerConnection(replay.url)),
+               own_host.connected)
+        replay.script(Reply(FORMATS["vllm-reasoning"]))
+        ask(parts, FREE_CHAT, "Asked the server")
+        switch(own_host, lambda: own_host.load(tiny_bf16_gguf, CONFIG), own_host.loaded)
+        ask(parts, FREE_CHAT, "Asked here again")
+
+        (summary,) = parts.store.conversations()
+        local, served, local_again = (turn.provenance
+                                      for turn in parts.store.conversation(summary.id).turns)
+
+    assert (served["engine"], served["server_url"], served["server_model"]) == \
+        ("server", replay.url, "Fin-R1")
+    assert not {"model_file", "model_path", "model_sha256"} & served.keys()  # no file hashed
+    file_facts = quick_provenance(tiny_bf16_gguf)
+    for record in (local, local_again):
+        assert "server_url" not in record
+        assert (record["model_file"], record["model_quant"], record["model_size_bytes"]) == \
+            (tiny_bf16_gguf.name, file_facts.quant, file_facts.size_bytes)
 
 
 def test_free_chat_continues_one_conversation_until_new_chat(parts: Parts) -> None:

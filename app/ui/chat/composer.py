@@ -46,7 +46,7 @@ class Composer(Retranslating, QWidget):
         row.addWidget(self.text_box, 1)
         row.addLayout(buttons)
         layout.addLayout(row)
-        QShortcut(QKeySequence("Ctrl+Return"), self.text_box, activated=self._send_or_stop)
+        QShortcut(QKeySequence("Ctrl+Return"), self.text_box).activated.connect(self._send_or_stop)
         self.retranslate()
 
     def retranslate(self) -> None:

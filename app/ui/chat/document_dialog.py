@@ -195,7 +195,8 @@ class DocumentDialog(Retranslating, QDialog):
         for widget in (self.status_label, self.progress_bar, self.error_label, self.notes_label):
             layout.addWidget(widget)
         self.body = QSplitter(Qt.Orientation.Horizontal)
-        self.body.addWidget(self._build_parts_pane())
+        self.parts_pane = self._build_parts_pane()
+        self.body.addWidget(self.parts_pane)
         self.text_box = QPlainTextEdit()
         self.text_box.setObjectName("documentText")
         self.text_box.textChanged.connect(self._text_edited)
@@ -363,7 +364,7 @@ class DocumentDialog(Retranslating, QDialog):
         self._show_parts_words()
         self._show_notes()
         self.body.setEnabled(True)
-        self.body.widget(0).setVisible(len(document.parts) > 1)
+        self.parts_pane.setVisible(len(document.parts) > 1)
         self._selection_changed()
 
     def _read_failed(self, error: BaseException) -> None:

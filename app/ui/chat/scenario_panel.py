@@ -20,11 +20,20 @@ context.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDropEvent, QKeySequence, QPalette, QResizeEvent, QShortcut
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+    QPalette,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -89,7 +98,7 @@ class ScenarioPanel(Retranslating, QWidget):
             self._add_field(field)
         layout.addLayout(self._form)
         layout.addLayout(self._run_row())
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._run_or_stop)
+        QShortcut(QKeySequence("Ctrl+Return"), self).activated.connect(self._run_or_stop)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.retranslate()
 
@@ -156,7 +165,7 @@ class ScenarioPanel(Retranslating, QWidget):
     def _add_field(self, field: Field) -> None:
         widget: QLineEdit | QPlainTextEdit | QComboBox
         if field.type == "multiline":
-            widget = _DocumentBox(lambda path, name=field.name: self.attach_document(name, path))
+            widget = _DocumentBox(partial(self.attach_document, field.name))
             widget.attach_button.setObjectName(f"attach_{field.name}")
             widget.attach_button.clicked.connect(
                 lambda _checked=False, name=field.name: self.choose_document(name))
@@ -299,7 +308,7 @@ class _DocumentBox(QPlainTextEdit):
 
     _GAP = 4
 
-    def __init__(self, attach: Callable[[Path], None]) -> None:
+    def __init__(self, attach: Callable[[Path], object]) -> None:
         super().__init__()
         self._attach = attach
         self.attach_button = QPushButton(self)
@@ -323,11 +332,11 @@ class _DocumentBox(QPlainTextEdit):
         viewport = self.viewport().geometry()
         self.attach_button.move(viewport.right() + 1 + self._GAP, viewport.top() + self._GAP)
 
-    def dragEnterEvent(self, event: QDropEvent) -> None:  # Qt's name
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt's name
         if not self._take_files(event):
             super().dragEnterEvent(event)
 
-    def dragMoveEvent(self, event: QDropEvent) -> None:  # Qt's name
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # Qt's name
         if not self._take_files(event):
             super().dragMoveEvent(event)
 

@@ -104,9 +104,9 @@ class HistoryService(QObject):
 
     def _turn_started(self, key: str, turn: Turn, replaced: Turn | None,
                       sampling: GenerationSettings) -> None:
-        host_path = self._host.path
-        if host_path is not None and (self.recorder.model is None or Path(
-                self.recorder.model.path) != Path(host_path).resolve()):
+        host_path, model = self._host.path, self.recorder.model
+        if host_path is not None and not (isinstance(model, ModelProvenance)
+                                          and Path(model.path) == host_path.resolve()):
             self._identify_loaded_model()  # asked before the load was reported to us
         standalone = self._controller.session(key).standalone
         self._streaming = (key, turn)
@@ -143,23 +143,25 @@ class HistoryService(QObject):
 
     def _identify_loaded_model(self) -> None:
         """Give the recorder the engine's provenance: a server's address and model at once; for
-        a local model at once what the library knows, the file's hash when it has to be
-        computed (off the GUI thread)."""
+        a model file loaded here at once what the library knows, the file's hash when it has to
+        be computed (off the GUI thread). A server's model is never hashed: no file is here."""
         path, server = self._host.path, self._host.server
         if server is not None:
             self.recorder.model = server.provenance()
             return
         if path is None:
             return
+        from app.core.engine.local_engine import ChatEngine  # loaded by then: ``path`` is its file
+
         setting = self._library_setting()
         engine = self._host.engine
-        resolved = Path(path).resolve()
+        gguf = engine.gguf_info if isinstance(engine, ChatEngine) else None  # None: still loading
+        resolved = path.resolve()
         # What is known without any I/O, so a question asked at once is recorded with its
         # model; the hash follows (filled into the turns already recorded).
         self.recorder.model = ModelProvenance(
-            str(resolved), resolved.name, None,
-            engine.gguf_info.file_type_label if engine is not None else None,
-            engine.gguf_info.size_bytes if engine is not None else 0, None)
+            str(resolved), resolved.name, None, gguf.file_type_label if gguf else None,
+            gguf.size_bytes if gguf else 0, None)
 
         def work(context: JobContext) -> ModelProvenance:
             library = _open_library(setting)
@@ -198,7 +200,8 @@ class HistoryService(QObject):
             self.status.emit(str(error), STATUS_MS)
             return False
         scenario_id = conversation.summary.scenario_id
-        key = scenario_id if scenario_id in self._scenarios else FREE_CHAT
+        key = scenario_id if scenario_id is not None and scenario_id in self._scenarios \
+            else FREE_CHAT
         turns = restore_session(conversation, self._controller.session(key), self._scenarios,
                                 translate_interrupted())
         self.recorder.adopt(key, conversation, turns)

@@ -110,7 +110,12 @@ def print_pdf(html: str, output_path: Path, timeout_s: float = PRINT_TIMEOUT_S) 
     job = PdfPrintJob(html, output_path)
     loop = QEventLoop()
     outcome: list[str] = []
-    job.finished.connect(lambda _path, error: (outcome.append(error), loop.quit()))
+
+    def finished(_path: str, error: str) -> None:
+        outcome.append(error)
+        loop.quit()
+
+    job.finished.connect(finished)
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     job.start()
     if not outcome:

@@ -236,7 +236,9 @@ class GetModelsTab(Retranslating, QWidget):
         self._rows.insertWidget(self._rows.count() - 1, DownloadRow(item, self._queue))
 
     def rows(self) -> list[DownloadRow]:
-        return [self._rows.itemAt(index).widget() for index in range(self._rows.count() - 1)]
+        items = (self._rows.itemAt(index) for index in range(self._rows.count() - 1))
+        return [row for item in items if item is not None
+                and isinstance(row := item.widget(), DownloadRow)]
 
 
 def _repo_label(repo: CatalogRepo) -> str:

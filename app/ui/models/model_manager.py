@@ -56,7 +56,7 @@ class ModelManager(Retranslating, QDialog):
             # A lambda holding the manager, as before the shared listing: callers that keep only
             # a tab of a manager on its own rely on the queue's connection to keep it alive.
             queue.model_added.connect(lambda _entry: self.listing.refresh())
-        self.listing = listing
+        self.listing: LibraryListing = listing
         self._follow(listing)
         self.retranslate()
         self.listing.refresh()  # the files' states as they are now

@@ -12,7 +12,13 @@ from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from app.core.hardware.fit import FitAdvice, FitLevel, QuantFit
 from app.core.hardware.speed_prediction import (
@@ -34,8 +40,8 @@ class QuantTable(Retranslating, QTableWidget):
 
     choice_changed = Signal()
 
-    def __init__(self, multiple: bool = False, parent: object = None) -> None:
-        super().__init__(0, 6, parent)  # type: ignore[arg-type]
+    def __init__(self, multiple: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(0, 6, parent)
         self._multiple = multiple
         self._rows: list[QuantFit] = []
         self._recommended: QuantType | None = None

@@ -76,15 +76,15 @@ class AboutDialog(QDialog):
         self.licence_text.setPlaceholderText(self.tr("Select a component to read its licence."))
         layout.addWidget(self.licence_text, 1)
 
-        row = QHBoxLayout()
+        button_row = QHBoxLayout()
         self.copy_button = QPushButton(self.tr("Copy details"))
         self.copy_button.clicked.connect(self.copy_details)
-        row.addWidget(self.copy_button)
-        row.addStretch(1)
+        button_row.addWidget(self.copy_button)
+        button_row.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        row.addWidget(buttons)
-        layout.addLayout(row)
+        button_row.addWidget(buttons)
+        layout.addLayout(button_row)
 
     def copy_details(self) -> None:
         """Put the plain-text About content on the clipboard."""

@@ -51,7 +51,9 @@ if TYPE_CHECKING:
     from app.core.engine.remote_engine import RemoteEngineInfo
     from app.core.scenarios.scenario import Scenario
     from app.ui.chat.composer import Composer
+    from app.ui.chat.controller import ChatController
     from app.ui.chat.scenario_panel import ScenarioPanel
+    from app.ui.chat.view import ChatView
     from app.ui.window.window_services import WindowServices
 
 # Only what the first paint needs is imported at start; dialogs, the forms and the free-chat box
@@ -105,8 +107,9 @@ class MainWindow(Retranslating, QMainWindow):
         self.host = ModelHost(self)
         self.local_server = LocalServer(self.host, self)
         self.library = LibraryListing(lambda: self.settings.library_dir, self)
-        self.controller = None
-        self.chat_view = None
+        self.controller: ChatController | None = None
+        self.chat_view: ChatView | None = None
+        self.composer: Composer  # built with the panels, after the first paint
         self._editing: dict[str, Turn] = {}
         self._chat_view_scheduled = False
         self.setWindowTitle(f"Fin-R1 Studio {__version__}")
@@ -116,7 +119,7 @@ class MainWindow(Retranslating, QMainWindow):
         self.retranslate()
         self._connect_host()
         self._connect_library()
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self._stop)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self).activated.connect(self._stop)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -241,7 +244,6 @@ class MainWindow(Retranslating, QMainWindow):
         self.work_splitter.setStretchFactor(1, 1)
         column.addWidget(self.work_splitter, 1)
         self._workspace_column = column
-        self.composer: Composer  # built with the panels, after the first paint
         return workspace
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -269,26 +271,27 @@ class MainWindow(Retranslating, QMainWindow):
         from app.ui.chat.controller import ChatController
         from app.ui.chat.view import ChatView
 
-        self.chat_view = ChatView(theme=self._theme.current)
-        self.chat_view.action_requested.connect(self._page_action)
-        self._theme.changed.connect(self.chat_view.set_theme)
-        self.controller = ChatController(self.chat_view, self.host, lambda: self.settings,
-                                         self.scenarios, self)
-        self.controller.busy_changed.connect(self._busy_changed)
-        self.controller.rate_changed.connect(self.header.set_rate)
+        chat_view = ChatView(theme=self._theme.current)
+        chat_view.action_requested.connect(self._page_action)
+        self._theme.changed.connect(chat_view.set_theme)
+        controller = ChatController(chat_view, self.host, lambda: self.settings, self.scenarios,
+                                    self)
+        controller.busy_changed.connect(self._busy_changed)
+        controller.rate_changed.connect(self.header.set_rate)
         # a measured decode of the loaded model replaces the memory probe in speed predictions
-        self.controller.turn_finished.connect(
+        controller.turn_finished.connect(
             lambda _turn, result: note_turn(self.host.engine, result.metrics))
-        self.controller.turn_failed.connect(lambda _turn, message: self.statusBar().showMessage(
+        controller.turn_failed.connect(lambda _turn, message: self.statusBar().showMessage(
             self.tr("The reply failed: {0}").format(message), 15000))
-        self.chat_area.addWidget(self.chat_view)
-        self.chat_area.setCurrentWidget(self.chat_view)
-        self.controller.show_session(self.current_key)
-        self.chat_view.ready.connect(self.chat_ready)
+        self.chat_view, self.controller = chat_view, controller
+        self.chat_area.addWidget(chat_view)
+        self.chat_area.setCurrentWidget(chat_view)
+        controller.show_session(self.current_key)
+        chat_view.ready.connect(self.chat_ready)
         # once the chat view is ready: importing the services takes a moment
-        self.chat_view.ready.connect(self._attach_services)
-        self.chat_view.ready.connect(self.library.refresh)
-        self.chat_view.ready.connect(self._probe_gpu_support)
+        chat_view.ready.connect(self._attach_services)
+        chat_view.ready.connect(self.library.refresh)
+        chat_view.ready.connect(self._probe_gpu_support)
 
     # -- panels ----------------------------------------------------------------------------------
 
@@ -472,10 +475,11 @@ class MainWindow(Retranslating, QMainWindow):
         return self.host.connect_server(connection)
 
     def _model_loaded(self, summary: ModelSummary) -> None:
+        from app.core.engine.local_engine import ChatEngine  # loaded by then; not at the start
+
         self.header.show_model(summary)
-        engine = self.host.engine
-        if engine is not None:
-            self.gpu_supported = engine.info.gpu_offload_supported
+        if isinstance(self.host.engine, ChatEngine):  # ``loaded`` follows only a local load
+            self.gpu_supported = self.host.engine.info.gpu_offload_supported
         for warning in summary.warnings:
             self.statusBar().showMessage(warning, 15000)
         if self.settings.engine_kind != "local":  # a model chosen here: this computer answers

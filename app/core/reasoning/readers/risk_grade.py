@@ -133,8 +133,8 @@ def _grade_in_box(box: str) -> tuple[_LevelWord | None, str | None]:
         if len(letters) > 1 or sign or suffix or box.strip(" 。.") == match.group(0):
             rating = letters + sign
             break
-    match = next((m for m in _LEVEL_IN_BOX.finditer(box) if _is_a_level(box, m)), None)
-    level_word = _level_word(match.group(1), match.group(2), match.group(3)) if match else None
+    level = next((m for m in _LEVEL_IN_BOX.finditer(box) if _is_a_level(box, m)), None)
+    level_word = _level_word(level.group(1), level.group(2), level.group(3)) if level else None
     return level_word, rating
 
 
