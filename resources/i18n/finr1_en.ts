@@ -1211,6 +1211,30 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>GPU: {0}/{1} layers on {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU · {0}/{1} layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU · {0} layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU · all layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPU · 1 thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPU · {0} threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Switch model…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1722,6 +1746,78 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Auto (llama.cpp decides)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>integrated GPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CPU: the layers stay on the CPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>accelerator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model loading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Library and look</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Layers on the GPU run much faster than on the CPU but take its memory. Auto puts as many as fit the free GPU memory, with the context&apos;s cache; a number of layers leaves the rest on the CPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Where the GPU layers go, among the devices llama.cpp lists (as `finr1 doctor` shows them). Automatic spreads them over every GPU it finds; a named device takes them all, e.g. the faster of two GPUs.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GPU device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>q8_0 takes about half the memory of f16 (8.5 bits a value against 16) for a loss of quality hardly measurable; q4_0 about a quarter (4.5 bits), with a small loss. The memory saved leaves room for a longer context or more layers on the GPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The type of the attention keys kept for every token of the context. {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The type of the attention values kept for every token of the context. {0} A quantized V cache (q8_0, q4_0) needs flash attention: on, or auto, which then turns it on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>K/V cache types</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Flash attention computes the attention without keeping its whole score matrix: less memory for long contexts, and usually faster on a GPU (on a CPU it gains little). Auto lets llama.cpp use it where the device supports it; off keeps the V cache at f16.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Flash attention</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Top-k</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1799,6 +1895,38 @@
     </message>
     <message>
         <source>Connection failed: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>llama.cpp&apos;s devices could not be listed: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Automatic (every GPU llama.cpp finds)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} (not found)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>llama.cpp does not list this device now: a model loads with it only once it is back. Choose another to load without it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0}, {1} free</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The engine refuses this cache choice: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fin-R1&apos;s K/V cache at {0} tokens: {1}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fin-R1&apos;s K/V cache at {0} tokens: {1} (f16: {2}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

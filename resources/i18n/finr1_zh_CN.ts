@@ -1211,6 +1211,30 @@
         <translation>设置</translation>
     </message>
     <message>
+        <source>GPU: {0}/{1} layers on {2}</source>
+        <translation>GPU：{0}/{1} 层在 {2} 上</translation>
+    </message>
+    <message>
+        <source>GPU · {0}/{1} layers</source>
+        <translation>GPU · {0}/{1} 层</translation>
+    </message>
+    <message>
+        <source>GPU · {0} layers</source>
+        <translation>GPU · {0} 层</translation>
+    </message>
+    <message>
+        <source>GPU · all layers</source>
+        <translation>GPU · 全部层</translation>
+    </message>
+    <message>
+        <source>CPU · 1 thread</source>
+        <translation>CPU · 1 个线程</translation>
+    </message>
+    <message>
+        <source>CPU · {0} threads</source>
+        <translation>CPU · {0} 个线程</translation>
+    </message>
+    <message>
         <source>Switch model…</source>
         <translation>切换模型…</translation>
     </message>
@@ -1722,6 +1746,78 @@
         <translation>关闭</translation>
     </message>
     <message>
+        <source>Auto (llama.cpp decides)</source>
+        <translation>自动（由 llama.cpp 决定）</translation>
+    </message>
+    <message>
+        <source>On</source>
+        <translation>开启</translation>
+    </message>
+    <message>
+        <source>GPU</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>integrated GPU</source>
+        <translation>集成显卡</translation>
+    </message>
+    <message>
+        <source>CPU: the layers stay on the CPU</source>
+        <translation>CPU：各层留在 CPU 上</translation>
+    </message>
+    <message>
+        <source>accelerator</source>
+        <translation>加速器</translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>Model loading</source>
+        <translation>模型加载</translation>
+    </message>
+    <message>
+        <source>Library and look</source>
+        <translation>模型库与外观</translation>
+    </message>
+    <message>
+        <source>Layers on the GPU run much faster than on the CPU but take its memory. Auto puts as many as fit the free GPU memory, with the context&apos;s cache; a number of layers leaves the rest on the CPU.</source>
+        <translation>放在 GPU 上的层比在 CPU 上运行快得多，但占用显存。“自动”在空闲显存中放下尽可能多的层（连同上下文的缓存）；指定层数时，其余各层留在 CPU 上。</translation>
+    </message>
+    <message>
+        <source>Where the GPU layers go, among the devices llama.cpp lists (as `finr1 doctor` shows them). Automatic spreads them over every GPU it finds; a named device takes them all, e.g. the faster of two GPUs.</source>
+        <translation>GPU 层放在哪个设备上，从 llama.cpp 列出的设备中选择（与 `finr1 doctor` 显示的相同）。“自动”把它们分配到 llama.cpp 找到的每块 GPU；指定的设备则承担全部 GPU 层，例如两块 GPU 中较快的一块。</translation>
+    </message>
+    <message>
+        <source>GPU device</source>
+        <translation>GPU 设备</translation>
+    </message>
+    <message>
+        <source>q8_0 takes about half the memory of f16 (8.5 bits a value against 16) for a loss of quality hardly measurable; q4_0 about a quarter (4.5 bits), with a small loss. The memory saved leaves room for a longer context or more layers on the GPU.</source>
+        <translation>q8_0 占用的内存约为 f16 的一半（每个值 8.5 位，f16 为 16 位），质量损失几乎测不出；q4_0 约为四分之一（4.5 位），质量略有损失。省下的内存可用于更长的上下文，或在 GPU 上放更多层。</translation>
+    </message>
+    <message>
+        <source>The type of the attention keys kept for every token of the context. {0}</source>
+        <translation>上下文中每个词元所保存的注意力键（K）的类型。{0}</translation>
+    </message>
+    <message>
+        <source>The type of the attention values kept for every token of the context. {0} A quantized V cache (q8_0, q4_0) needs flash attention: on, or auto, which then turns it on.</source>
+        <translation>上下文中每个词元所保存的注意力值（V）的类型。{0}量化的 V 缓存（q8_0、q4_0）需要 Flash Attention：设为“开启”，或设为“自动”（此时会自动开启）。</translation>
+    </message>
+    <message>
+        <source>K/V cache types</source>
+        <translation>K/V 缓存类型</translation>
+    </message>
+    <message>
+        <source>Flash attention computes the attention without keeping its whole score matrix: less memory for long contexts, and usually faster on a GPU (on a CPU it gains little). Auto lets llama.cpp use it where the device supports it; off keeps the V cache at f16.</source>
+        <translation>Flash Attention 计算注意力时不保存完整的分数矩阵：长上下文占用的内存更少，在 GPU 上通常更快（在 CPU 上收益不大）。“自动”让 llama.cpp 在设备支持时使用它；“关闭”时 V 缓存须保持 f16。</translation>
+    </message>
+    <message>
+        <source>Flash attention</source>
+        <translation>Flash Attention</translation>
+    </message>
+    <message>
         <source>Top-k</source>
         <translation>Top-k</translation>
     </message>
@@ -1800,6 +1896,38 @@
     <message>
         <source>Connection failed: {0}</source>
         <translation>连接失败：{0}</translation>
+    </message>
+    <message>
+        <source>llama.cpp&apos;s devices could not be listed: {0}</source>
+        <translation>无法列出 llama.cpp 的设备：{0}</translation>
+    </message>
+    <message>
+        <source>Automatic (every GPU llama.cpp finds)</source>
+        <translation>自动（llama.cpp 找到的所有 GPU）</translation>
+    </message>
+    <message>
+        <source>{0} (not found)</source>
+        <translation>{0}（未找到）</translation>
+    </message>
+    <message>
+        <source>llama.cpp does not list this device now: a model loads with it only once it is back. Choose another to load without it.</source>
+        <translation>llama.cpp 现在没有列出此设备：它恢复之前无法用它加载模型。选择其他设备即可不用它加载。</translation>
+    </message>
+    <message>
+        <source>{0}, {1} free</source>
+        <translation>{0}，可用 {1}</translation>
+    </message>
+    <message>
+        <source>The engine refuses this cache choice: {0}</source>
+        <translation>引擎不接受这一缓存设置：{0}</translation>
+    </message>
+    <message>
+        <source>Fin-R1&apos;s K/V cache at {0} tokens: {1}.</source>
+        <translation>Fin-R1 在 {0} 个词元时的 K/V 缓存：{1}。</translation>
+    </message>
+    <message>
+        <source>Fin-R1&apos;s K/V cache at {0} tokens: {1} (f16: {2}).</source>
+        <translation>Fin-R1 在 {0} 个词元时的 K/V 缓存：{1}（f16：{2}）。</translation>
     </message>
     <message>
         <source>Model library folder</source>

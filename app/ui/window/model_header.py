@@ -3,13 +3,19 @@ live tokens/s, the model switcher.
 
 The switcher lists the library's GGUF models and ends with "Open a GGUF file…". Choosing a model
 emits ``model_chosen(path)`` or ``library_model_chosen(model_id)``; the window loads it.
+
+Where the model runs (``ModelSummary.device``, worded by ``app.core.engine.model_summary``) is
+shown in the window's language: each form that module writes ("CPU · 8 threads", "GPU: 28/29
+layers on <device>", "GPU · 12 layers"…) is matched and its numbers put into the translated text
+(``translated_device``); a form not known here shows as the core wrote it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.engine.model_summary import ModelSummary
@@ -20,6 +26,29 @@ if TYPE_CHECKING:
 
 OPEN_FILE = "open-file"
 _NO_CHOICE = ""
+
+
+# ``ModelSummary.device``'s forms, each with its text (marked for translation) whose
+# placeholders take the form's groups in order.
+_DEVICE_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"GPU: (\d+)/(\d+) layers on (.+)"),
+     QT_TRANSLATE_NOOP("ModelHeader", "GPU: {0}/{1} layers on {2}")),
+    (re.compile(r"GPU · (\d+)/(\d+) layers"), QT_TRANSLATE_NOOP("ModelHeader", "GPU · {0}/{1} layers")),
+    (re.compile(r"GPU · (\d+) layers"), QT_TRANSLATE_NOOP("ModelHeader", "GPU · {0} layers")),
+    (re.compile(r"GPU · all layers"), QT_TRANSLATE_NOOP("ModelHeader", "GPU · all layers")),
+    (re.compile(r"CPU · 1 thread"), QT_TRANSLATE_NOOP("ModelHeader", "CPU · 1 thread")),
+    (re.compile(r"CPU · (\d+) threads"), QT_TRANSLATE_NOOP("ModelHeader", "CPU · {0} threads")),
+)
+
+
+def translated_device(device: str) -> str:
+    """``device`` as ``ModelSummary`` words it, in the window's language; unchanged when it is
+    none of the forms ``app.core.engine.model_summary`` writes."""
+    for form, text in _DEVICE_FORMS:
+        match = form.fullmatch(device)
+        if match:
+            return QCoreApplication.translate("ModelHeader", text).format(*match.groups())
+    return device
 
 
 class ModelHeader(Retranslating, QWidget):
@@ -37,6 +66,7 @@ class ModelHeader(Retranslating, QWidget):
         self._library_note = ""
         self._no_model_shown, self._no_model_message = True, ""
         self._server_shown: RemoteEngineInfo | str | None = None  # its info, or the URL connecting
+        self._summary_shown: ModelSummary | None = None  # the local model shown
         layout = QHBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 8)
         texts = QVBoxLayout()
@@ -73,6 +103,8 @@ class ModelHeader(Retranslating, QWidget):
             self.show_connecting(self._server_shown)
         elif self._server_shown is not None:
             self.show_server(self._server_shown)
+        elif self._summary_shown is not None:
+            self.show_model(self._summary_shown)
 
     def set_library_models(self, models: list[tuple[str, str]], note: str = "") -> None:
         """Fill the switcher with ``(model_id, label)`` pairs; ``note`` replaces the list when
@@ -95,21 +127,22 @@ class ModelHeader(Retranslating, QWidget):
             self.library_model_chosen.emit(choice)
 
     def show_loading(self, name: str) -> None:
-        self._no_model_shown, self._server_shown = False, None
+        self._no_model_shown, self._server_shown, self._summary_shown = False, None, None
         self.model_label.setText(self.tr("Loading {0}…").format(name))
         self.detail_label.setText(self.tr("Reading the model file; the window stays usable."))
         self.rate_label.clear()
 
     def show_model(self, summary: ModelSummary) -> None:
-        self._no_model_shown, self._server_shown = False, None
+        self._no_model_shown, self._server_shown, self._summary_shown = False, None, summary
         self.model_label.setText(summary.name)
-        detail = " · ".join(part for part in (summary.quant, summary.size, summary.device) if part)
+        detail = " · ".join(part for part in (summary.quant, summary.size,
+                                              translated_device(summary.device)) if part)
         self.detail_label.setText(detail)
         self.detail_label.setToolTip("\n".join((summary.note, *summary.warnings)))
 
     def show_connecting(self, url: str) -> None:
         """A server at API base ``url`` is being connected."""
-        self._no_model_shown, self._server_shown = False, url
+        self._no_model_shown, self._server_shown, self._summary_shown = False, url, None
         self.model_label.setText(self.tr("Connecting to {0}…").format(url))
         self.detail_label.setText(self.tr("Asking the server which models it serves; the window "
                                           "stays usable."))
@@ -118,7 +151,7 @@ class ModelHeader(Retranslating, QWidget):
 
     def show_server(self, info: RemoteEngineInfo) -> None:
         """The model ``info.model_id`` on the server at ``info.url`` answers."""
-        self._no_model_shown, self._server_shown = False, info
+        self._no_model_shown, self._server_shown, self._summary_shown = False, info, None
         self.model_label.setText(info.model_id)
         self.detail_label.setText(self.tr("Server · {0}").format(info.url))
         served = ", ".join(info.served_models) or info.model_id
@@ -126,7 +159,7 @@ class ModelHeader(Retranslating, QWidget):
 
     def show_no_model(self, message: str = "") -> None:
         self._no_model_shown, self._no_model_message = True, message
-        self._server_shown = None
+        self._server_shown, self._summary_shown = None, None
         self.model_label.setText(self.tr("No model loaded"))
         text = message or self.tr("Choose a model on the right, or open a GGUF file.")
         self.detail_label.setText(text if len(text) <= 140 else text[:139] + "…")

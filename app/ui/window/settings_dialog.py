@@ -3,15 +3,23 @@
 Every value is checked by ``AppSettings`` itself (the engine's own rules); an invalid value keeps
 the dialog open with the reason shown. Saving is the caller's job (``app.core.installation.settings``).
 
-The Engine group chooses who answers: this computer (a GGUF loaded here) or an OpenAI-compatible
-server (its address, API key and model). "Test connection" checks the server as typed, off the
-GUI thread (``app.core.engine.remote_engine.test_connection`` through the job bridge), and shows its
-sentence.
+The groups sit on tabs, so the dialog fits a laptop's screen. The Engine group chooses who answers:
+this computer (a GGUF loaded here) or an OpenAI-compatible server (its address, API key and
+model). "Test connection" checks the server as typed, off the GUI thread
+(``app.core.engine.remote_engine.test_connection`` through the job bridge), and shows its sentence.
+
+The Model loading group holds what ``finr1 chat`` takes as flags: GPU layers, the llama.cpp device
+for them (the devices ``app.core.hardware.backend_devices.list_devices`` reports, listed off the
+GUI thread; a saved device llama.cpp no longer lists stays, marked "(not found)"), the K and V
+cache types and flash attention. A cache choice the engine refuses (a quantized V cache with flash
+attention off) shows the engine's reason at once and keeps OK disabled; the rule is
+``EngineConfig``'s, reached through ``AppSettings``, never restated here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
@@ -31,26 +39,44 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.engine.config import AUTO, FIN_R1_SYSTEM_PROMPT
+from app.core.engine.config import (
+    AUTO,
+    FIN_R1_SYSTEM_PROMPT,
+    FLASH_ATTN_CHOICES,
+    KV_CACHE_TYPES,
+    KvCacheTypes,
+)
 from app.core.engine.server_connection import ServerConnection
 from app.core.installation.paths import app_paths
 from app.core.installation.settings import AppSettings
 from app.ui.i18n import LANGUAGE_NAMES, SYSTEM, UI_LANGUAGES
 from app.ui.job_bridge import BackgroundJob, JobContext
+from foundation.disk_space import human_bytes
 from foundation.errors import InvalidSettingError
 
 if TYPE_CHECKING:
     from app.core.engine.remote_engine import ConnectionCheck
+    from app.core.hardware.backend_devices import BackendDevice
 
 # Labels are marked for translation here and translated where shown (context "SettingsDialog").
 _GPU_MODES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Auto (as many layers as fit)"), "auto"),
               (QT_TRANSLATE_NOOP("SettingsDialog", "CPU only"), "cpu"),
               (QT_TRANSLATE_NOOP("SettingsDialog", "All layers"), "all"),
               (QT_TRANSLATE_NOOP("SettingsDialog", "A number of layers"), "manual"))
+# One label per word of ``FLASH_ATTN_CHOICES`` (a word added there without a label fails loudly).
+_FLASH_ATTN_LABELS = {"auto": QT_TRANSLATE_NOOP("SettingsDialog", "Auto (llama.cpp decides)"),
+                      "on": QT_TRANSLATE_NOOP("SettingsDialog", "On"),
+                      "off": QT_TRANSLATE_NOOP("SettingsDialog", "Off")}
+# ``BackendDevice.device_type`` as a person reads it; unknown types show as they are.
+_DEVICE_TYPES = {"gpu": QT_TRANSLATE_NOOP("SettingsDialog", "GPU"),
+                 "igpu": QT_TRANSLATE_NOOP("SettingsDialog", "integrated GPU"),
+                 "cpu": QT_TRANSLATE_NOOP("SettingsDialog", "CPU: the layers stay on the CPU"),
+                 "accel": QT_TRANSLATE_NOOP("SettingsDialog", "accelerator")}
 _THEMES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Follow the system"), "system"),
            (QT_TRANSLATE_NOOP("SettingsDialog", "Light"), "light"),
            (QT_TRANSLATE_NOOP("SettingsDialog", "Dark"), "dark"))
@@ -93,21 +119,34 @@ class SettingsDialog(QDialog):
         self.result_settings = settings
         self._original = settings
         self._test_job: BackgroundJob | None = None
+        self._devices_job: BackgroundJob | None = None
+        self.devices_listed = False  # True once llama.cpp's devices are in the device list
+        self._refusal = ""  # the engine's reason for refusing the cache choice shown, or ""
         self._closed = False
-        layout = QVBoxLayout(self)
-        layout.addWidget(self._answering_group(settings))
-        layout.addWidget(self._engine_group(settings, gpu_supported))
-        layout.addWidget(self._sampling_group(settings))
-        layout.addWidget(self._app_group(settings))
         self.error_label = QLabel("")
         self.error_label.setObjectName("formError")
         self.error_label.setWordWrap(True)
-        layout.addWidget(self.error_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.tabs = QTabWidget()
+        for group, title in (
+                (self._answering_group(settings), self.tr("Engine")),
+                (self._engine_group(settings, gpu_supported), self.tr("Model loading")),
+                (self._sampling_group(settings), self.tr("Replies")),
+                (self._app_group(settings), self.tr("Library and look"))):
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.addWidget(group)
+            column.addStretch(1)
+            self.tabs.addTab(page, title)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.error_label)
         layout.addWidget(buttons)
+        self._list_devices()
 
     # -- groups ----------------------------------------------------------------------------------
 
@@ -159,6 +198,17 @@ class SettingsDialog(QDialog):
         self.threads = _spin(0, 512, settings.n_threads or 0)
         self.threads.setSpecialValueText(self.tr("All CPUs"))
         form.addRow(self.tr("CPU threads"), self.threads)
+        self._gpu_rows(form, settings, gpu_supported)
+        self.context = _spin(512, 131072, settings.n_ctx, 1024)
+        self.context.setSuffix(self.tr(" tokens"))
+        form.addRow(self.tr("Context size"), self.context)
+        self._cache_rows(form, settings)
+        self._gpu_mode_changed()
+        self._cache_changed()
+        return group
+
+    def _gpu_rows(self, form: QFormLayout, settings: AppSettings,
+                  gpu_supported: bool | None) -> None:
         self.gpu_mode = QComboBox()
         for label, value in _GPU_MODES:
             self.gpu_mode.addItem(self.tr(label), value)
@@ -169,20 +219,71 @@ class SettingsDialog(QDialog):
         if mode == "manual":
             self.gpu_layers.setValue(int(layers))
         _choose(self.gpu_mode, mode)
+        self.gpu_mode.setToolTip(self.tr(
+            "Layers on the GPU run much faster than on the CPU but take its memory. Auto puts "
+            "as many as fit the free GPU memory, with the context's cache; a number of layers "
+            "leaves the rest on the CPU."))
         self.gpu_mode.currentIndexChanged.connect(self._gpu_mode_changed)
         row = QHBoxLayout()
         row.addWidget(self.gpu_mode, 1)
         row.addWidget(self.gpu_layers)
         form.addRow(self.tr("GPU layers"), row)
+        self._saved_device = settings.gpu_device
+        self.gpu_device = QComboBox()
+        self.gpu_device.setToolTip(self.tr(
+            "Where the GPU layers go, among the devices llama.cpp lists (as `finr1 doctor` "
+            "shows them). Automatic spreads them over every GPU it finds; a named device takes "
+            "them all, e.g. the faster of two GPUs."))
+        self._fill_devices(None)
+        form.addRow(self.tr("GPU device"), self.gpu_device)
         self.gpu_note = QLabel(self._gpu_statement(gpu_supported))
         self.gpu_note.setWordWrap(True)
         self.gpu_note.setObjectName("settingNote")
         form.addRow("", self.gpu_note)
-        self.context = _spin(512, 131072, settings.n_ctx, 1024)
-        self.context.setSuffix(self.tr(" tokens"))
-        form.addRow(self.tr("Context size"), self.context)
-        self._gpu_mode_changed()
-        return group
+
+    def _cache_rows(self, form: QFormLayout, settings: AppSettings) -> None:
+        saving = self.tr("q8_0 takes about half the memory of f16 (8.5 bits a value against 16) "
+                         "for a loss of quality hardly measurable; q4_0 about a quarter (4.5 "
+                         "bits), with a small loss. The memory saved leaves room for a longer "
+                         "context or more layers on the GPU.")
+        self.cache_type_k = self._cache_combo(settings.cache_type_k, self.tr(
+            "The type of the attention keys kept for every token of the context. {0}")
+            .format(saving))
+        self.cache_type_v = self._cache_combo(settings.cache_type_v, self.tr(
+            "The type of the attention values kept for every token of the context. {0} A "
+            "quantized V cache (q8_0, q4_0) needs flash attention: on, or auto, which then "
+            "turns it on.").format(saving))
+        row = QHBoxLayout()
+        for name, combo in (("K", self.cache_type_k), ("V", self.cache_type_v)):
+            row.addWidget(QLabel(name))
+            row.addWidget(combo, 1)
+        form.addRow(self.tr("K/V cache types"), row)
+        self.flash_attn = QComboBox()
+        for word in FLASH_ATTN_CHOICES:
+            self.flash_attn.addItem(self.tr(_FLASH_ATTN_LABELS[word]), word)
+        _choose(self.flash_attn, settings.flash_attn)
+        self.flash_attn.setToolTip(self.tr(
+            "Flash attention computes the attention without keeping its whole score matrix: "
+            "less memory for long contexts, and usually faster on a GPU (on a CPU it gains "
+            "little). Auto lets llama.cpp use it where the device supports it; off keeps the V "
+            "cache at f16."))
+        form.addRow(self.tr("Flash attention"), self.flash_attn)
+        self.cache_note = QLabel()
+        self.cache_note.setWordWrap(True)
+        self.cache_note.setObjectName("settingNote")
+        form.addRow("", self.cache_note)
+        for combo in (self.cache_type_k, self.cache_type_v, self.flash_attn):
+            combo.currentIndexChanged.connect(self._cache_changed)
+        self.context.valueChanged.connect(self._cache_changed)
+
+    @staticmethod
+    def _cache_combo(value: str, tooltip: str) -> QComboBox:
+        combo = QComboBox()
+        for cache_type in KV_CACHE_TYPES:
+            combo.addItem(cache_type, cache_type)
+        _choose(combo, value)
+        combo.setToolTip(tooltip)
+        return combo
 
     @staticmethod
     def _gpu_statement(gpu_supported: bool | None) -> str:
@@ -326,7 +427,104 @@ class SettingsDialog(QDialog):
         super().done(result)
 
     def _gpu_mode_changed(self) -> None:
-        self.gpu_layers.setEnabled(self.gpu_mode.currentData() == "manual")
+        mode = self.gpu_mode.currentData()
+        self.gpu_layers.setEnabled(mode == "manual")
+        self.gpu_device.setEnabled(mode != "cpu")
+
+    def _list_devices(self) -> None:
+        """Ask llama.cpp for its devices off the GUI thread (loading its back-ends takes a
+        moment); the list is filled in when they come."""
+        def listing(_context: JobContext) -> tuple[BackendDevice, ...]:
+            from app.core.hardware.backend_devices import list_devices
+
+            return list_devices()
+
+        # Owned by the dialog: deleted before llama.cpp answers, it is told nothing.
+        self._devices_job = BackgroundJob(self, listing, "list llama.cpp's devices")
+        self._devices_job.on_success(self._devices_listed)
+        self._devices_job.on_failure(lambda error: self._devices_failed(str(error)))
+        self._devices_job.start()
+
+    def _devices_listed(self, devices: tuple[BackendDevice, ...]) -> None:
+        self._fill_devices(devices)
+        self.devices_listed = True
+
+    def _devices_failed(self, message: str) -> None:
+        self.gpu_note.setText(self.gpu_note.text() + "\n" + self.tr(
+            "llama.cpp's devices could not be listed: {0}").format(message))
+        self.devices_listed = True
+
+    def _fill_devices(self, devices: Sequence[BackendDevice] | None) -> None:
+        """List "Automatic", then ``devices`` (None: not listed yet), then the device chosen so
+        far when llama.cpp does not list it (marked "(not found)" once the list is known); keep
+        that choice selected."""
+        chosen = self.gpu_device.currentData() if self.gpu_device.count() else self._saved_device
+        self.gpu_device.clear()
+        self.gpu_device.addItem(self.tr("Automatic (every GPU llama.cpp finds)"), "")
+        for device in devices or ():
+            self.gpu_device.addItem(self._device_label(device), device.name)
+        index = self._device_index(chosen)
+        if index < 0:
+            self.gpu_device.addItem(chosen if devices is None
+                                    else self.tr("{0} (not found)").format(chosen), chosen)
+            if devices is not None:
+                self.gpu_device.setItemData(
+                    self.gpu_device.count() - 1,
+                    self.tr("llama.cpp does not list this device now: a model loads with it "
+                            "only once it is back. Choose another to load without it."),
+                    Qt.ItemDataRole.ToolTipRole)
+            index = self.gpu_device.count() - 1
+        self.gpu_device.setCurrentIndex(index)
+
+    def _device_index(self, name: str) -> int:
+        """The row of device ``name`` (case-insensitive, as llama.cpp finds devices); 0 for
+        "" (Automatic), -1 when not listed."""
+        for row in range(self.gpu_device.count()):
+            if str(self.gpu_device.itemData(row)).lower() == name.lower():
+                return row
+        return -1
+
+    def _device_label(self, device: BackendDevice) -> str:
+        kind = self.tr(_DEVICE_TYPES[device.device_type]) \
+            if device.device_type in _DEVICE_TYPES else device.device_type
+        if device.total_bytes and device.is_gpu:
+            kind = self.tr("{0}, {1} free").format(kind, human_bytes(device.free_bytes))
+        description = f" · {device.description}" if device.description else ""
+        return f"{device.name}{description} ({kind})"
+
+    def _cache_changed(self) -> None:
+        """Check the cache choice with the engine's own rule and show what it takes."""
+        try:
+            self._original.with_changes(**self._cache_choice())
+        except InvalidSettingError as error:
+            refusal = self.tr("The engine refuses this cache choice: {0}").format(error)
+        else:
+            refusal = ""
+        if refusal:
+            self.error_label.setText(refusal)
+        elif self._refusal and self.error_label.text() == self._refusal:
+            self.error_label.clear()
+        self._refusal = refusal
+        self.ok_button.setEnabled(not refusal)
+        self.cache_note.setText(self._cache_size_statement())
+
+    def _cache_choice(self) -> dict[str, str]:
+        return {"cache_type_k": self.cache_type_k.currentData(),
+                "cache_type_v": self.cache_type_v.currentData(),
+                "flash_attn": self.flash_attn.currentData()}
+
+    def _cache_size_statement(self) -> str:
+        """What the chosen cache types take for Fin-R1 at the chosen context, against f16."""
+        from app.core.hardware.fit import FIN_R1_DIMS, kv_cache_bytes_per_token
+
+        tokens = self.context.value()
+        chosen = KvCacheTypes(self.cache_type_k.currentData(), self.cache_type_v.currentData())
+        size = human_bytes(tokens * kv_cache_bytes_per_token(FIN_R1_DIMS, chosen))
+        if chosen == KvCacheTypes():
+            return self.tr("Fin-R1's K/V cache at {0} tokens: {1}.").format(tokens, size)
+        full = human_bytes(tokens * kv_cache_bytes_per_token(FIN_R1_DIMS))
+        return self.tr("Fin-R1's K/V cache at {0} tokens: {1} (f16: {2}).").format(
+            tokens, size, full)
 
     def _browse_library(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Model library folder"),
@@ -343,7 +541,9 @@ class SettingsDialog(QDialog):
         return self._original.with_changes(
             n_threads=self.threads.value() or None,
             n_gpu_layers=self._gpu_layers_value(),
+            gpu_device=self.gpu_device.currentData(),
             n_ctx=self.context.value(),
+            **self._cache_choice(),
             temperature=round(self.temperature.value(), 2),
             top_p=round(self.top_p.value(), 2),
             top_k=self.top_k.value(),
@@ -365,6 +565,9 @@ class SettingsDialog(QDialog):
         )
 
     def accept(self) -> None:
+        if self._refusal:  # OK is disabled; Enter or a caller still lands here
+            self.error_label.setText(self._refusal)
+            return
         try:
             self.result_settings = self.edited_settings()
         except InvalidSettingError as error:
