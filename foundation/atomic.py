@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import glob
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from foundation.errors import DiskFullError
+from foundation.errors import raise_if_disk_full
 from foundation.processes import left_by_dead_writer
 
 PARTIAL_MARKER = ".partial-"
@@ -57,11 +56,8 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
         os.replace(temp_path, final_path)
     except OSError as error:
         _discard(temp_path)
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(
-                f"The disk holding {final_path.parent} is full; free some space and try again "
-                f"({error.strerror})."
-            ) from error
+        raise_if_disk_full(error, f"The disk holding {final_path.parent} is full; free some "
+                                  f"space and try again ({error.strerror}).")
         raise
     except BaseException:
         _discard(temp_path)

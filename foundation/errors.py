@@ -4,6 +4,8 @@ Each stage adds its own beside its code: ``quant.errors``, ``app.core.errors``."
 
 from __future__ import annotations
 
+import errno
+
 
 class FinR1Error(Exception):
     """Base of all errors meant to be shown to a person as they are."""
@@ -31,6 +33,14 @@ class OutputPathError(FinR1Error):
 
 class ModelLoadError(FinR1Error):
     """llama.cpp could not load a model file or create its context (memory, unsupported model)."""
+
+
+def raise_if_disk_full(error: OSError, message: str) -> None:
+    """Raise ``DiskFullError(message)`` from ``error`` when ``error`` says the disk, or the
+    user's quota on it, is full (ENOSPC, EDQUOT); return otherwise, for the caller to re-raise
+    ``error`` itself."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise DiskFullError(message) from error
 
 
 EXCERPT_CHARS = 48

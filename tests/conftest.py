@@ -111,6 +111,19 @@ def smollm2_gguf() -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def llama_server(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """llama-cpp-python's own OpenAI-compatible server on SmolLM2, on 127.0.0.1
+    (tests/support/llama_server.py ``LlamaServer``: ``url``), one per test module. Skips where
+    the server extra is not installed."""
+    from tests.support.llama_server import LlamaServer
+
+    pytest.importorskip("llama_cpp.server.app")
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with LlamaServer(smollm2_gguf, log_path=log) as server:
+        yield server
+
+
 @pytest.fixture
 def steer() -> Iterator[Callable[..., object]]:
     """``steer(model, grammar=None, may_end=True)``: every reply sampled during the test is

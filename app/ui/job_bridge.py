@@ -210,17 +210,11 @@ class BackgroundJob(QObject):
 
     @Slot(object)
     def _deliver_progress(self, progress: Progress) -> None:
-        if self._abandoned:
-            return
-        for callback in self._progress:
-            callback(progress)
+        self._tell(self._progress, progress)
 
     @Slot(object)
     def _deliver_item(self, item: object) -> None:
-        if self._abandoned:
-            return
-        for callback in self._items:
-            callback(item)
+        self._tell(self._items, item)
 
     @Slot(object)
     def _deliver_success(self, result: object) -> None:
@@ -233,12 +227,17 @@ class BackgroundJob(QObject):
     def _finish(self, callbacks: list[Callable[[Any], None]], outcome: object) -> None:
         self._end()
         try:
+            self._tell(callbacks, outcome)
             if not self._abandoned:
-                for callback in callbacks:
-                    callback(outcome)
                 self.finished.emit()
         finally:
             self._release()
+
+    def _tell(self, callbacks: list[Callable[[Any], None]], value: object) -> None:
+        """Call each of ``callbacks`` with ``value``, unless the job was abandoned."""
+        if not self._abandoned:
+            for callback in callbacks:
+                callback(value)
 
     def _end(self) -> None:
         self._done = True

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 
@@ -17,14 +16,6 @@ from tests.support.openai_replay_server import ReplayServer, Reply
 from tests.support.recorded_streams import FORMATS, REASONING
 
 JSON_KEYS = {"think", "answer", "boxed", "final", "truncated", "finish_reason", "verdict", "metrics"}
-
-
-@pytest.fixture(scope="module")
-def llama_server(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    pytest.importorskip("llama_cpp.server.app")
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with LlamaServer(smollm2_gguf, log_path=log) as server:
-        yield server
 
 
 def run_chat(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

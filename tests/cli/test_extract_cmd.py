@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from app.cli import main
+from tests.support.cli_process import REPO_ROOT, finr1_command
 from tests.support.document_files import many_pages_pdf, raw_pdf
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run_extract(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -99,7 +96,7 @@ def test_chinese_text_prints_as_utf8_whatever_the_locale(workbook: Path) -> None
     environ = {name: value for name, value in os.environ.items() if name != "PYTHONIOENCODING"}
     environ.update({"LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"})
 
-    result = subprocess.run([sys.executable, "-c", _CLI, "extract", str(workbook)],
+    result = subprocess.run(finr1_command("extract", str(workbook)),
                             capture_output=True, cwd=REPO_ROOT, env=environ, timeout=120,
                             check=False)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from foundation.disk_space import human_bytes, require_free_space
-from foundation.errors import DiskFullError, NotEnoughDiskSpaceError
+from foundation.errors import DiskFullError, NotEnoughDiskSpaceError, raise_if_disk_full
 
 
 @pytest.mark.parametrize(("count", "text"), [
@@ -32,3 +32,18 @@ def test_too_little_room_is_refused_saying_what_needs_how_much_and_what_to_do(
     message = str(refused.value)
     assert "the converted model needs 1000000 TB" in message and "pick another folder" in message
     assert isinstance(refused.value, DiskFullError)  # code catching a full disk catches this too
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's always-full device")
+def test_a_write_to_a_full_disk_becomes_a_disk_full_error_saying_what_to_do() -> None:
+    with pytest.raises(OSError) as failed, open("/dev/full", "wb", buffering=0) as full_disk:
+        full_disk.write(b"x")
+    with pytest.raises(DiskFullError, match="free some space") as raised:
+        raise_if_disk_full(failed.value, "the disk is full; free some space")
+    assert raised.value.__cause__ is failed.value
+
+
+def test_other_os_errors_are_left_for_the_caller_to_raise(tmp_path: Path) -> None:
+    with pytest.raises(OSError) as failed:
+        (tmp_path / "no-such-folder" / "file").write_bytes(b"x")
+    raise_if_disk_full(failed.value, "unused")  # returns: a missing folder is no full disk

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,9 @@ import pytest
 from app.core.engine.llama_runtime import LlamaRuntime
 from foundation.errors import ModelLoadError
 from foundation.llama_log import LLAMA_LOG
+from tests.support.cli_process import REPO_ROOT, finr1_command
 from tests.support.llm_support import THREADS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 TINY_TRAINED_CONTEXT = 4096  # tests/support/tiny_checkpoint.py MAX_POSITIONS
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO |WARN |ERROR) ")
 
@@ -62,8 +60,8 @@ def test_llama_cpps_reason_for_refusing_a_file_is_in_the_error_message(
 
 def run_chat(model: Path, home: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _CLI, "chat", *extra, str(model), "Hi", "--max-tokens", "2",
-         "--threads", str(THREADS), "--ctx", "512", "--seed", "1"],
+        finr1_command("chat", *extra, str(model), "Hi", "--max-tokens", "2", "--threads",
+                      str(THREADS), "--ctx", "512", "--seed", "1"),
         capture_output=True, text=True, cwd=REPO_ROOT, timeout=300, check=False,
         env={**os.environ, "FINR1_HOME": str(home)})
 

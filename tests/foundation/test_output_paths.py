@@ -116,13 +116,21 @@ def test_imatrix_to_a_folder_fails_before_evaluating_anything(
     assert "%" not in err  # no progress bar: it stopped before the work
 
 
+def evaluate_in_read_only_folder(
+        tiny_bf16_gguf: Path, read_only_folder: Callable[[dict[str, bytes]], Path],
+        capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, str]:
+    """``finr1 evaluate`` of a copy of the tiny model kept in a read-only folder, against the
+    model itself, on one chunk with no decode timing; returns the status and stderr."""
+    folder = read_only_folder({"model.gguf": tiny_bf16_gguf.read_bytes()})
+    return run_cli(capsys, "evaluate", "--reference", str(tiny_bf16_gguf),
+                   str(folder / "model.gguf"), "--chunks", "1", "--threads", "1",
+                   "--decode-tokens", "0", *options)
+
+
 def test_evaluate_beside_models_in_a_read_only_folder_fails_before_evaluating(
         tiny_bf16_gguf: Path, read_only_folder: Callable[[dict[str, bytes]], Path],
         capsys: pytest.CaptureFixture[str]) -> None:
-    folder = read_only_folder({"model.gguf": tiny_bf16_gguf.read_bytes()})
-    status, err = run_cli(capsys, "evaluate", "--reference", str(tiny_bf16_gguf),
-                          str(folder / "model.gguf"), "--chunks", "1", "--threads", "1",
-                          "--decode-tokens", "0")
+    status, err = evaluate_in_read_only_folder(tiny_bf16_gguf, read_only_folder, capsys)
     assert_one_line_error(status, err, "read-only", "--no-save")
     assert "%" not in err
 
@@ -130,10 +138,8 @@ def test_evaluate_beside_models_in_a_read_only_folder_fails_before_evaluating(
 def test_evaluate_with_no_save_does_not_need_a_writable_folder(
         tiny_bf16_gguf: Path, read_only_folder: Callable[[dict[str, bytes]], Path],
         capsys: pytest.CaptureFixture[str]) -> None:
-    folder = read_only_folder({"model.gguf": tiny_bf16_gguf.read_bytes()})
-    status, _err = run_cli(capsys, "evaluate", "--reference", str(tiny_bf16_gguf),
-                           str(folder / "model.gguf"), "--chunks", "1", "--threads", "1",
-                           "--decode-tokens", "0", "--no-save", "--ctx", "64")
+    status, _err = evaluate_in_read_only_folder(tiny_bf16_gguf, read_only_folder, capsys,
+                                                "--no-save", "--ctx", "64")
     assert status == 0
 
 

@@ -44,6 +44,7 @@ from quant.gguf_check import validate_gguf
 from quant.imatrix import build_imatrix
 from quant.quantize import quantize_gguf
 from quant.reference_logprobs import ReferenceLogprobs
+from tests.support.cancel_at import cancel_at
 from tests.support.direct_quantize import direct_quantize
 from tests.support.llm_support import THREADS
 
@@ -210,14 +211,9 @@ def test_progress_covers_the_reference_and_every_model(tiny_bf16_gguf: Path, tin
 def test_a_cancel_stops_the_evaluation(tiny_bf16_gguf: Path, tiny_q8_0: Path,
                                        tiny_text: str) -> None:
     cancel = CancelToken()
-
-    def cancel_on_first_chunk(progress: Progress) -> None:
-        if progress.done == 1:
-            cancel.cancel()
-
     with pytest.raises(JobCancelled):
         evaluate_models(tiny_bf16_gguf, [tiny_q8_0], tiny_text, dataset="heldout", chunks=2,
-                        chunk_size=TINY_CHUNK, threads=THREADS, on_progress=cancel_on_first_chunk,
+                        chunk_size=TINY_CHUNK, threads=THREADS, on_progress=cancel_at(1, cancel),
                         cancel=cancel)
 
 

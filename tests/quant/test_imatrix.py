@@ -28,6 +28,7 @@ from quant.quantize import (
     IMATRIX_ENTRIES_KEY,
     quantize_gguf,
 )
+from tests.support.cancel_at import cancel_at
 from tests.support.direct_quantize import direct_quantize
 from tests.support.llm_support import THREADS
 from tests.support.tiny_checkpoint import HIDDEN_SIZE, INTERMEDIATE_SIZE, NUM_LAYERS, load_checkpoint_tensors
@@ -167,15 +168,10 @@ def test_progress_counts_chunks_from_zero_to_all(tiny_bf16_gguf: Path,
 def test_a_cancel_stops_the_job_and_leaves_nothing(tiny_bf16_gguf: Path, calibration_text: str,
                                                    tmp_path: Path) -> None:
     cancel = CancelToken()
-
-    def cancel_after_first_chunk(progress: Progress) -> None:
-        if progress.done == 1:
-            cancel.cancel()
-
     with pytest.raises(JobCancelled):
         build_imatrix(tiny_bf16_gguf, tmp_path / "out.imatrix.gguf", calibration_text,
                       dataset=DATASET, chunks=3, chunk_size=CHUNK_SIZE, threads=THREADS,
-                      on_progress=cancel_after_first_chunk, cancel=cancel)
+                      on_progress=cancel_at(1, cancel), cancel=cancel)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -43,6 +43,7 @@ from quant.quantize import (
 )
 from quant.quantize_child import QuantizeRequest
 from quant.quantize_runner import _CHILD_GONE, _ChildReader, _stop, run_quantize_child
+from tests.support.cancel_at import cancel_at
 from tests.support.llm_support import THREADS, open_llama
 
 IMATRIX_CHUNKS = 7
@@ -409,14 +410,6 @@ def test_libllama_itself_refuses_what_is_refused_up_front(
 
 
 # --- cancel, crash and failure leave nothing ----------------------------------------------------
-
-def cancel_at(done: int, cancel: CancelToken) -> Callable[[Progress], None]:
-    def on_progress(progress: Progress) -> None:
-        if progress.done >= done:
-            cancel.cancel()
-
-    return on_progress
-
 
 @pytest.mark.parametrize("done", [0, 1], ids=["before the first tensor", "after the first tensor"])
 def test_cancelling_stops_the_child_and_leaves_nothing(

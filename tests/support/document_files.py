@@ -79,6 +79,27 @@ def print_report_pdf(path: Path, pages: int, *, chinese: bool = True,
     return [f"{report_page_text(number, chinese)} {number}" for number in range(1, pages + 1)]
 
 
+
+def write_annual_report_docx(path: Path) -> Path:
+    """Write a short Chinese annual report with python-docx: a letter, then two headed sections
+    ("一、财务概况" with a two-row table, "二、风险提示"); returns ``path``."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("致股东的信：本年度经营稳健。")
+    document.add_heading("一、财务概况", level=1)
+    document.add_paragraph("营业收入1505.6亿元，同比增长18.04%。")
+    table = document.add_table(rows=2, cols=3)
+    for row, values in zip(table.rows, (("项目", "2023", "2022"), ("净利润", "747", "627")),
+                           strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    document.add_paragraph("The table above is in millions.")
+    document.add_heading("二、风险提示", level=2)
+    document.add_paragraph("汇率波动可能影响海外收入。")
+    document.save(path)
+    return path
+
 # -- PDFs written byte by byte ---------------------------------------------------------------------
 
 def raw_pdf(objects: Sequence[bytes | str]) -> bytes:

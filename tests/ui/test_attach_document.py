@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import docx
 import openpyxl
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
@@ -32,7 +31,13 @@ from app.ui.i18n import install_translations
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import MainWindow
 from app.ui.window.model_host import ModelHost
-from tests.support.document_files import many_pages_pdf, print_report_pdf, report_page, zip_bomb_package
+from tests.support.document_files import (
+    many_pages_pdf,
+    print_report_pdf,
+    report_page,
+    write_annual_report_docx,
+    zip_bomb_package,
+)
 from tests.support.llm_support import THREADS
 from tests.support.qt_wait import wait_until
 from tests.support.ui_support import dispose, hosted_model
@@ -56,15 +61,7 @@ def panel(qtbot: Any) -> ScenarioPanel:
 
 @pytest.fixture(scope="module")
 def word_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    document = docx.Document()
-    document.add_paragraph("致股东的信：本年度经营稳健。")
-    document.add_heading("一、财务概况", level=1)
-    document.add_paragraph("营业收入1505.6亿元，同比增长18.04%。")
-    document.add_heading("二、风险提示", level=1)
-    document.add_paragraph("汇率波动可能影响海外收入。")
-    path = tmp_path_factory.mktemp("docx") / "annual.docx"
-    document.save(path)
-    return path
+    return write_annual_report_docx(tmp_path_factory.mktemp("docx") / "annual.docx")
 
 
 @pytest.fixture(scope="module")

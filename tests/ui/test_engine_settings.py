@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtWidgets import QLineEdit
 
 from app.core.chat.session import Turn
+from app.core.history.store import StoredTurn
 from app.core.installation.settings import AppSettings
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import MainWindow
@@ -185,6 +186,16 @@ def run_scenario(window: MainWindow, qtbot: Any, scenario_id: str) -> tuple[Turn
     return ended[0]
 
 
+def last_stored_turn(window: MainWindow, scenario_id: str) -> StoredTurn:
+    """The last turn the window's history recorded in ``scenario_id``'s conversation."""
+    assert window.services is not None and window.services.history is not None
+    history = window.services.history
+    assert history.store is not None
+    conversation_id = history.recorder.conversation_of(scenario_id)
+    assert conversation_id is not None
+    return history.store.conversation(conversation_id).turns[-1]
+
+
 def test_a_wrong_key_is_said_in_the_header_and_nothing_answers(
         window: MainWindow, qtbot: Any, replay: ReplayServer) -> None:
     use_server(window, qtbot, replay, "wrong")
@@ -211,12 +222,7 @@ def test_a_scenario_is_answered_by_the_server_and_its_provenance_recorded(
     page = inspect(window.chat_view)[-1]
     assert page["id"] == turn.message_id and page["status"] == "done"
     assert page["think"]["text"].startswith("The P/E ratio")
-    assert window.services is not None and window.services.history is not None
-    history = window.services.history
-    assert history.store is not None
-    conversation_id = history.recorder.conversation_of("compliance")
-    assert conversation_id is not None
-    stored = history.store.conversation(conversation_id).turns[-1]
+    stored = last_stored_turn(window, "compliance")
     assert stored.status == "done"
     assert stored.provenance["engine"] == "server"
     assert (stored.provenance["server_url"], stored.provenance["server_model"]) \
@@ -238,12 +244,7 @@ def test_a_reply_the_server_cuts_shows_its_sentence_and_keeps_the_text(
     assert page["id"] == turn.message_id and page["status"] == "error"
     assert page["error"] == message
     assert page["think"]["text"].strip() == partial
-    assert window.services is not None and window.services.history is not None
-    history = window.services.history
-    assert history.store is not None
-    conversation_id = history.recorder.conversation_of("risk")
-    assert conversation_id is not None
-    stored = history.store.conversation(conversation_id).turns[-1]
+    stored = last_stored_turn(window, "risk")
     assert stored.status == "error" and stored.error == message
     assert stored.reply_text == "<think>\n" + partial
 

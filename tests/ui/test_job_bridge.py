@@ -18,6 +18,24 @@ from tests.support.qt_wait import wait_until
 from tests.support.ui_support import dispose  # also prepares Qt for offscreen use
 
 
+class LoopUntilCancelled:
+    """Job work that loops until its job is cancelled, then raises ``JobCancelled``: ``started``
+    is set when it begins, ``cleaned_up`` once it has left (however it left)."""
+
+    def __init__(self) -> None:
+        self.started, self.cleaned_up = threading.Event(), threading.Event()
+
+    def __call__(self, context: JobContext) -> None:
+        self.started.set()
+        try:
+            while not context.cancel.wait(0.01):
+                pass
+            context.cancel.raise_if_cancelled("looping")
+        finally:
+            self.cleaned_up.set()
+
+
+
 def test_items_progress_and_the_result_arrive_on_the_gui_thread_in_order(qapp: Any) -> None:
     gui_thread = threading.get_ident()
     seen: list[tuple[str, object, bool]] = []
@@ -54,16 +72,9 @@ def test_a_failing_job_reports_its_exception(qapp: Any) -> None:
 
 def test_cancel_reaches_the_work_through_its_token(qapp: Any) -> None:
     failures: list[BaseException] = []
-    started = threading.Event()
-
-    def work(context: JobContext) -> None:
-        started.set()
-        while not context.cancel.wait(0.01):
-            pass
-        context.cancel.raise_if_cancelled("counting")
-
+    work = LoopUntilCancelled()
     job = BackgroundJob(None, work, "cancel").on_failure(failures.append).start()
-    started.wait(5)
+    work.started.wait(5)
     job.cancel()
     wait_until(lambda: failures, 10, "the cancellation")
     assert isinstance(failures[0], JobCancelled)
@@ -84,21 +95,11 @@ def test_a_job_starts_only_once(qapp: Any) -> None:
 
 
 def test_stop_returns_after_the_work_has_cleaned_up(qapp: Any) -> None:
-    started, cleaned_up = threading.Event(), threading.Event()
-
-    def work(context: JobContext) -> None:
-        started.set()
-        try:
-            while not context.cancel.wait(0.01):
-                pass
-            context.cancel.raise_if_cancelled("looping")
-        finally:
-            cleaned_up.set()
-
+    work = LoopUntilCancelled()
     job = BackgroundJob(None, work, "stop").start()
-    assert started.wait(10)
+    assert work.started.wait(10)
     job.stop()
-    assert cleaned_up.is_set()
+    assert work.cleaned_up.is_set()
     job.stop()  # a second stop, or one after the end, does nothing
 
 
@@ -225,17 +226,9 @@ def test_a_result_already_waiting_in_the_event_loop_is_dropped_when_its_job_is_s
 
 
 def test_cancelling_the_slots_job_still_reports_how_it_ended(qapp: Any) -> None:
-    heard, slot = Heard(), JobSlot()
-    started = threading.Event()
-
-    def work(context: JobContext) -> None:
-        started.set()
-        while not context.cancel.wait(0.01):
-            pass
-        context.cancel.raise_if_cancelled("looping")
-
+    heard, slot, work = Heard(), JobSlot(), LoopUntilCancelled()
     slot.start(heard.job("loop", work))
-    assert started.wait(10) and slot.running
+    assert work.started.wait(10) and slot.running
     slot.cancel()
     wait_until(lambda: not slot.running, 10, "the cancellation")
     kinds = [(kind, type(value)) for _name, kind, value in heard.reports]
@@ -243,22 +236,11 @@ def test_cancelling_the_slots_job_still_reports_how_it_ended(qapp: Any) -> None:
 
 
 def test_abandoning_waits_for_the_clean_up_and_nothing_is_reported(qapp: Any) -> None:
-    heard, slot = Heard(), JobSlot()
-    started, cleaned_up = threading.Event(), threading.Event()
-
-    def work(context: JobContext) -> None:
-        started.set()
-        try:
-            while not context.cancel.wait(0.01):
-                pass
-            context.cancel.raise_if_cancelled("looping")
-        finally:
-            cleaned_up.set()
-
+    heard, slot, work = Heard(), JobSlot(), LoopUntilCancelled()
     job = slot.start(heard.job("loop", work))
-    assert started.wait(10)
+    assert work.started.wait(10)
     assert slot.abandon(wait=True)
-    assert cleaned_up.is_set() and slot.job is None and not slot.running
+    assert work.cleaned_up.is_set() and slot.job is None and not slot.running
     wait_until(lambda: not job.running, 10, "the abandoned job's end to be delivered")
     assert heard.reports == []
     assert not slot.abandon(wait=True)  # nothing left to abandon

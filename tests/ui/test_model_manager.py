@@ -20,7 +20,8 @@ from app.core.hub.pending_downloads import DownloadRequest, PendingDownloads
 from app.core.library.model_library import Library, ModelStatus
 from app.core.local_build.build_job import plan_build
 from app.ui.formats import size_text
-from app.ui.models.download_queue import CANCELLED, DONE, PAUSED, RUNNING, DownloadQueue
+from app.ui.models.build_tab import BuildTab
+from app.ui.models.download_queue import CANCELLED, DONE, PAUSED, RUNNING, DownloadItem, DownloadQueue
 from app.ui.models.model_manager import ModelManager
 from quant.evaluate import sidecar_path
 from tests.support.app_setup_support import CHECKPOINT_REPO, GGUF_REPO, files_under
@@ -55,6 +56,26 @@ def manager_factory(qtbot: object, queue_factory: Callable[..., DownloadQueue]
         return manager
 
     return make
+
+
+def slow_download_under_way(queue: DownloadQueue, hub: LocalHub, quant: str) -> DownloadItem:
+    """Start downloading ``quant`` of the GGUF repository from ``hub``, slowed down (until the
+    test lifts it with ``hub.throttle(None)``), and return once its first bytes have arrived."""
+    hub.throttle(150_000)
+    item = queue.start(DownloadRequest(GGUF_REPO, quant=quant))
+    wait_until(lambda: item.done_bytes > 0)
+    return item
+
+
+def iq3_s_build_under_way(manager: ModelManager) -> BuildTab:
+    """Start building IQ3_S from the library's checkpoint on ``manager``'s Build tab; returns the
+    tab once the build is computing its importance matrix."""
+    tab = manager.build_tab
+    wait_until(lambda: "iq3_s" in tab.table.row_names())
+    tab.choose(["iq3_s"])
+    assert tab.start_build()
+    wait_until(lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
+    return tab
 
 
 def library_models(app_home: Path) -> list:
@@ -191,9 +212,7 @@ def test_pause_keeps_the_partial_resume_finishes_cancel_deletes(
         qtbot: object, fin_r1_hub: LocalHub, queue_factory: Callable[..., DownloadQueue],
         app_home: Path) -> None:
     queue = queue_factory(fin_r1_hub)
-    fin_r1_hub.throttle(150_000)
-    item = queue.start(DownloadRequest(GGUF_REPO, quant="f16"))
-    wait_until(lambda: item.done_bytes > 0)
+    item = slow_download_under_way(queue, fin_r1_hub, "f16")
     queue.pause(item)
     wait_until(lambda: item.state == PAUSED)
     partials = files_under(app_home / "library" / "downloads")
@@ -204,9 +223,7 @@ def test_pause_keeps_the_partial_resume_finishes_cancel_deletes(
     wait_until(lambda: item.state == DONE)
     assert [m.quant_label for m in library_models(app_home)] == ["F16"]
 
-    fin_r1_hub.throttle(150_000)
-    other = queue.start(DownloadRequest(GGUF_REPO, quant="q8_0"))
-    wait_until(lambda: other.done_bytes > 0)
+    other = slow_download_under_way(queue, fin_r1_hub, "q8_0")
     queue.cancel(other)
     wait_until(lambda: other.state == CANCELLED)
     assert not [p for p in files_under(app_home / "library" / "downloads")
@@ -218,9 +235,7 @@ def test_a_download_interrupted_by_closing_the_app_resumes_at_the_next_start(
         qtbot: object, fin_r1_hub: LocalHub, queue_factory: Callable[..., DownloadQueue],
         app_home: Path) -> None:
     first_run = queue_factory(fin_r1_hub)
-    fin_r1_hub.throttle(150_000)
-    item = first_run.start(DownloadRequest(GGUF_REPO, quant="f16"))
-    wait_until(lambda: item.done_bytes > 0)
+    slow_download_under_way(first_run, fin_r1_hub, "f16")
     first_run.stop_all()  # the app closes
     assert [pending.request.quant for pending in PendingDownloads().items()] == ["f16"]
     fin_r1_hub.clear_log()
@@ -301,12 +316,7 @@ def test_choosing_a_low_bit_type_turns_the_importance_matrix_on(
 def test_cancelling_a_build_leaves_no_temporary_file(
         qtbot: object, manager_factory: Callable[..., ModelManager],
         checkpoint_in_library: Path, app_home: Path) -> None:
-    manager = manager_factory()
-    tab = manager.build_tab
-    wait_until(lambda: "iq3_s" in tab.table.row_names())
-    tab.choose(["iq3_s"])
-    assert tab.start_build()
-    wait_until(lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
+    tab = iq3_s_build_under_way(manager_factory())
     tab.progress.cancel_button.click()
     wait_until(lambda: not tab.busy and "Cancelled" in tab.progress.detail_label.text())
     assert files_under(app_home / "library" / "downloads") == []
@@ -317,11 +327,7 @@ def test_closing_the_manager_cancels_its_build(
         qtbot: object, manager_factory: Callable[..., ModelManager],
         checkpoint_in_library: Path, app_home: Path) -> None:
     manager = manager_factory()
-    tab = manager.build_tab
-    wait_until(lambda: "iq3_s" in tab.table.row_names())
-    tab.choose(["iq3_s"])
-    tab.start_build()
-    wait_until(lambda: "importance matrix" in tab.progress.detail_label.text(), 60)
+    iq3_s_build_under_way(manager)
     manager.reject()
     assert files_under(app_home / "library" / "downloads") == []
     shutil.rmtree(app_home / "library" / "downloads", ignore_errors=True)

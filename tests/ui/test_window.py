@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QFormLayout, QPlainTextEdit
 
 from app.core.chat.session import Turn
 from app.core.installation.settings import AppSettings, load_settings
+from app.ui.chat.controller import ChatController
 from app.ui.i18n import content_language
 from app.ui.theme import ThemeController
 from app.ui.window.main_window import FREE_CHAT, MainWindow
@@ -62,6 +64,23 @@ def load(window: MainWindow, model: Path) -> None:
     assert window.load_model(model)
     wait_until(lambda: window.host.engine is not None and window.host.path == model, 120,
                f"{model.name} to load")
+
+
+@contextmanager
+def endless_free_chat(window: MainWindow, smollm2_gguf: Path,
+                      steer: Callable[..., object]) -> Iterator[ChatController]:
+    """A new free chat on SmolLM2, steered never to end its reply, with room for 400 tokens;
+    yields the chat's controller and gives the window back its 16-token limit afterwards."""
+    steer(smollm2_gguf, may_end=False)
+    load(window, smollm2_gguf)
+    window.apply_settings(window.settings.with_changes(max_new_tokens=400))
+    try:
+        window.select_panel(FREE_CHAT)
+        window._new_chat()
+        assert window.controller is not None
+        yield window.controller
+    finally:
+        window.apply_settings(window.settings.with_changes(max_new_tokens=16))
 
 
 def run_to_end(window: MainWindow, start: Any) -> tuple[Turn, Any]:
@@ -214,14 +233,7 @@ def test_a_reply_cut_off_at_the_limit_continues_from_where_it_stopped(
 
 def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
         window: MainWindow, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
-    steer(smollm2_gguf, may_end=False)
-    load(window, smollm2_gguf)
-    window.apply_settings(window.settings.with_changes(max_new_tokens=400))
-    try:
-        window.select_panel(FREE_CHAT)
-        window._new_chat()
-        controller = window.controller
-        assert controller is not None
+    with endless_free_chat(window, smollm2_gguf, steer) as controller:
         finished: list[Any] = []
 
         def collect(_turn: Turn, result: Any) -> None:
@@ -242,20 +254,11 @@ def test_stop_ends_the_reply_at_once_and_keeps_what_was_written(
         page = inspect(window.chat_view)
         assert page[-1]["status"] == "stopped" and "stopped" in page[-1]["metrics"]
         assert window.composer.send_button.text() == "Send"
-    finally:
-        window.apply_settings(window.settings.with_changes(max_new_tokens=16))
 
 
 def test_no_model_is_swapped_in_while_a_reply_streams(
         window: MainWindow, smollm2_gguf: Path, steer: Callable[..., object]) -> None:
-    steer(smollm2_gguf, may_end=False)
-    load(window, smollm2_gguf)
-    window.apply_settings(window.settings.with_changes(max_new_tokens=400))
-    try:
-        window.select_panel(FREE_CHAT)
-        window._new_chat()
-        controller = window.controller
-        assert controller is not None
+    with endless_free_chat(window, smollm2_gguf, steer) as controller:
         engine = window.host.engine
         window._send_chat("Write a long story about a bank.")
         assert controller.busy
@@ -264,8 +267,6 @@ def test_no_model_is_swapped_in_while_a_reply_streams(
         assert window.host.engine is engine
         controller.stop()
         wait_until(lambda: not controller.busy, 30, "the reply to stop")
-    finally:
-        window.apply_settings(window.settings.with_changes(max_new_tokens=16))
 
 
 def test_settings_survive_a_restart(window: MainWindow, app_home: Path, qapp: Any) -> None:

@@ -15,7 +15,6 @@ offline switch apply); the caller gives the URL and headers.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -35,7 +34,7 @@ from app.core.errors import (
     HubFileNotFoundError,
 )
 from app.core.library.file_digest import update_from_file
-from foundation.errors import DiskFullError
+from foundation.errors import raise_if_disk_full
 from foundation.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, ignore_progress
 
 _RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -237,11 +236,9 @@ def _one_request(url: str, headers: dict[str, str], partial: PartialFile, remote
                     on_progress(Progress("download", done_before + state.offset, total, "bytes",
                                          remote.filename))
         except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DiskFullError(
-                    f"the disk holding {partial.directory} is full after {state.offset} bytes of "
-                    f"{remote.filename}; free some space and run the download again to resume"
-                ) from error
+            raise_if_disk_full(error, f"the disk holding {partial.directory} is full after "
+                                      f"{state.offset} bytes of {remote.filename}; free some "
+                                      "space and run the download again to resume")
             raise
 
 

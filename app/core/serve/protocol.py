@@ -216,8 +216,7 @@ def _prompt(data: Mapping[str, Any]) -> str:
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
         prompt = prompt[0]
     if prompt is None:
-        raise ApiError(400, "Missing required parameter: 'prompt'.", param="prompt",
-                       code="missing_required_parameter")
+        raise _missing("prompt")
     if not isinstance(prompt, str):
         raise _invalid_type("prompt", "a string (one prompt per request)", prompt)
     if not prompt:
@@ -233,8 +232,7 @@ def _messages(data: Mapping[str, Any]) -> tuple[str | None, tuple[ChatMessage, .
     """The leading system message(s) joined, and the conversation after them."""
     raw = data.get("messages")
     if raw is None:
-        raise ApiError(400, "Missing required parameter: 'messages'.", param="messages",
-                       code="missing_required_parameter")
+        raise _missing("messages")
     if not isinstance(raw, list):
         raise _invalid_type("messages", "an array of messages", raw)
     if not raw:
@@ -356,6 +354,11 @@ def _type_name(value: object) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "an array", dict: "an object", type(None): "null"}.get(type(value),
                                                                          type(value).__name__)
+
+
+def _missing(param: str) -> ApiError:
+    return ApiError(400, f"Missing required parameter: '{param}'.", param=param,
+                    code="missing_required_parameter")
 
 
 def _invalid_type(param: str, expected: str, value: object) -> ApiError:

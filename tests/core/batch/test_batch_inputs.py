@@ -23,13 +23,19 @@ from app.core.batch.results_export import formula_risk, provenance_path, write_r
 from app.core.batch.runner import BatchOutcome, summarize
 from app.core.batch.scoring import agreement, answer_key, read_expected, same_answer, score
 from app.core.batch.store import BatchRow, BatchRun
-from app.core.batch.table_reader import read_table
+from app.core.batch.table_reader import InputTable, read_table
 from app.core.errors import BatchInputError, BatchMappingError, ExportError
 from app.core.reasoning.parser import parse_text
 from app.core.reasoning.readers import read_answer
 from app.core.scenarios.scenario_file import get_scenario
 
 COMPLIANCE = get_scenario("compliance")
+
+
+def csv_table(path: Path, text: str) -> InputTable:
+    """``text`` written to ``path`` in UTF-8 and read back as a batch's input table."""
+    path.write_text(text, encoding="utf-8")
+    return read_table(path)
 
 # -- the input table ------------------------------------------------------------------------------
 
@@ -110,9 +116,7 @@ def test_headers_in_chinese_and_english_fill_the_fields_they_name(tmp_path: Path
 
 
 def test_a_mapping_is_edited_and_checked_before_any_model_runs(tmp_path: Path) -> None:
-    path = tmp_path / "cases.csv"
-    path.write_text("编号,情况,答案\n1,开户,是\n", encoding="utf-8")
-    table = read_table(path)
+    table = csv_table(tmp_path / "cases.csv", "编号,情况,答案\n1,开户,是\n")
     suggested = suggest_mapping(COMPLIANCE, table.headers)
     with pytest.raises(BatchMappingError, match=r"required field\(s\) question"):
         check_mapping(COMPLIANCE, table, suggested)
@@ -130,9 +134,7 @@ def test_a_mapping_is_edited_and_checked_before_any_model_runs(tmp_path: Path) -
 
 def test_a_field_can_have_one_value_for_every_row(tmp_path: Path) -> None:
     risk = get_scenario("risk")
-    path = tmp_path / "borrowers.csv"
-    path.write_text("借款人情况,贷款申请\n个体户，年收入30万,经营贷50万元\n", encoding="utf-8")
-    table = read_table(path)
+    table = csv_table(tmp_path / "borrowers.csv", "借款人情况,贷款申请\n个体户，年收入30万,经营贷50万元\n")
     mapping = suggest_mapping(risk, table.headers)
     with pytest.raises(BatchMappingError, match="scale"):
         check_mapping(risk, table, mapping)
@@ -227,8 +229,7 @@ def hostile_outcome(table_path: Path, sha256: str) -> BatchOutcome:
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 def test_no_model_text_becomes_a_formula_in_the_results(tmp_path: Path, suffix: str) -> None:
     source = tmp_path / "input.csv"
-    source.write_text("question\nq0\n=1+2\nq2\nq3\nq4\nq5\n", encoding="utf-8")
-    table = read_table(source)
+    table = csv_table(source, "question\nq0\n=1+2\nq2\nq3\nq4\nq5\n")
     output = write_results(tmp_path / f"results{suffix}", hostile_outcome(source, table.sha256),
                            table, COMPLIANCE)
     if suffix == ".xlsx":
@@ -256,8 +257,7 @@ def test_no_model_text_becomes_a_formula_in_the_results(tmp_path: Path, suffix: 
 
 def test_results_go_to_xlsx_or_csv_only_and_never_over_the_input(tmp_path: Path) -> None:
     source = tmp_path / "input.csv"
-    source.write_text("question\nq\n", encoding="utf-8")
-    table = read_table(source)
+    table = csv_table(source, "question\nq\n")
     outcome = hostile_outcome(source, table.sha256)
     with pytest.raises(ExportError, match=r"xlsx or \.csv"):
         write_results(tmp_path / "results.json", outcome, table, COMPLIANCE)

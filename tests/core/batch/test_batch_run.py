@@ -38,11 +38,10 @@ from app.core.errors import BatchBusyError
 from app.core.history.provenance import identify_model
 from app.core.scenarios.scenario_file import get_scenario
 from foundation.jobs import CancelToken
+from tests.support.cli_process import CLI_CODE, REPO_ROOT
 from tests.support.llm_support import THREADS, steered_python
 from tests.support.openai_replay_server import ReplayServer, Reply
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 COMPLIANCE = get_scenario("compliance")
 # a verdict in a box, the model choosing which: every reply is read as 是 or 否, on any CPU
 VERDICT_GRAMMAR = r'root ::= "\\boxed{" ("是" | "否") "}"'
@@ -220,7 +219,7 @@ def test_a_killed_batch_process_resumes_and_answers_every_row_exactly_once(
     arguments = ["batch", *_BATCH_ARGS, "--input", str(source), "--model", str(tiny_bf16_gguf),
                  "-o", str(output)]
     # steered so that no reply ends early: the run is still going when it is killed
-    command, steering = steered_python(tiny_bf16_gguf, code=_CLI, may_end=False)
+    command, steering = steered_python(tiny_bf16_gguf, code=CLI_CODE, may_end=False)
     with (tmp_path / "stderr.txt").open("wb") as log:
         process = subprocess.Popen([*command, *arguments], cwd=REPO_ROOT,
                                    env={**os.environ, **steering}, stdout=subprocess.DEVNULL,

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import docx
 import openpyxl
 import pytest
 
@@ -24,7 +23,11 @@ from app.core.documents.parts import (
 )
 from app.core.errors import DocumentSelectionError
 from foundation.jobs import Progress
-from tests.support.document_files import cjk_font_family, print_report_pdf
+from tests.support.document_files import (
+    cjk_font_family,
+    print_report_pdf,
+    write_annual_report_docx,
+)
 
 ENTRY = Path(__file__).resolve().parents[3] / "packaging" / "pyinstaller" / "entry.py"
 
@@ -51,21 +54,7 @@ def english_report(qapp: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple
 
 @pytest.fixture(scope="module")
 def word_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    document = docx.Document()
-    document.add_paragraph("致股东的信：本年度经营稳健。")
-    document.add_heading("一、财务概况", level=1)
-    document.add_paragraph("营业收入1505.6亿元，同比增长18.04%。")
-    table = document.add_table(rows=2, cols=3)
-    for row, values in zip(table.rows, (("项目", "2023", "2022"), ("净利润", "747", "627")),
-                           strict=True):
-        for cell, value in zip(row.cells, values, strict=True):
-            cell.text = value
-    document.add_paragraph("The table above is in millions.")
-    document.add_heading("二、风险提示", level=2)
-    document.add_paragraph("汇率波动可能影响海外收入。")
-    path = tmp_path_factory.mktemp("docx") / "annual.docx"
-    document.save(path)
-    return path
+    return write_annual_report_docx(tmp_path_factory.mktemp("docx") / "annual.docx")
 
 
 @pytest.fixture(scope="module")

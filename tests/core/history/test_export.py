@@ -18,12 +18,11 @@ from app.core.history.export import conversation_html, conversation_markdown, ex
 from app.core.history.store import Conversation, HistoryStore
 from app.core.reasoning.parser import parse_text
 from app.core.scenarios.scenario_file import load_scenarios
+from tests.support.cli_process import REPO_ROOT, finr1_command
 from tests.support.fin_r1_replies import CALCULATION, COMPLIANCE
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SCENARIOS = {scenario.id: scenario for scenario in load_scenarios()}
 SHA = "5f" * 32
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def save(store: HistoryStore, text: str, scenario_id: str | None, question: str,
@@ -122,7 +121,7 @@ def test_a_file_that_cannot_be_written_gives_an_export_error_and_no_file(tmp_pat
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "FINR1_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run([sys.executable, "-c", _CLI, *args], cwd=REPO_ROOT, env=environment,
+    return subprocess.run(finr1_command(*args), cwd=REPO_ROOT, env=environment,
                           capture_output=True, text=True, timeout=180, check=False)
 
 

@@ -83,32 +83,35 @@ def test_a_chinese_export_writes_the_metrics_line_and_badges_in_chinese(
         assert english not in text and english not in page
 
 
-def test_an_english_export_keeps_its_labels(store: HistoryStore) -> None:
-    text = conversation_markdown(saved(store, COMPLIANCE), SCENARIOS)
+@pytest.mark.parametrize(("language", "byline", "headings", "final", "rows"), [
+    pytest.param("en", ("_Scenario: {title} · Exported: ", " by Fin-R1 Studio_"),
+                 ("## Turn 1", "### Question", "### Reasoning", "### Answer", "### Provenance"),
+                 "**Final answer:** ", {"Ended": "finished", "Model SHA-256": "unknown"},
+                 id="English"),
+    pytest.param("zh", ("_场景: {title} · 导出时间: ", " 由 Fin-R1 Studio 导出_"),
+                 ("## 第 1 轮", "### 问题", "### 推理过程", "### 回答", "### 来源信息"),
+                 "**最终答案:** ", {"结束方式": "正常结束", "模型 SHA-256": "未知"}, id="Chinese"),
+])
+def test_an_export_keeps_its_labels_in_its_language(
+        store: HistoryStore, language: str, byline: tuple[str, str], headings: tuple[str, ...],
+        final: str, rows: dict[str, str]) -> None:
+    text = conversation_markdown(saved(store, COMPLIANCE), SCENARIOS, language=language)
     lines = text.splitlines()
-    assert lines[2].startswith("_Scenario: ") and " · Exported: " in lines[2]
-    assert lines[2].endswith(" by Fin-R1 Studio_")
-    for heading in ("## Turn 1", "### Question", "### Reasoning", "### Answer", "### Provenance"):
-        assert heading in lines
-    assert any(line.startswith("**Final answer:** ") for line in lines)
-    assert table_row(text, "Ended") == "finished"
+    opening, ending = byline
+    assert lines[2].startswith(opening.format(title=SCENARIOS["compliance"].title[language]))
+    assert lines[2].endswith(ending)
+    assert [heading for heading in headings if heading not in lines] == []
+    assert any(line.startswith(final) for line in lines)
+    assert {label: table_row(text, label) for label in rows} == rows
+
+
+def test_an_english_export_names_the_model_file_and_measures_the_reply(
+        store: HistoryStore) -> None:
+    text = conversation_markdown(saved(store, COMPLIANCE), SCENARIOS)
     assert table_row(text, "Model file") == "Fin-R1.Q4_K_M.gguf"
-    assert table_row(text, "Model SHA-256") == "unknown"
     assert table_row(text, "Metrics") == (
         "21.5 tok/s · first token 0.4 s · prompt 90 tokens · think 120 · answer 180 tokens"
         " · 3 earlier messages left out to fit the context")
-
-
-def test_a_chinese_export_keeps_its_labels(store: HistoryStore) -> None:
-    text = conversation_markdown(saved(store, COMPLIANCE), SCENARIOS, language="zh")
-    lines = text.splitlines()
-    assert lines[2].startswith(f"_场景: {SCENARIOS['compliance'].title['zh']} · 导出时间: ")
-    assert lines[2].endswith(" 由 Fin-R1 Studio 导出_")
-    for heading in ("## 第 1 轮", "### 问题", "### 推理过程", "### 回答", "### 来源信息"):
-        assert heading in lines
-    assert any(line.startswith("**最终答案:** ") for line in lines)
-    assert table_row(text, "结束方式") == "正常结束"
-    assert table_row(text, "模型 SHA-256") == "未知"
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

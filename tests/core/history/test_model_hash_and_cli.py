@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,8 @@ from app.core.engine.config import GenerationSettings
 from app.core.history.provenance import ModelProvenance
 from app.core.history.recorder import HistoryRecorder
 from app.core.history.store import HistoryStore
+from tests.support.cli_process import REPO_ROOT, finr1_command
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 SAMPLING = GenerationSettings(temperature=0.0, max_new_tokens=64)
 
 
@@ -59,7 +57,7 @@ def test_the_cli_refuses_an_empty_title_with_one_line_and_status_2(
         store: HistoryStore, tmp_path: Path) -> None:
     conversation_id = store.create_conversation("Loan question")
     completed = subprocess.run(
-        [sys.executable, "-c", _CLI, "history", "rename", str(conversation_id), "  "],
+        finr1_command("history", "rename", str(conversation_id), "  "),
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "FINR1_HOME": str(tmp_path)})
     assert completed.returncode == 2

@@ -38,14 +38,13 @@ from app.core.hub.download import plan_download, run_download
 from app.core.hub.http_transfer import RetryPolicy
 from app.core.library.model_library import Library, ModelKind, ModelStatus
 from foundation.jobs import CancelToken, JobCancelled, Progress
+from tests.support.cli_process import REPO_ROOT, finr1_command
 from tests.support.local_hub import Fault, LocalHub
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 GGUF_REPO = "mradermacher/Fin-R1-GGUF"
 CHECKPOINT_REPO = "SUFE-AIFLM-Lab/Fin-R1"
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05)
 NO_RETRY = RetryPolicy(max_attempts=1)
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 _connections: list[object] | None = None
 
@@ -236,8 +235,8 @@ def test_a_killed_download_process_resumes_in_a_new_process(
         hub: LocalHub, tmp_path: Path, gguf_repo_files: dict[str, bytes]) -> None:
     size = len(gguf_repo_files["Fin-R1.BF16.gguf"])
     library_dir = tmp_path / "library"
-    command = [sys.executable, "-c", _CLI, "download", GGUF_REPO, "--quant", "bf16",
-               "--endpoint", hub.endpoint, "--library", str(library_dir)]
+    command = finr1_command("download", GGUF_REPO, "--quant", "bf16", "--endpoint", hub.endpoint,
+                            "--library", str(library_dir))
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FINR1_HOME": str(tmp_path)}
     partial = library_dir / "downloads" / "mradermacher--Fin-R1-GGUF" / "Fin-R1.BF16.gguf.part"
     hub.throttle(600_000)

@@ -25,10 +25,8 @@ from foundation.jobs import CancelToken, JobCancelled, Progress
 from quant.errors import ImatrixRequiredError
 from quant.gguf_check import validate_gguf
 from quant.quantize import IMATRIX_FILE_KEY
+from tests.support.cli_process import REPO_ROOT, finr1_command
 from tests.support.llm_support import THREADS
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def leftovers(library: Library) -> list[Path]:
@@ -131,8 +129,8 @@ def test_a_killed_builds_work_folder_is_removed_by_the_next_build(tmp_path: Path
 def test_the_cli_builds_into_the_given_library(tmp_path: Path, tiny_checkpoint: Path) -> None:
     library_dir = tmp_path / "library"
     completed = subprocess.run(
-        [sys.executable, "-c", _CLI, "build", str(tiny_checkpoint), "--type", "q8_0",
-         "--library", str(library_dir), "--name", "Tiny", "--threads", str(THREADS)],
+        finr1_command("build", str(tiny_checkpoint), "--type", "q8_0", "--library",
+                      str(library_dir), "--name", "Tiny", "--threads", str(THREADS)),
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={"FINR1_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,8 @@ from app.core.errors import InvalidModelNameError
 from app.core.library.model_library import Library, ModelStatus
 from app.core.local_build.build_job import plan_build, run_build
 from foundation.jobs import Progress
+from tests.support.cli_process import REPO_ROOT, finr1_command
 from tests.support.llm_support import THREADS
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_bf16_built_with_a_quant_adds_both_in_the_plans_order(
@@ -50,8 +47,8 @@ def test_the_cli_refuses_a_model_name_with_a_folder_in_it_and_writes_nothing(
         tmp_path: Path, tiny_checkpoint: Path) -> None:
     library_dir = tmp_path / "library"
     completed = subprocess.run(
-        [sys.executable, "-c", _CLI, "build", str(tiny_checkpoint), "--type", "q8_0",
-         "--library", str(library_dir), "--name", "../Tiny", "--threads", str(THREADS)],
+        finr1_command("build", str(tiny_checkpoint), "--type", "q8_0", "--library",
+                      str(library_dir), "--name", "../Tiny", "--threads", str(THREADS)),
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={"FINR1_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
     assert completed.returncode == 2

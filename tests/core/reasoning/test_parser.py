@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -31,6 +30,7 @@ from app.core.reasoning.parser import (
     ThinkText,
     parse_text,
 )
+from tests.support.cli_process import REPO_ROOT, finr1_command
 
 LONGEST_TAG_PREFIX = len("</answer>") - 1
 
@@ -520,8 +520,6 @@ def test_cli_non_utf8_input_is_a_clear_error_with_no_output(tmp_path, capsys):
 
 # --- the command line: the scenario's reading --------------------------------------------------
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 # Figures with thousands separators after E, S and G, and no score: the ESG reader reads nothing.
 ESG_FIGURES_REPLY = (
     "<think>\n先整理披露数据。\n</think>\n<answer>\n"
@@ -532,7 +530,7 @@ ESG_FIGURES_REPLY = (
 
 def parse_cli(reply: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``finr1 parse ARGS`` in a child process, with ``reply`` on its standard input."""
-    finished = subprocess.run([sys.executable, "-c", _CLI, "parse", *args], input=reply,
+    finished = subprocess.run(finr1_command("parse", *args), input=reply,
                               cwd=REPO_ROOT, capture_output=True, encoding="utf-8", timeout=120,
                               check=False)
     assert finished.returncode == 0, finished.stderr

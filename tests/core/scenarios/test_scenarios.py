@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -39,11 +38,10 @@ from app.core.reasoning.readers import (
 )
 from app.core.scenarios.scenario import Scenario
 from app.core.scenarios.scenario_file import get_scenario, load_scenarios
+from tests.support.cli_process import REPO_ROOT, finr1_command
 
 SCENARIO_IDS = ["compliance", "risk", "esg", "code", "calculation", "calculation_en", "advisory"]
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SHIPPED_DIR = REPO_ROOT / "resources" / "scenarios"
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 
 # The model card's compliance prompt, character for character (fin-r1-brief.md).
 BRIEF_COMPLIANCE_ZH = (
@@ -730,7 +728,7 @@ def scenarios_cli(*args: str, **locale: str) -> subprocess.CompletedProcess[str]
     """``finr1 scenarios ARGS`` in a child process whose locale variables are exactly ``locale``."""
     environment = {name: value for name, value in os.environ.items()
                    if name not in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
-    finished = subprocess.run([sys.executable, "-c", _CLI, "scenarios", *args],
+    finished = subprocess.run(finr1_command("scenarios", *args),
                               env={**environment, **locale}, cwd=REPO_ROOT, capture_output=True,
                               encoding="utf-8", timeout=120, check=False)
     assert finished.returncode == 0, finished.stderr
