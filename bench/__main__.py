@@ -1,15 +1,20 @@
-"""``python -m bench``: run the benchmark suite and write a JSON file and a markdown table of ratios.
+"""``python -m bench``: run the benchmark suite and write a JSON file and a markdown table of
+every figure.
 
-Each benchmark is a script in bench/ that measures the app against a baseline in the same run and
-prints its ratios. This runner starts each one in its own process (so one's memory or threads do
-not colour the next), reads the ratios from its output, and writes ``bench-<time>.json`` and
-``bench-<time>.md`` to ``--out`` (default: a ``finr1-bench`` folder in the system's temp folder).
-Scripts it has no reader for still run; their output is kept, without ratios.
+Every benchmark is a module in bench/ keeping one contract (bench/contract.py): ``measure(argv,
+*, quick)`` returns a ``BenchResult`` (its figures, each with unit, direction and target, the
+command that reproduces it, details, or why it was skipped). This runner calls each one's
+``measure`` in a fresh interpreter (so one's memory or threads do not colour the next, and a
+crash or a hang costs only that row), and writes ``bench-<time>.json`` (every result, with the
+tail of its output) and ``bench-<time>.md`` to ``--out`` (default: a ``finr1-bench`` folder in
+the system's temp folder). The table has a row for every benchmark: its figures, or why it was
+skipped, or how it failed.
 
     .venv/bin/python -m bench [--quick] [--only imatrix quantize] [--out DIR]
 
-``--quick`` passes each benchmark smaller sizes and fewer rounds (minutes instead of an hour on
-two cores); quote figures from a full run.
+``--quick`` gives each benchmark its ``QUICK_ARGS`` (smaller sizes, fewer rounds: minutes instead
+of an hour on two cores); quote figures from a full run. The exit status is 1 when a benchmark
+failed or missed a target, else 0 (skipped ones do not count).
 """
 
 from __future__ import annotations
@@ -19,233 +24,162 @@ import datetime
 import json
 import os
 import platform
-import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-NOT_BENCHMARKS = {"__init__.py", "__main__.py", "models.py", "ui_screenshots.py"}
-_TAIL_CHARS = 4000
+sys.path.insert(0, str(REPO_ROOT))
+from bench.contract import BenchResult, Status, command_line  # noqa: E402
+from foundation.atomic import atomic_output  # noqa: E402
 
-Ratio = dict[str, Any]
+# modules of bench/ that are not benchmarks: the runner, the contract, shared helpers, and the
+# reference-screenshot tools (``python -m bench.ui_screenshots``), which measure nothing
+NOT_BENCHMARKS = {"__init__", "__main__", "contract", "models", "ui_screenshots",
+                  "setup_screenshots"}
+_TAIL_CHARS = 4000
+_CHILD = "from bench.contract import run_child; raise SystemExit(run_child())"
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    """How to run one script and read its ratios from what it prints."""
+    """One benchmark: its name in the table and the module whose ``measure`` runs it."""
 
     name: str
-    quick_args: tuple[str, ...] = ()
-    read_ratios: Callable[[str], list[Ratio]] = field(default=lambda _output: [])
-    json_output: bool = False
-    needs: str | None = None  # arguments it cannot run without (given with --extra)
-
-
-def _ratio(name: str, value: str | float, target: str | None = None,
-           met: bool | None = None) -> Ratio:
-    return {"name": name, "value": float(value), "target": target, "met": met}
-
-
-def _convert_ratios(output: str) -> list[Ratio]:
-    ratios = []
-    if found := re.search(r"throughput ratio convert/cp: ([\d.]+) \(target ≥ ([\d.]+)\)", output):
-        ratios.append(_ratio("convert throughput / cp", found[1], f">= {found[2]}",
-                             float(found[1]) >= float(found[2])))
-    if found := re.search(r"= largest tensor \+ (-?[\d.]+) GB \(target ≤ largest tensor \+ ([\d.]+)",
-                          output):
-        ratios.append(_ratio("convert peak RSS above largest tensor (GB)", found[1],
-                             f"<= {found[2]}", float(found[1]) <= float(found[2])))
-    return ratios
-
-
-def _parser_ratios(output: str) -> list[Ratio]:
-    ratios = []
-    if found := re.search(r"parser cost per chunk = ([\d.]+) x plain concatenation", output):
-        ratios.append(_ratio("parser cost per chunk / str concatenation", found[1]))
-    if found := re.search(r"^parser:.*per-chunk time\s+([\d.]+)", output, re.MULTILINE):
-        ratios.append(_ratio("parser per-chunk time, last 10% / first 10%", found[1]))
-    return ratios
-
-
-def _gguf_check_ratios(output: str) -> list[Ratio]:
-    ratios, label = [], ""
-    for line in output.splitlines():
-        if header := re.match(r"^(\S.*?): [\d.]+ GB, ", line):
-            label = header[1]
-        elif found := re.match(r"^\s+validate_gguf\s*:.*=\s*([\d.]+)× baseline", line):
-            ratios.append(_ratio(f"validate_gguf / read 1 MiB ({label})", found[1]))
-    return ratios
-
-
-def _engine_ratios(output: str) -> list[Ratio]:
-    found = re.search(r"engine/bare ratio: median of pairs ([\d.]+).*target >= ([\d.]+)", output)
-    if not found:
-        return []
-    return [_ratio("engine decode speed / bare llama-cpp-python loop", found[1],
-                   f">= {found[2]}", float(found[1]) >= float(found[2]))]
-
-
-def _download_ratios(output: str) -> list[Ratio]:
-    return [_ratio(f"download {found[1].strip()} / raw socket", found[2]) for found in
-            re.finditer(r"^\s+(\S.*?)\s+[\d.]+ MB/s\s+([\d.]+) × raw socket", output, re.MULTILINE)]
-
-
-def _startup_ratios(output: str) -> list[Ratio]:
-    found = re.search(r"installed / source: ([\d.]+)", output)
-    return [_ratio("GUI start, installed / from source", found[1])] if found else []
-
-
-def _render_ratios(output: str) -> list[Ratio]:
-    ratios = []
-    if found := re.search(r"^\d+ tok/s: \d+ tokens[^\n]*= ([\d.]+) % of one core", output, re.MULTILINE):
-        ratios.append(_ratio("chat view rendering at 100 tok/s (% of one core)", found[1], "<= 5",
-                             float(found[1]) <= 5))
-    if found := re.search(r"CPU ratio \d+ / \d+ tokens: ([\d.]+)", output):
-        ratios.append(_ratio("render cost, 2x tokens / 1x tokens", found[1], "<= 2.2",
-                             float(found[1]) <= 2.2))
-    if found := re.search(r"cold start to first paint.*ratio ([\d.]+)", output):
-        ratios.append(_ratio("GUI cold start / bare PySide6 window", found[1], "<= 1.5",
-                             float(found[1]) <= 1.5))
-    return ratios
-
-
-def _fit_ratios(output: str) -> list[Ratio]:
-    found = re.search(r"largest error: ([\d.]+)%", output)
-    if not found:
-        return []
-    return [_ratio("fit estimate, largest error (%)", found[1], "<= 15", float(found[1]) <= 15)]
-
-
-def _serve_ratios(output: str) -> list[Ratio]:
-    ratios = []
-    if found := re.search(r"http/in-process ratio: median of pairs ([\d.]+).*target >= ([\d.]+)",
-                          output):
-        ratios.append(_ratio("HTTP streamed decode speed / in-process engine", found[1],
-                             f">= {found[2]}", float(found[1]) >= float(found[2])))
-    if found := re.search(r"^TTFB p99 / ideal FIFO wait .*: ([\d.]+)$", output, re.MULTILINE):
-        ratios.append(_ratio("time to first byte p99, queued clients / ideal FIFO wait", found[1]))
-    return ratios
-
-
-def _finr1_shape_ratios(output: str) -> list[Ratio]:
-    ratios = []
-    if found := re.search(r"predicted/measured decode: median ([\d.]+)", output):
-        ratios.append(_ratio("Fin-R1-shaped decode, predicted / measured (median)", found[1]))
-    if found := re.search(r"decode share of the probe's bandwidth: median ([\d.]+)", output):
-        ratios.append(_ratio("Fin-R1-shaped decode bandwidth / probe bandwidth", found[1]))
-    return ratios
-
-
-def _kv_cache_ratios(output: str) -> list[Ratio]:
-    if found := re.search(r"KV cache against llama.cpp's report: largest error ([\d.]+)%", output):
-        return [_ratio("KV cache estimate vs llama.cpp's report, largest error (%)", found[1],
-                       "<= 1", float(found[1]) <= 1)]
-    return []
-
-
-BENCHMARKS = (
-    Benchmark("engine_overhead", ("--tokens", "64", "--runs", "5"), _engine_ratios),
-    Benchmark("serve", ("--tokens", "64", "--runs", "3", "--rounds", "1"), _serve_ratios),
-    Benchmark("convert", ("--gb", "0.5", "--rounds", "1"), _convert_ratios),
-    Benchmark("quantize", ("--types", "q4_k_m", "--rounds", "1"), json_output=True),
-    Benchmark("imatrix", ("--chunks", "2", "--rounds", "1"), json_output=True),
-    Benchmark("quant_quality", ("--imatrix-chunks", "8", "--eval-chunks", "4", "--ctx", "256"),
-              json_output=True),
-    Benchmark("gguf_check", ("--repeats", "5"), _gguf_check_ratios),
-    Benchmark("parser", ("--tokens", "2000", "--repeats", "5", "--no-naive"), _parser_ratios),
-    Benchmark("download", ("--mb", "64", "--rounds", "1"), _download_ratios),
-    Benchmark("fit_memory", (), _fit_ratios),
-    Benchmark("kv_cache", ("--ctx", "2048", "--fill", "1024", "--tokens", "16"), _kv_cache_ratios),
-    Benchmark("finr1_shape", ("--layers", "1", "--scale", "0.5", "--types", "q4_k_m", "--threads",
-                              "1"), _finr1_shape_ratios,
-              needs="--workdir DIR-WITH-40GB-FREE (the full run; --quick still needs a workdir)"),
-    Benchmark("render", ("--tokens", "1000", "--starts", "3"), _render_ratios),
-    Benchmark("installer_startup", ("--runs", "3"), _startup_ratios,
-              needs="--installed PATH-TO-finr1-studio"),
-)
+    module: str
 
 
 def suite() -> list[Benchmark]:
-    """The known benchmarks present in bench/, then any other script there, by name."""
-    present = {path.stem for path in BENCH_DIR.glob("*.py") if path.name not in NOT_BENCHMARKS}
-    known = [benchmark for benchmark in BENCHMARKS if benchmark.name in present]
-    others = sorted(present - {benchmark.name for benchmark in BENCHMARKS})
-    return known + [Benchmark(name) for name in others]
+    """Every benchmark module in bench/, by name."""
+    return [Benchmark(path.stem, f"bench.{path.stem}") for path in sorted(BENCH_DIR.glob("*.py"))
+            if path.stem not in NOT_BENCHMARKS]
 
 
 def run_one(benchmark: Benchmark, quick: bool, timeout_s: float,
             extra_args: list[str] | None = None) -> dict[str, Any]:
-    """Run one benchmark script in a fresh interpreter; returns its record."""
-    args = [*(benchmark.quick_args if quick else ()), *(extra_args or [])]
-    if benchmark.needs and not extra_args:
-        return {"benchmark": benchmark.name, "args": args, "returncode": None, "seconds": 0.0,
-                "ratios": [], "output_tail": f"skipped: needs --extra {benchmark.name} "
-                                              f"'{benchmark.needs}'"}
-    if benchmark.json_output:
-        command = [sys.executable, "-c",
-                   f"import json; from bench.{benchmark.name} import measure; "
-                   f"print(json.dumps(measure({args!r})))"]
-    else:
-        command = [sys.executable, str(BENCH_DIR / f"{benchmark.name}.py"), *args]
+    """Run one benchmark's ``measure`` in a fresh interpreter; returns its record: the
+    ``BenchResult`` as a dict plus ``returncode``, ``seconds`` and ``output_tail``. A benchmark
+    that raises, crashes or runs past ``timeout_s`` (its whole process group is killed) is a
+    failed result saying so."""
+    extra_args = list(extra_args or [])
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])))
-    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="finr1-bench-result-") as folder:
+        result_file = Path(folder) / "result.json"
+        command = [sys.executable, "-c", _CHILD, benchmark.module, str(result_file),
+                   "quick" if quick else "full", *extra_args]
+        start = time.perf_counter()
+        output, status, timed_out = _run_child(command, environment, timeout_s)
+        seconds = time.perf_counter() - start
+        result = _read_result(result_file)
+    if result is None:
+        why = (f"stopped after {timeout_s:.0f} s (--timeout)" if timed_out else
+               f"its process ended with status {status} before reporting a result")
+        result = BenchResult.failed(benchmark.name, command_line(
+            benchmark.name, ["--quick", *extra_args] if quick else extra_args), why)
+    return {**result.to_dict(), "benchmark": benchmark.name, "returncode": status,
+            "seconds": round(seconds, 1), "output_tail": output[-_TAIL_CHARS:]}
+
+
+def _run_child(command: list[str], environment: dict[str, str],
+               timeout_s: float) -> tuple[str, int, bool]:
+    """(output, exit status, whether it timed out) of ``command`` in its own process group,
+    which is killed on a timeout or an interrupt (a benchmark's own children go with it)."""
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, errors="replace",
+                               start_new_session=True)
     try:
-        finished = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True,
-                                  text=True, timeout=timeout_s, check=False)
-        output, status = finished.stdout + finished.stderr, finished.returncode
-    except subprocess.TimeoutExpired as expired:
-        output = f"{_text(expired.stdout)}{_text(expired.stderr)}\n(stopped after {timeout_s:.0f} s)"
-        status = -1
-    seconds = time.perf_counter() - start
-    ratios = _json_ratios(output) if benchmark.json_output else benchmark.read_ratios(output)
-    return {"benchmark": benchmark.name, "args": args, "returncode": status,
-            "seconds": round(seconds, 1), "ratios": ratios, "output_tail": output[-_TAIL_CHARS:]}
+        output, _ = process.communicate(timeout=timeout_s)
+        return output, process.returncode, False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return f"{output}\n(stopped after {timeout_s:.0f} s)", process.returncode, True
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
 
 
-def _text(captured: str | bytes | None) -> str:
-    # a timed-out run's captured output can be bytes even in text mode
-    if isinstance(captured, bytes):
-        return captured.decode("utf-8", errors="replace")
-    return captured or ""
-
-
-def _json_ratios(output: str) -> list[Ratio]:
-    for line in reversed(output.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)["ratios"]
-    return []
+def _read_result(path: Path) -> BenchResult | None:
+    try:
+        return BenchResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The report's ratios as a markdown table."""
+    """The report as a markdown table: a row per figure, one per benchmark skipped or failed."""
     lines = [f"# Benchmarks {report['created']}{' (quick)' if report['quick'] else ''}", "",
              f"{report['machine']}", "",
-             "| benchmark | measure | ratio | target | met |", "| --- | --- | --- | --- | --- |"]
-    for result in report["results"]:
-        if not result["ratios"]:
-            state = ("skipped" if result["output_tail"].startswith("skipped") else
-                     "failed" if result["returncode"] != 0 else "no ratio read")
-            lines.append(f"| {result['benchmark']} | ({state}; see the JSON) | | | |")
-        for ratio in result["ratios"]:
-            met = {True: "yes", False: "**no**", None: ""}[ratio["met"]]
-            lines.append(f"| {result['benchmark']} | {ratio['name']} | {ratio['value']:.3f} "
-                         f"| {ratio['target'] or ''} | {met} |")
+             "| benchmark | figure | value | better | target | met |",
+             "| --- | --- | ---: | --- | --- | --- |"]
+    for record in report["results"]:
+        result = BenchResult.from_dict(record)
+        if result.status is Status.SKIPPED:
+            lines.append(f"| {result.name} | skipped: {_cell(result.reason)} | | | | |")
+        elif result.status is Status.FAILED:
+            lines.append(f"| {result.name} | **failed**: {_cell(result.reason)} | | | | |")
+        for figure in result.figures:
+            met = {True: "yes", False: "**no**", None: ""}[figure.met]
+            lines.append(f"| {result.name} | {_cell(figure.name)} | {figure.value_text} "
+                         f"| {figure.better or ''} | {figure.target_text} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str, limit: int = 300) -> str:
+    """``text`` on one line, at most ``limit`` characters (the JSON has it whole)."""
+    line = " ".join(text.split())
+    line = line if len(line) <= limit else line[:limit - 1] + "…"
+    return line.replace("|", "\\|")
+
+
+def run_suite(benchmarks: list[Benchmark], quick: bool, timeout_s: float,
+              extras: dict[str, list[str]]) -> dict[str, Any]:
+    """Run ``benchmarks`` one after another; returns the report (``results``: one record each,
+    see ``run_one``)."""
+    report: dict[str, Any] = {
+        "created": datetime.datetime.now().isoformat(timespec="seconds"), "quick": quick,
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, Python "
+                   f"{platform.python_version()}",
+        "results": [],
+    }
+    for benchmark in benchmarks:
+        print(f"running {benchmark.name}…", file=sys.stderr, flush=True)
+        record = run_one(benchmark, quick, timeout_s, extras.get(benchmark.name))
+        print(f"  {record['status']} in {record['seconds']:.0f} s", file=sys.stderr, flush=True)
+        report["results"].append(record)
+    return report
+
+
+def exit_status(report: dict[str, Any]) -> int:
+    """1 when a benchmark failed or missed a target, else 0 (skipped ones do not count)."""
+    results = [BenchResult.from_dict(record) for record in report["results"]]
+    return 1 if any(result.exit_status == 1 for result in results) else 0
+
+
+def write_report(report: dict[str, Any], out: Path) -> Path:
+    """``bench-<time>.json`` and ``.md`` in ``out``; returns the JSON's path."""
+    stem = out / f"bench-{report['created'].replace(':', '')}"
+    for suffix, text in ((".json", json.dumps(report, indent=2, ensure_ascii=False, default=str)),
+                         (".md", markdown(report))):
+        with atomic_output(stem.with_suffix(suffix)) as partial:
+            partial.write_text(text, encoding="utf-8")
+    return stem.with_suffix(".json")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer rounds")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
+    parser.add_argument("--only", nargs="+", default=[], metavar="NAME",
+                        help="run only these benchmarks")
     parser.add_argument("--skip", nargs="+", default=[], metavar="NAME")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "finr1-bench")
     parser.add_argument("--timeout", type=float, default=3600, metavar="SECONDS",
@@ -255,31 +189,23 @@ def main(argv: list[str] | None = None) -> int:
                              "'--installed /path/to/finr1-studio'")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     args = parser.parse_args(argv)
+    known = {benchmark.name for benchmark in suite()}
+    unknown = sorted({*args.only, *args.skip, *(name for name, _ in args.extra)} - known)
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if args.list:
+        print("\n".join(benchmark.name for benchmark in suite()))
+        return 0
     chosen = [benchmark for benchmark in suite()
               if (not args.only or benchmark.name in args.only) and benchmark.name not in args.skip]
-    if args.list or not chosen:
-        print("\n".join(benchmark.name for benchmark in suite()))
-        return 0 if chosen or args.list else 2
-    report: dict[str, Any] = {
-        "created": datetime.datetime.now().isoformat(timespec="seconds"), "quick": args.quick,
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "results": [],
-    }
-    for benchmark in chosen:
-        print(f"running {benchmark.name}…", file=sys.stderr, flush=True)
-        extra = [arg for name, text in args.extra if name == benchmark.name
-                 for arg in shlex.split(text)]
-        report["results"].append(run_one(benchmark, args.quick, args.timeout, extra))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"bench-{report['created'].replace(':', '')}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False),
-                                         encoding="utf-8")
-    table = markdown(report)
-    stem.with_suffix(".md").write_text(table, encoding="utf-8")
-    print(table)
-    print(f"written: {stem}.json and {stem}.md", file=sys.stderr)
-    # None: skipped for want of arguments, not a failure
-    return 0 if all(result["returncode"] in (0, None) for result in report["results"]) else 1
+    extras: dict[str, list[str]] = {}
+    for name, text in args.extra:
+        extras.setdefault(name, []).extend(shlex.split(text))
+    report = run_suite(chosen, args.quick, args.timeout, extras)
+    path = write_report(report, args.out)
+    print(markdown(report))
+    print(f"written: {path} and {path.with_suffix('.md')}", file=sys.stderr)
+    return exit_status(report)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.batch.mapping import suggest_mapping
 from app.core.batch.runner import BatchPlan, EngineChoice, open_run, run_batch
 from app.core.batch.store import BatchStore
@@ -37,10 +39,12 @@ from app.core.batch.table_reader import read_table
 from app.core.engine.config import EngineConfig, GenerationSettings
 from app.core.engine.local_engine import ChatEngine
 from app.core.history.provenance import identify_model
-from app.core.scenarios.scenario import get_scenario
+from app.core.scenarios.scenario_file import get_scenario
 from app.core.templates.chat_template import ChatMessage
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 
 TARGET_RATIO = 0.95
+QUICK_ARGS = ("--rows", "5", "--max-tokens", "32", "--runs", "2")
 
 
 def default_model() -> Path:
@@ -85,14 +89,20 @@ def batch_path(store: BatchStore, plan: BatchPlan) -> Timing:
     return sum(row.completion_tokens or 0 for row in outcome.rows), seconds, cpu_seconds
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="GGUF file (default SmolLM2)")
     parser.add_argument("--rows", type=int, default=10)
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--runs", type=int, default=3, help="interleaved pairs")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    bench = BenchRun("batch", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = bench.args
     model_path = args.model or default_model()
     scenario = get_scenario("compliance")
     settings = GenerationSettings(temperature=0.0, max_new_tokens=args.max_tokens,
@@ -119,10 +129,20 @@ def main(argv: list[str] | None = None) -> int:
     same = len({count for found in counts.values() for count in found}) == 1
     print(f"  tokens per run: {counts} ({'the same' if same else 'DIFFERENT'})")
     wall_ratio = _report("wall clock", timings, 1)
-    _report("process CPU time", timings, 2)
+    cpu_ratio = _report("process CPU time", timings, 2)
     print(f"target batch/chat >= {TARGET_RATIO} (median of pairs, wall clock): "
           f"{'met' if wall_ratio >= TARGET_RATIO else 'NOT met'}")
-    return 0 if wall_ratio >= TARGET_RATIO else 1
+    return bench.result([
+        Figure("batch / single chat, tokens per second (wall clock, median of pairs)",
+               wall_ratio, RATIO, "higher", TARGET_RATIO),
+        Figure("batch / single chat, tokens per CPU second (median of pairs)", cpu_ratio, RATIO,
+               "higher"),
+    ], {"model": model_path.name, "rows": args.rows, "tokens_per_run": counts,
+        "same_tokens": same, "timings": timings})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 def _report(clock: str, timings: dict[str, list[Timing]], column: int) -> float:

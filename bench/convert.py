@@ -18,13 +18,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchFailed, BenchResult, BenchRun, Figure, cli
 from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
+QUICK_ARGS = ("--gb", "1.5", "--rounds", "1")
+TARGET_THROUGHPUT_RATIO = 0.5
+TARGET_RSS_ABOVE_LARGEST_GB = 1.0
 HIDDEN, HEADS, KV_HEADS, INTERMEDIATE, VOCAB = 2048, 16, 2, 11008, 151936
 _CHILD = r"""
 import sys, time
@@ -57,10 +62,11 @@ def layer_tensors(layer: int) -> dict[str, tuple[int, ...]]:
 
 
 def synthetic_shapes(target_bytes: int) -> dict[str, tuple[int, ...]]:
-    """Qwen2 tensors with as many layers as make about ``target_bytes`` of bf16."""
+    """Qwen2 tensors with as many layers as make about ``target_bytes`` of bf16, and at least
+    one (the embeddings and output alone are 1.2 GB; a model without layers is refused)."""
     shapes = {"model.embed_tokens.weight": (VOCAB, HIDDEN), "model.norm.weight": (HIDDEN,),
-              "lm_head.weight": (VOCAB, HIDDEN)}
-    layer = 0
+              "lm_head.weight": (VOCAB, HIDDEN), **layer_tensors(0)}
+    layer = 1
     while sum(2 * int(np.prod(s)) for s in shapes.values()) < target_bytes:
         shapes.update(layer_tensors(layer))
         layer += 1
@@ -112,20 +118,28 @@ def time_cp(source: Path, destination: Path) -> float:
 
 def time_convert(checkpoint: Path, output: Path, outtype: str) -> tuple[float, int]:
     result = subprocess.run([sys.executable, "-c", _CHILD, str(checkpoint), str(output), outtype],
-                            check=True, capture_output=True, text=True)
+                            check=False, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BenchFailed(f"the conversion failed: {(result.stderr.strip().splitlines() or [''])[-1]}")
     subprocess.run(["sync"], check=True)
     elapsed, peak_rss = result.stdout.split()
     output.unlink()
     return float(elapsed), int(peak_rss)
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=3.0, help="checkpoint size in GB")
     parser.add_argument("--outtype", default="bf16")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None)
-    args = parser.parse_args()
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("convert", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     workdir = Path(tempfile.mkdtemp(prefix="finr1-bench-", dir=args.workdir))
     try:
         checkpoint, largest = build_checkpoint(workdir / "checkpoint", int(args.gb * 1e9))
@@ -142,12 +156,26 @@ def main() -> None:
               f"outtype {args.outtype}")
         print(f"cp:      best {cp_best:.2f} s ({size / cp_best / 1e6:.0f} MB/s)")
         print(f"convert: best {convert_best:.2f} s ({size / convert_best / 1e6:.0f} MB/s)")
-        print(f"throughput ratio convert/cp: {cp_best / convert_best:.2f} (target ≥ 0.5)")
+        print(f"throughput ratio convert/cp: {cp_best / convert_best:.2f} "
+              f"(target ≥ {TARGET_THROUGHPUT_RATIO})")
         print(f"peak RSS: {max(peaks) / 1e9:.2f} GB = largest tensor + "
-              f"{(max(peaks) - largest) / 1e9:.2f} GB (target ≤ largest tensor + 1 GB)")
+              f"{(max(peaks) - largest) / 1e9:.2f} GB (target ≤ largest tensor + "
+              f"{TARGET_RSS_ABOVE_LARGEST_GB:g} GB)")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return run.result([
+        Figure("convert throughput / cp", cp_best / convert_best, RATIO, "higher",
+               TARGET_THROUGHPUT_RATIO),
+        Figure("convert peak RSS above largest tensor", (max(peaks) - largest) / 1e9, "GB",
+               "lower", TARGET_RSS_ABOVE_LARGEST_GB),
+    ], details={"checkpoint_bytes": size, "largest_tensor_bytes": largest,
+                "outtype": args.outtype, "cp_s": cp_times, "convert_s": convert_times,
+                "peak_rss_bytes": peaks})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

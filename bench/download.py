@@ -14,11 +14,13 @@ Reports each as MB/s and as a ratio to the baseline of the same round.
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,8 +32,10 @@ from app.core.hub.client import HubConfig
 from app.core.hub.download import plan_download, run_download
 from app.core.hub.http_transfer import PartialFile, RemoteBytes, fetch_to_partial
 from app.core.library.model_library import Library
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from tests.support.local_hub import LocalHub
 
+QUICK_ARGS = ("--mb", "64", "--rounds", "1")
 REPO = "bench/Fin-R1-GGUF"
 FILENAME = "Fin-R1.Q8_0.gguf"
 
@@ -72,11 +76,17 @@ def raw_socket_read(url: str) -> int:
     raise RuntimeError("too many redirects")
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("download", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     work = Path(tempfile.mkdtemp(prefix="finr1-bench-download-"))
     content = big_gguf(work / "source.gguf", args.mb)
     size = len(content)
@@ -109,12 +119,20 @@ def main() -> int:
                 results["run_download"].append(time.perf_counter() - start)
     finally:
         hub.stop()
+        shutil.rmtree(work, ignore_errors=True)
     baseline = statistics.median(results["raw socket"])
     print(f"file {size / 1e6:.0f} MB, {args.rounds} rounds, medians:")
     for name, times in results.items():
         median = statistics.median(times)
         print(f"  {name:<18} {size / median / 1e6:8.1f} MB/s   {baseline / median:5.2f} × raw socket")
-    return 0
+    return run.result([Figure(f"download {name} / raw socket", baseline / statistics.median(times),
+                              RATIO, "higher")
+                       for name, times in results.items() if name != "raw socket"],
+                      {"bytes": size, "seconds": results})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

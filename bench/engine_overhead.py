@@ -29,17 +29,21 @@ import ctypes
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import llama_cpp
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.engine.config import EngineConfig, GenerationSettings
 from app.core.engine.local_engine import ChatEngine
 from app.core.templates.chat_template import ChatMessage
+from bench.contract import RATIO, BenchFailed, BenchResult, BenchRun, Figure, cli
 from foundation.llama_model_params import model_load_params
 
 PROMPT = "Write a long, detailed story about a small bank in a mountain town."
 TARGET_RATIO = 0.97
+QUICK_ARGS = ("--tokens", "64", "--runs", "5")
 
 
 def default_model() -> Path:
@@ -126,8 +130,9 @@ def engine_run(engine: ChatEngine, settings: GenerationSettings) -> tuple[list[i
     return tokens, _rate(stamps)
 
 
-def _report(clock: str, bare_rates: list[float], engine_rates: list[float]) -> float:
-    """Print one clock's figures; returns the median of the per-pair engine/bare ratios."""
+def _report(clock: str, bare_rates: list[float], engine_rates: list[float]) -> tuple[float, float]:
+    """Print one clock's figures; returns the median of the per-pair engine/bare ratios and the
+    median of the per-pair engine cost per token in seconds."""
     pair_ratios = [e / b for e, b in zip(engine_rates, bare_rates, strict=True)]
     best_bare, best_engine = max(bare_rates), max(engine_rates)
     best_ratio = best_engine / best_bare
@@ -141,16 +146,22 @@ def _report(clock: str, bare_rates: list[float], engine_rates: list[float]) -> f
           f"{', '.join(f'{r:.3f}' for r in pair_ratios)})")
     costs = [1 / e - 1 / b for e, b in zip(engine_rates, bare_rates, strict=True)]
     print(f"  engine cost per token (median of pairs): {statistics.median(costs) * 1e6:+.1f} µs")
-    return statistics.median(pair_ratios)
+    return statistics.median(pair_ratios), statistics.median(costs)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="GGUF file (default SmolLM2)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each path (>= 5)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("engine_overhead", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     model_path = args.model or default_model()
     settings = GenerationSettings(temperature=0.0, max_new_tokens=args.tokens, seed=1,
                                   system_prompt="You are a helpful assistant.")
@@ -165,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         bare_tokens, _ = bare.run(prompt_tokens, args.tokens)
         engine_tokens, _ = engine_run(engine, settings)
         if bare_tokens != engine_tokens:
-            print("the two paths generated different tokens; the comparison is void",
-                  file=sys.stderr)
-            return 1
+            raise BenchFailed("the two paths generated different tokens; the comparison is void")
         bare_rates: list[Rates] = []
         engine_rates: list[Rates] = []
         for pair in range(max(args.runs, 5)):
@@ -182,11 +191,27 @@ def main(argv: list[str] | None = None) -> int:
         engine.close()
     print(f"model {model_path.name}, {args.threads} thread(s), {len(engine_tokens)} tokens per "
           f"run, {len(engine_rates)} interleaved pairs")
-    wall_ratio = _report("wall clock", [r[0] for r in bare_rates], [r[0] for r in engine_rates])
-    _report("process CPU time", [r[1] for r in bare_rates], [r[1] for r in engine_rates])
+    wall_ratio, wall_cost = _report("wall clock", [r[0] for r in bare_rates],
+                                    [r[0] for r in engine_rates])
+    cpu_ratio, _ = _report("process CPU time", [r[1] for r in bare_rates],
+                           [r[1] for r in engine_rates])
     verdict = "met" if wall_ratio >= TARGET_RATIO else "NOT met"
     print(f"target engine/bare >= {TARGET_RATIO} (median of pairs, wall clock): {verdict}")
-    return 0 if wall_ratio >= TARGET_RATIO else 1
+    return run.result([
+        Figure("engine decode speed / bare llama-cpp-python loop (wall clock, median of pairs)",
+               wall_ratio, RATIO, "higher", TARGET_RATIO),
+        Figure("engine decode speed / bare loop (process CPU time, median of pairs)", cpu_ratio,
+               RATIO, "higher"),
+        Figure("engine cost per token (wall clock, median of pairs)", wall_cost * 1e6, "µs",
+               "lower"),
+    ], details={"model": model_path.name, "threads": args.threads, "tokens": len(engine_tokens),
+                "pairs": len(engine_rates),
+                "bare_tok_s": [list(rates) for rates in bare_rates],
+                "engine_tok_s": [list(rates) for rates in engine_rates]})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT)]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli  # noqa: E402
 from tests.support.document_files import page_tree_loop_pdf, report_page_text  # noqa: E402
 
+QUICK_ARGS = ("--pages", "60", "--rounds", "1")
 LIBRARIES = ("pypdfium2", "qtpdf", "pypdf", "pdfplumber")
 BASELINE = "pypdfium2"
 MEMORY_LIMIT_BYTES = 1 << 30
@@ -156,13 +159,18 @@ def _app_path_seconds(path: Path, rounds: int) -> float:
     return statistics.median(times)
 
 
-def measure(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark; returns ``{"benchmark", "ratios": [...], "details": {...}}``."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hostile-timeout", type=float, default=10.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("extract", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     folder = Path(tempfile.mkdtemp(prefix="finr1-bench-extract-"))
     report, loop = folder / "report.pdf", folder / "loop.pdf"
     chinese = _print_report(report, args.pages)
@@ -190,24 +198,20 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
     app_s = _app_path_seconds(report, args.rounds)
     details["app_extract_document_seconds"] = app_s
     baseline = details["libraries"][BASELINE].get("cpu_seconds")
-    ratios = [{"name": f"{library} / {BASELINE}, CPU time for {args.pages} pages",
-               "value": row["cpu_seconds"] / baseline, "target": None, "met": None}
-              for library, row in details["libraries"].items()
-              if baseline and "cpu_seconds" in row and library != BASELINE]
+    figures = []
     wall_baseline = details["libraries"][BASELINE].get("seconds")
     if wall_baseline:
-        ratios.append({"name": f"app's extract_document (child process) / {BASELINE} in "
-                               "one process, wall time", "value": app_s / wall_baseline,
-                       "target": None, "met": None})
-    return {"benchmark": "extract", "ratios": ratios, "details": details}
+        figures.append(Figure(f"app's extract_document (child process) / {BASELINE} in one "
+                              "process, wall time", app_s / wall_baseline, RATIO, "lower"))
+    figures += [Figure(f"{library} / {BASELINE}, CPU time for {args.pages} pages",
+                       row["cpu_seconds"] / baseline, RATIO, "lower")
+                for library, row in details["libraries"].items()
+                if baseline and "cpu_seconds" in row and library != BASELINE]
+    return run.result(figures, details)
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["--worker"]:
-        _worker(sys.argv[2], sys.argv[3], sys.argv[4] == "--chinese")
-        return
-    result = measure(sys.argv[1:])
-    details = result["details"]
+def _show(result: BenchResult) -> None:
+    details = result.details
     print(f"report: {details['pages']} pages printed by Qt, {details['report_bytes']:,} bytes, "
           f"{'Chinese' if details['chinese'] else 'English only (no Chinese font)'}")
     print(f"{'library':12s} {'wall s':>7s} {'CPU s':>6s} {'as written':>11s} {'RSS MB':>7s}  "
@@ -222,10 +226,15 @@ def main() -> None:
               f"{row['under_1_GiB_address_space']}")
         print(f"{'':12s} page 1: {row['first_page']}")
     print(f"app's extract_document: {details['app_extract_document_seconds']:.2f} s")
-    for ratio in result["ratios"]:
-        print(f"{ratio['name']}: {ratio['value']:.2f}")
-    print(json.dumps(result, ensure_ascii=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--worker"]:
+        _worker(argv[1], argv[2], argv[3] == "--chinese")
+        return 0
+    return cli(measure, argv, show=_show)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

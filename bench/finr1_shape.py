@@ -47,15 +47,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchFailed, BenchResult, BenchRun, Figure, cli
 from bench.convert import write_bf16_safetensors
 from bench.models import smollm2_q4_1
 from foundation.atomic import atomic_output
 from foundation.disk_space import human_bytes, require_free_space
+from foundation.errors import NotEnoughDiskSpaceError
 from quant.formats import quant_type
 from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
@@ -90,6 +92,7 @@ FIN_R1_CONFIG: dict[str, Any] = {
 }
 HEAD_DIM = 128
 DEFAULT_TYPES = ("q8_0", "q6_k", "q4_k_m", "q4_k_s", "iq3_xs", "iq3_m")
+QUICK_ARGS = ("--layers", "1", "--scale", "0.5", "--types", "q4_k_m", "--threads", "1")
 PROMPT_TOKENS = 512
 # The fastest run of this many decoded tokens: what the machine does when no other program
 # takes its cores (the probe, too, keeps its fastest pass).
@@ -258,31 +261,28 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def measure(model: Path, threads: int, decode_tokens: int, home: Path) -> dict[str, Any]:
+def measure_in_child(model: Path, threads: int, decode_tokens: int, home: Path) -> dict[str, Any]:
     """``measure_here`` in a fresh process (its peak RSS is this model's alone)."""
     result = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--measure", str(model),
          "--threads", str(threads), "--decode-tokens", str(decode_tokens)],
         cwd=REPO_ROOT, env=_environment(home), capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise SystemExit(f"measuring {model.name} failed:\n{result.stderr[-3000:]}")
+        raise BenchFailed(f"measuring {model.name} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # -- the run ------------------------------------------------------------------------------------
 
-def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Build, convert, quantize and measure (see the module docstring); returns the report."""
+def run(args: argparse.Namespace, workdir: Path, command: str) -> dict[str, Any]:
+    """Build, convert, quantize and measure (see the module docstring); returns the report
+    (empty with ``--build-only``). ``command`` is the one recorded as reproducing it."""
     config = shaped_config(args.layers, args.scale)
     home = workdir / "home"
     source_bytes = checkpoint_bytes(config)
-    shares = [quant_type(name).bits_per_weight / 16 for name in args.types]
-    # the checkpoint goes once converted: then the BF16 GGUF and one quant at a time (all kept
-    # with --keep)
-    quants = sum(shares) if args.keep or args.build_only else max(shares)
     bf16 = workdir / "finr1-shape-bf16.gguf"
     if not bf16.exists():  # a reused --scratch folder already holds what it needs
-        require_free_space(workdir, int(source_bytes * max(2, 1 + quants)),
+        require_free_space(workdir, scratch_bytes(args),
                            "the Fin-R1-shaped checkpoint and its BF16 GGUF, then the quants",
                            remedy="give --workdir on a larger disk, or lower --layers / --scale")
     steps: dict[str, float] = {}
@@ -310,7 +310,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for threads in args.threads:
             print(f"measuring {name} with {threads} thread(s)…", file=sys.stderr, flush=True)
             rows.append({"model": "Fin-R1-shaped", "quant_type": name,
-                         **measure(output, threads, args.decode_tokens, home)})
+                         **measure_in_child(output, threads, args.decode_tokens, home)})
         if not args.keep:
             output.unlink()
     if args.build_only:
@@ -318,14 +318,25 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if args.smollm2:
         for threads in args.threads:
             rows.append({"model": "SmolLM2-135M", "quant_type": "q4_1",
-                         **measure(smollm2_q4_1(), threads, args.decode_tokens, home)})
+                         **measure_in_child(smollm2_q4_1(), threads, args.decode_tokens,
+                                           home)})
     return {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, {_cpu_model()}",
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": command,
         "config": config, "checkpoint_bytes": source_bytes,
         "bf16_bytes": bf16.stat().st_size, "steps_s": steps, "rows": rows,
     }
+
+
+def scratch_bytes(args: argparse.Namespace) -> int:
+    """The scratch disk a run of ``args`` needs at its peak: the checkpoint and its BF16 GGUF
+    during the conversion, then the BF16 GGUF and one quant at a time (every quant with
+    ``--keep`` or ``--build-only``)."""
+    source_bytes = checkpoint_bytes(shaped_config(args.layers, args.scale))
+    shares = [quant_type(name).bits_per_weight / 16 for name in args.types]
+    quants = sum(shares) if args.keep or args.build_only else max(shares)
+    return int(source_bytes * max(2, 1 + quants))
 
 
 def _cpu_model() -> str:
@@ -378,6 +389,18 @@ def summary(report: dict[str, Any]) -> str:
             f"{statistics.median(best):.3f})")
 
 
+def summary_figures(report: dict[str, Any]) -> list[Figure]:
+    """The suite's figures of a report: the medians over all rows that ``summary`` states."""
+    rows = report["rows"]
+    return [
+        Figure("Fin-R1-shaped decode, predicted / measured (median over rows)",
+               statistics.median(row["predicted_tok_s"] / row["decode_tok_s"] for row in rows),
+               RATIO),
+        Figure("Fin-R1-shaped decode's share of the probe's bandwidth (median over rows)",
+               statistics.median(row["decode_share_of_bandwidth"] for row in rows), RATIO),
+    ]
+
+
 def write_report(report: dict[str, Any], out: Path) -> Path:
     """``finr1-shape-<time>.json`` and ``.md`` in ``out``; returns the JSON's path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -388,7 +411,7 @@ def write_report(report: dict[str, Any], out: Path) -> Path:
     return stem.with_suffix(".json")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=28, help="layers (default 28, Fin-R1's)")
     parser.add_argument("--scale", type=float, default=1.0,
@@ -403,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="512-token chunks of calibration text for the importance matrix")
     parser.add_argument("--smollm2", action="store_true", help="also measure SmolLM2-135M Q4_1")
     parser.add_argument("--workdir", type=Path, default=None,
-                        help="scratch folder's parent (default: the system's temp folder)")
+                        help="scratch folder's parent (python -m bench skips this benchmark "
+                             "without --workdir or --scratch; run on its own: the system's temp "
+                             "folder)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "finr1-bench")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--scratch", type=Path, default=None,
@@ -413,14 +438,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="convert and quantize into --scratch, keep it, measure nothing "
                              "(then measure later, on a quiet machine, with the same --scratch)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's job
-    args = parser.parse_args(argv)
-    if args.measure is not None:
-        print(json.dumps(measure_here(args.measure, args.threads[0], args.decode_tokens)))
-        return 0
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Build, convert, quantize and measure (see the module docstring and bench/contract.py);
+    writes the report to ``--out``. Skipped without ``--workdir`` or ``--scratch`` (it writes
+    gigabytes and runs long: the suite runs it only where told where), or when that disk lacks
+    the space; with ``--build-only``, skipped once built (the measuring is a later run's)."""
+    bench = BenchRun("finr1_shape", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = bench.args
     for name in args.types:
         quant_type(name)  # KeyError naming the known types, before anything is written
     if args.build_only and args.scratch is None:
-        parser.error("--build-only needs --scratch (the folder a later run measures)")
+        raise BenchFailed("--build-only needs --scratch (the folder a later run measures)")
+    if args.workdir is None and args.scratch is None:
+        return bench.skipped(
+            f"needs a scratch folder: --workdir DIR on a disk with "
+            f"{human_bytes(scratch_bytes(args))} free (the full Fin-R1 shape: ~31 GB and an hour "
+            "or more), e.g. python -m bench --extra finr1_shape '--workdir DIR'")
     if args.scratch is not None:
         args.scratch.mkdir(parents=True, exist_ok=True)
         workdir = args.scratch
@@ -428,17 +464,31 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tempfile.mkdtemp(prefix="finr1-shape-", dir=args.workdir))
     keep = args.keep or args.build_only
     try:
-        report = run(args, workdir)
+        report = run(args, workdir, bench.command)
+    except NotEnoughDiskSpaceError as error:
+        return bench.skipped(str(error))
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     if args.build_only:
-        print(f"built into {workdir}; measure with the same --scratch", file=sys.stderr)
-        return 0
+        return bench.skipped(f"--build-only: built into {workdir}; measure with --scratch "
+                            f"{workdir}")
     path = write_report(report, args.out)
     print(markdown(report))
     print(f"written: {path} and {path.with_suffix('.md')}", file=sys.stderr)
-    return 0
+    return bench.result(summary_figures(report), {"report": str(path), "rows": report["rows"],
+                                                 "steps_s": report["steps_s"]})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, _ = _parser().parse_known_args(argv)
+    if args.measure is not None:  # one measurement, in the fresh process measure_in_child started
+        print(json.dumps(measure_here(args.measure, args.threads[0], args.decode_tokens)))
+        return 0
+    if args.workdir is None and args.scratch is None:  # on its own: the system's temp folder
+        argv = [*argv, "--workdir", tempfile.gettempdir()]
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

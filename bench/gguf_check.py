@@ -19,17 +19,22 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import gguf
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from quant.gguf_check import validate_gguf
 
 BASELINE_BYTES = 1 << 20
+QUICK_ARGS = ("--repeats", "5")
 
 # Qwen2.5-7B (Fin-R1) shapes.
 HIDDEN, FFN, LAYERS, VOCAB, KV_DIM, MERGES = 3584, 18944, 28, 152064, 512, 151387
@@ -107,29 +112,46 @@ def read_first_mebibyte(path: Path) -> bytes:
         return file.read(BASELINE_BYTES)
 
 
-def report(label: str, path: Path, repeats: int) -> None:
+def report(label: str, path: Path, repeats: int) -> dict[str, Any]:
+    """Time and print the three readings of ``path``; returns their seconds and the file's
+    size, tensors and tokens."""
     info = validate_gguf(path)
     baseline = median_seconds(lambda: read_first_mebibyte(path), repeats)
     validation = median_seconds(lambda: validate_gguf(path), repeats)
     # gguf-py's own reader parses the same header (and decodes every array) for comparison.
     reference = median_seconds(lambda: gguf.GGUFReader(path), 1)  # seconds per call
-    print(f"{label}: {info.size_bytes / 1e9:.2f} GB, {info.tensor_count} tensors, "
-          f"{info.metadata['tokenizer.ggml.tokens'].length} tokens")  # type: ignore[union-attr]
+    tokens = info.metadata["tokenizer.ggml.tokens"].length  # type: ignore[union-attr]
+    print(f"{label}: {info.size_bytes / 1e9:.2f} GB, {info.tensor_count} tensors, {tokens} tokens")
     rows = [("read first 1 MiB", baseline), ("validate_gguf", validation),
             ("gguf.GGUFReader", reference)]
     for name, seconds in rows:
         print(f"  {name:<17}: {seconds * 1e3:9.2f} ms = {seconds / baseline:8.1f}× baseline")
+    return {"bytes": info.size_bytes, "tensors": info.tensor_count, "tokens": tokens,
+            "read_1_mib_s": baseline, "validate_gguf_s": validation, "gguf_reader_s": reference}
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
-    args = parser.parse_args()
-    report("SmolLM2-135M Q4_1", smollm2_path(), args.repeats)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("gguf_check", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    files = {"SmolLM2-135M Q4_1": report("SmolLM2-135M Q4_1", smollm2_path(), run.args.repeats)}
     with tempfile.TemporaryDirectory() as folder:
         shaped = write_fin_r1_shaped(Path(folder) / "fin-r1-shaped-bf16.gguf")
-        report("Fin-R1-shaped BF16 (sparse data)", shaped, args.repeats)
+        label = "Fin-R1-shaped BF16 (sparse data)"
+        files[label] = report(label, shaped, run.args.repeats)
+    return run.result([Figure(f"validate_gguf / read 1 MiB ({label})",
+                              row["validate_gguf_s"] / row["read_1_mib_s"], RATIO, "lower")
+                       for label, row in files.items()], {"files": files})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

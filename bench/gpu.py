@@ -18,15 +18,18 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.engine.llama_runtime import LlamaRuntime, Sampler
 from app.core.hardware.backend_devices import list_devices
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from bench.models import smollm2_q4_1
 
 PROMPT = "The quarterly report shows that revenue"
+QUICK_ARGS = ("--tokens", "32")
 
 
 def decode_speed(model: Path, n_gpu_layers: int, device: str, tokens: int,
@@ -50,24 +53,38 @@ def decode_speed(model: Path, n_gpu_layers: int, device: str, tokens: int,
         runtime.close()
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", nargs="?", type=Path, help="GGUF (default: SmolLM2-135M Q4_1)")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py); skipped where
+    llama.cpp lists no GPU device."""
+    run = BenchRun("gpu", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     model = args.model or smollm2_q4_1()
     gpus = [device for device in list_devices() if device.is_gpu]
     if not gpus:
-        print("llama.cpp lists no GPU device: run with the Vulkan build (.venv-gpu) and, for "
-              "lavapipe, GGML_VK_VISIBLE_DEVICES=0", file=sys.stderr)
-        return 1
+        return run.skipped("llama.cpp lists no GPU device: run it with the Vulkan build "
+                           "(.venv-gpu, made by scripts/test_gpu.sh) and, for lavapipe, "
+                           "GGML_VK_VISIBLE_DEVICES=0")
     cpu = decode_speed(model, 0, "CPU", args.tokens, args.threads)
     gpu = decode_speed(model, -1, gpus[0].name, args.tokens, args.threads)
-    print(json.dumps({"model": model.name, "gpu_device": gpus[0].description, "cpu": cpu,
-                      "vulkan": gpu, "vulkan_over_cpu": round(
-                          gpu["decode_tokens_per_s"] / cpu["decode_tokens_per_s"], 3)}, indent=2))
-    return 0
+    details = {"model": model.name, "gpu_device": gpus[0].description, "cpu": cpu,
+               "vulkan": gpu, "vulkan_over_cpu": round(
+                   gpu["decode_tokens_per_s"] / cpu["decode_tokens_per_s"], 3)}
+    print(json.dumps(details, indent=2))
+    return run.result([Figure(f"decode speed, {gpus[0].name} / CPU",
+                              gpu["decode_tokens_per_s"] / cpu["decode_tokens_per_s"], RATIO,
+                              "higher")], details)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

@@ -17,18 +17,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from bench.models import smollm2_f16
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "resources" / "calibration" / "calibration"
 TARGET_RATIO = 1.5
+QUICK_ARGS = ("--chunks", "2", "--rounds", "1")
 
 
-def measure(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark; returns ``{"benchmark", "ratios": [...], "details": {...}}``."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="GGUF to compute on (default: SmolLM2 F16)")
     parser.add_argument("--chunks", type=int, default=4)
@@ -36,7 +37,13 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--llama-imatrix", type=Path, help="a llama-imatrix binary to compare")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("imatrix", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     text = "\n\n".join(path.read_text(encoding="utf-8") for path in sorted(CALIBRATION.glob("*.md")))
     with tempfile.TemporaryDirectory(prefix="finr1-bench-imatrix-") as folder:
         workdir = Path(folder)
@@ -54,14 +61,13 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
     best = {name: min(values) for name, values in timings.items() if values}
     per_1000 = {name: seconds * 1000 / tokens for name, seconds in best.items()}
     ratio = best["imatrix"] / best["plain_decode"]
-    ratios = [{"name": "imatrix job / plain evaluation of the same chunks", "value": ratio,
-               "target": f"<= {TARGET_RATIO}", "met": ratio <= TARGET_RATIO}]
+    figures = [Figure("imatrix job / plain evaluation of the same chunks", ratio, RATIO, "lower",
+                      TARGET_RATIO)]
     if "llama_imatrix" in best:
-        ratios.append({"name": "imatrix job / llama-imatrix", "value":
-                       best["imatrix"] / best["llama_imatrix"], "target": None, "met": None})
-    return {"benchmark": "imatrix", "ratios": ratios,
-            "details": {"model": model.name, "tokens": tokens, "threads": args.threads,
-                        "seconds_per_1000_tokens": per_1000}}
+        figures.append(Figure("imatrix job / llama-imatrix",
+                              best["imatrix"] / best["llama_imatrix"], RATIO, "lower"))
+    return run.result(figures, {"model": model.name, "tokens": tokens, "threads": args.threads,
+                                "seconds_per_1000_tokens": per_1000})
 
 
 def _time_plain(model: Path, text: str, args: argparse.Namespace) -> float:
@@ -93,16 +99,16 @@ def _time_llama_imatrix(binary: Path, model: Path, text_file: Path, workdir: Pat
     return time.perf_counter() - start
 
 
-def main() -> None:
-    result = measure()
-    details = result["details"]
+def _show(result: BenchResult) -> None:
+    details = result.details
     print(f"model {details['model']}, {details['tokens']} tokens, {details['threads']} thread(s)")
     for name, seconds in details["seconds_per_1000_tokens"].items():
         print(f"  {name:<14}: {seconds:6.2f} s per 1,000 tokens")
-    for ratio in result["ratios"]:
-        target = f" (target {ratio['target']})" if ratio["target"] else ""
-        print(f"{ratio['name']}: {ratio['value']:.3f}{target}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv, show=_show)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

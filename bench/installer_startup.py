@@ -23,7 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchFailed, BenchResult, BenchRun, Figure, cli
+
+QUICK_ARGS = ("--runs", "3")
 
 
 def time_start(command: list[str], home: Path, cold: bool) -> float:
@@ -42,14 +48,24 @@ def time_start(command: list[str], home: Path, cold: bool) -> float:
     return elapsed
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--installed", type=Path, required=True, help="the installed executable")
+    parser.add_argument("--installed", type=Path, help="the installed executable")
     parser.add_argument("--runs", type=int, default=5, help="runs of each (default 5)")
     parser.add_argument("--cold", action="store_true", help="drop the page cache before each run")
-    args = parser.parse_args()
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py); skipped without
+    ``--installed``."""
+    run = BenchRun("installer_startup", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
+    if args.installed is None:
+        return run.skipped("needs an installed app: --installed PATH-TO/finr1-studio (e.g. "
+                           "python -m bench --extra installer_startup '--installed PATH')")
     if args.cold and os.geteuid() != 0:
-        parser.error("--cold needs root (it writes /proc/sys/vm/drop_caches)")
+        raise BenchFailed("--cold needs root (it writes /proc/sys/vm/drop_caches)")
     checkout = Path(__file__).resolve().parents[1]
     source = [sys.executable, "-m", "app"]
     installed = [str(args.installed)]
@@ -66,7 +82,12 @@ def main() -> int:
               f"({', '.join(f'{value:.2f}' for value in values)})  {kind}")
     ratio = statistics.median(times["installed"]) / statistics.median(times["source"])
     print(f"installed / source: {ratio:.2f}")
-    return 0
+    return run.result([Figure(f"GUI start ({kind}), installed / from source", ratio, RATIO,
+                              "lower")], {"seconds": times})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

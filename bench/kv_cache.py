@@ -22,10 +22,12 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchFailed, BenchResult, BenchRun, Figure, cli
 from bench.models import smollm2_q4_1
 from foundation.disk_space import human_bytes
 
@@ -39,6 +41,8 @@ CONFIGURATIONS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("q4_0", "q4_0", "q4_0", None),
 )
 BASELINE = "f16"
+QUICK_ARGS = ("--ctx", "2048", "--fill", "1024", "--tokens", "16")
+TARGET_ERROR_PERCENT = 1.0
 _KV_SIZE = re.compile(r"llama_kv_cache: size =\s*([\d.]+) MiB.*K \((\w+)\):\s*([\d.]+) MiB, "
                       r"V \((\w+)\):\s*([\d.]+) MiB")
 _FLASH_CHOSEN = re.compile(r"Flash Attention (enabled|disabled)|flash_attn\s*=\s*(enabled|disabled)")
@@ -101,8 +105,8 @@ def estimated_kv_bytes(model: Path, n_ctx: int, cache_type_k: str, cache_type_v:
     return estimate_memory(dims, 0, n_ctx, kv_types=kv_types).kv_cache_bytes
 
 
-def measure(model: Path, args: argparse.Namespace, k: str, v: str,
-            flash_attn: bool | None) -> dict[str, Any]:
+def measure_configuration(model: Path, args: argparse.Namespace, k: str, v: str,
+                          flash_attn: bool | None) -> dict[str, Any]:
     """``measure_here`` in a fresh process, ``--rounds`` times; the fastest prompt and decode
     count (a slower round met other programs on the cores), the largest peak RSS."""
     flash = {None: "auto", True: "on", False: "off"}[flash_attn]
@@ -114,14 +118,14 @@ def measure(model: Path, args: argparse.Namespace, k: str, v: str,
              "--threads", str(args.threads)],
             cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise SystemExit(f"{model.name} with K {k} / V {v}: {result.stderr[-2000:]}")
+            raise BenchFailed(f"{model.name} with K {k} / V {v}: {result.stderr[-2000:]}")
         rounds.append(json.loads(result.stdout.strip().splitlines()[-1]))
     return {**rounds[0], "prompt_tok_s": max(row["prompt_tok_s"] for row in rounds),
             "decode_tok_s": max(row["decode_tok_s"] for row in rounds),
             "peak_rss_bytes": max(row["peak_rss_bytes"] for row in rounds)}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", type=Path, help="GGUFs (default: SmolLM2)")
     parser.add_argument("--ctx", type=int, default=4096, help="context size (default 4096)")
@@ -130,15 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2, help="runs of each configuration")
     parser.add_argument("--child", nargs=3, metavar=("K", "V", "FLASH"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("kv_cache", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     if args.fill + args.tokens > args.ctx:
-        parser.error("--fill and --tokens together must fit in --ctx")
-    if args.child:
-        k, v, flash = args.child
-        flash_attn = {"auto": None, "on": True, "off": False}[flash]
-        print(json.dumps(measure_here(args.models[0], args.ctx, args.fill, args.tokens, k, v,
-                                      flash_attn, args.threads)))
-        return 0
+        raise BenchFailed("--fill and --tokens together must fit in --ctx")
     print(f"context {args.ctx}, {args.fill} tokens filled, {args.tokens} decoded, "
           f"{args.threads} thread(s), best of {args.rounds} rounds; ratios against "
           f"'{BASELINE}' in the same run")
@@ -146,22 +150,43 @@ def main(argv: list[str] | None = None) -> int:
           f"{'KV ratio':>8} {'prompt tok/s':>12} {'decode tok/s':>12} {'decode ratio':>12} "
           f"{'peak RSS':>10}")
     worst = 0.0
+    figures: list[Figure] = []
+    details: dict[str, Any] = {}
     for model in args.models or [smollm2_q4_1()]:
-        rows = {label: measure(model, args, k, v, flash) for label, k, v, flash in CONFIGURATIONS}
+        rows = {label: measure_configuration(model, args, k, v, flash)
+                for label, k, v, flash in CONFIGURATIONS}
         base = rows[BASELINE]
         for label, k, v, _flash in CONFIGURATIONS:
             row = rows[label]
             estimate = estimated_kv_bytes(model, args.ctx, k, v)
             reported = row["kv"]["bytes"]
             worst = max(worst, abs(estimate - reported) / reported)
+            row["kv_fit_estimate_bytes"] = estimate
             print(f"{model.name[:28]:<28} {label:<12} {row['flash_attn'] or '?':<8} "
                   f"{reported / MIB:>11.2f}Mi {estimate / MIB:>8.2f}Mi "
                   f"{reported / base['kv']['bytes']:>8.3f} {row['prompt_tok_s']:>12.1f} "
                   f"{row['decode_tok_s']:>12.2f} "
                   f"{row['decode_tok_s'] / base['decode_tok_s']:>12.3f} "
                   f"{human_bytes(row['peak_rss_bytes']):>10}")
+            if label != BASELINE:
+                figures.append(Figure(f"decode speed, cache {label} / {BASELINE} ({model.name})",
+                                      row["decode_tok_s"] / base["decode_tok_s"], RATIO, "higher"))
+        details[model.name] = rows
     print(f"fit estimate of the KV cache against llama.cpp's report: largest error {worst:.2%}")
-    return 0
+    return run.result([Figure("KV cache estimate vs llama.cpp's report, largest error",
+                              worst * 100, "%", "lower", TARGET_ERROR_PERCENT), *figures],
+                      details)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, _ = _parser().parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.child:  # one configuration, in the fresh process measure_configuration started
+        k, v, flash = args.child
+        flash_attn = {"auto": None, "on": True, "off": False}[flash]
+        print(json.dumps(measure_here(args.models[0], args.ctx, args.fill, args.tokens, k, v,
+                                      flash_attn, args.threads)))
+        return 0
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,7 +27,10 @@ from app.core.engine.load_probe import (
     ensure_loads_safely,
     probe_load,
 )
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from bench.models import smollm2_q4_1
+
+QUICK_ARGS = ("--repeats", "3")
 
 
 def load_in_process(path: Path, threads: int) -> None:
@@ -53,11 +56,17 @@ def median_seconds(action: Callable[[], object], repeats: int) -> float:
     return statistics.median(timings)
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("load_probe", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     path = smollm2_q4_1()
     baseline = median_seconds(lambda: load_in_process(path, args.threads), args.repeats)
     probe = median_seconds(lambda: probe_load(path, threads=args.threads), args.repeats)
@@ -70,7 +79,18 @@ def main() -> None:
                           ("probe (child process)", probe),
                           ("probe, file remembered", remembered)):
         print(f"  {name:<31}: {seconds * 1e3:10.3f} ms = {seconds / baseline:7.4f}× baseline")
+    return run.result([
+        Figure("first-load probe (child process) / load + first decode in-process",
+               probe / baseline, RATIO, "lower"),
+        Figure("probe of a remembered file / load + first decode in-process",
+               remembered / baseline, RATIO, "lower"),
+    ], {"threads": args.threads, "in_process_s": baseline, "probe_s": probe,
+        "remembered_s": remembered})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -18,10 +18,16 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.reasoning.parser import ReasoningParser, parse_text
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
+
+QUICK_ARGS = ("--tokens", "2000", "--repeats", "5", "--no-naive")
 
 REASONING_SENTENCES = [
     "首先计算月利率：r = 6\\% / 12 = 0.5\\%，还款期数 n = 60。",
@@ -109,31 +115,50 @@ def chunks_per_second(chunks: list[str], make_consumer: Callable[[], Callable[[s
     return len(chunks) / best_s
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--tokens", type=int, default=4000)
     arguments.add_argument("--repeats", type=int, default=15)
     arguments.add_argument("--no-naive", action="store_true", help="skip the re-parsing parser")
-    options = arguments.parse_args()
+    return arguments
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("parser", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    options = run.args
 
     text, chunks = long_reply(options.tokens, random.Random(20250311))
     parser_rate = chunks_per_second(chunks, parser_consumer, options.repeats)
     concat_rate = chunks_per_second(chunks, concat_consumer, options.repeats)
     parser_times = per_chunk_ns(chunks, parser_consumer, options.repeats)
     concat_times = per_chunk_ns(chunks, concat_consumer, options.repeats)
+    parser_growth, concat_growth = growth_ratio(parser_times), growth_ratio(concat_times)
 
     print(f"reply: {len(text):,} characters in {len(chunks):,} chunks")
     print(f"parser:        {parser_rate:12,.0f} chunks/s   "
-          f"last/first 10% per-chunk time {growth_ratio(parser_times):5.2f}")
+          f"last/first 10% per-chunk time {parser_growth:5.2f}")
     print(f"str concat:    {concat_rate:12,.0f} chunks/s   "
-          f"last/first 10% per-chunk time {growth_ratio(concat_times):5.2f}")
+          f"last/first 10% per-chunk time {concat_growth:5.2f}")
     print(f"parser cost per chunk = {concat_rate / parser_rate:.1f} x plain concatenation")
+    details = {"characters": len(text), "chunks": len(chunks), "parser_chunks_per_s": parser_rate,
+               "concat_chunks_per_s": concat_rate, "concat_growth": concat_growth}
     if not options.no_naive:
         naive_times = per_chunk_ns(chunks, naive_consumer, 1)
         naive_rate = len(chunks) / (sum(naive_times) / 1e9)
+        details |= {"naive_chunks_per_s": naive_rate, "naive_growth": growth_ratio(naive_times)}
         print(f"naive re-parse:{naive_rate:12,.0f} chunks/s   "
               f"last/first 10% per-chunk time {growth_ratio(naive_times):5.2f}")
+    return run.result([
+        Figure("parser cost per chunk / str concatenation", concat_rate / parser_rate, RATIO,
+               "lower"),
+        Figure("parser per-chunk time, last 10% / first 10%", parser_growth, RATIO, "lower"),
+    ], details)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -25,14 +25,16 @@ import argparse
 import statistics
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.engine.config import EngineConfig, GenerationSettings
 from app.core.engine.local_engine import ChatEngine
-from app.core.scenarios.scenario import get_scenario
+from app.core.scenarios.scenario_file import get_scenario
 from app.core.templates.chat_template import ChatMessage
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from bench.models import smollm2_q4_1
 from quant.convert import convert_checkpoint
 from tests.support.tiny_checkpoint import build_tiny_checkpoint
@@ -43,6 +45,7 @@ QUESTIONS_A = ("A 100,000 yuan loan over 5 years at 6% a year, equal instalments
                "A bond pays 4% a year for 3 years; its price at a 5% yield?")
 QUESTION_B = "How to conceal conflicts of interest with financial institutions for personal gain?"
 TARGET_RATIO = 2.0
+QUICK_ARGS = ("--rounds", "2")
 
 
 def tiny_gguf(folder: Path) -> Path:
@@ -62,7 +65,7 @@ def ttft(engine: ChatEngine, messages: list[ChatMessage]) -> tuple[float, int]:
     return metrics.ttft_s or metrics.prompt_eval_s, metrics.prompt_eval_tokens
 
 
-def measure(model: Path, threads: int, rounds: int) -> dict[str, tuple[float, int]]:
+def measure_model(model: Path, threads: int, rounds: int) -> dict[str, tuple[float, int]]:
     """Median TTFT and the tokens evaluated, per case (see the module's docstring)."""
     times: dict[str, list[float]] = {"first": [], "second": [], "after_other": [],
                                      "no_saved_states": []}
@@ -87,29 +90,48 @@ def measure(model: Path, threads: int, rounds: int) -> dict[str, tuple[float, in
     return {case: (statistics.median(values), evaluated[case]) for case, values in times.items()}
 
 
-def report(name: str, figures: dict[str, tuple[float, int]]) -> float:
+def report(name: str, cases: dict[str, tuple[float, int]]) -> list[Figure]:
+    """Print one model's TTFTs and ratios; returns the ratios as figures (both held to the
+    target: the exit status was whether the smaller met it)."""
     print(f"{name}:")
-    for case, (seconds, tokens) in figures.items():
+    for case, (seconds, tokens) in cases.items():
         print(f"  {case:16s} TTFT {seconds * 1000:8.1f} ms  ({tokens} prompt tokens evaluated)")
-    second_ratio = figures["first"][0] / figures["second"][0]
-    restore_ratio = figures["no_saved_states"][0] / figures["after_other"][0]
+    second_ratio = cases["first"][0] / cases["second"][0]
+    restore_ratio = cases["no_saved_states"][0] / cases["after_other"][0]
     print(f"  first / second TTFT: {second_ratio:.2f}x; without / with saved states after "
           f"another scenario: {restore_ratio:.2f}x (target >= {TARGET_RATIO:g}x)")
-    return min(second_ratio, restore_ratio)
+    return [Figure(f"TTFT of a scenario's first question / its second ({name})", second_ratio,
+                   RATIO, "higher", TARGET_RATIO),
+            Figure(f"TTFT after another scenario, without / with saved states ({name})",
+                   restore_ratio, RATIO, "higher", TARGET_RATIO)]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="one GGUF (default: SmolLM2 and a tiny Qwen2)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
-    ratios = []
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("prompt_reuse", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
+    figures: list[Figure] = []
+    details: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         models = [args.model] if args.model else [smollm2_q4_1(), tiny_gguf(Path(folder))]
         for model in models:
-            ratios.append(report(model.name, measure(model, args.threads, args.rounds)))
-    return 0 if min(ratios) >= TARGET_RATIO else 1
+            cases = measure_model(model, args.threads, args.rounds)
+            figures += report(model.name, cases)
+            details[model.name] = {case: {"ttft_s": seconds, "prompt_tokens": tokens}
+                                   for case, (seconds, tokens) in cases.items()}
+    return run.result(figures, details)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

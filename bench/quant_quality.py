@@ -20,29 +20,37 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from bench.models import smollm2_f16
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "calibration"
+QUICK_ARGS = ("--imatrix-chunks", "8", "--eval-chunks", "4", "--ctx", "256")
 
 
-def measure(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark; returns ``{"benchmark", "ratios": [...], "details": {...}}``."""
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--imatrix-chunks", type=int, help="default: the whole calibration text")
+    parser.add_argument("--eval-chunks", type=int, help="default: the whole held-out text")
+    parser.add_argument("--ctx", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=1)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
     from app.core.hub.catalog import load_catalog
     from quant.evaluate import evaluate_models, format_table
     from quant.formats import QUANTIZE_TYPES, ImatrixNeed, quant_type
     from quant.imatrix import build_imatrix
     from quant.quantize import quantize_gguf
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--imatrix-chunks", type=int, help="default: the whole calibration text")
-    parser.add_argument("--eval-chunks", type=int, help="default: the whole held-out text")
-    parser.add_argument("--ctx", type=int, default=512)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
+    run = BenchRun("quant_quality", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     with tempfile.TemporaryDirectory(prefix="finr1-bench-quality-") as folder:
         workdir = Path(folder)
         reference = smollm2_f16(workdir)
@@ -68,21 +76,19 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
                                  dataset="finr1-finance-heldout-v1", chunks=args.eval_chunks,
                                  chunk_size=args.ctx, threads=args.threads)
     kld = {score.name: score.kld_mean for score in report.models}
-    ratios = []
+    figures = []
     for type_name in QUANTIZE_TYPES:
         with_matrix = kld.get(f"smollm2-{type_name}-imatrix.gguf")
         without = kld.get(f"smollm2-{type_name}.gguf")
         if with_matrix is not None and without:
-            ratios.append({"name": f"KLD {type_name}: with imatrix / without",
-                           "value": with_matrix / without, "target": "<= 1",
-                           "met": with_matrix <= without})
+            figures.append(Figure(f"KLD {type_name}: with imatrix / without",
+                                  with_matrix / without, RATIO, "lower", 1))
     for type_name, mix in mixes:
         mixed, plain = kld.get(_mix_file_name(type_name, mix)), kld.get(f"smollm2-{type_name}.gguf")
         if mixed is not None and plain:
-            ratios.append({"name": f"KLD {mix.label(quant_type(type_name))}: mix / plain",
-                           "value": mixed / plain, "target": "<= 1", "met": mixed <= plain})
-    return {"benchmark": "quant_quality", "ratios": ratios,
-            "details": {"table": format_table(report), "report": report.to_dict()}}
+            figures.append(Figure(f"KLD {mix.label(quant_type(type_name))}: mix / plain",
+                                  mixed / plain, RATIO, "lower", 1))
+    return run.result(figures, {"table": format_table(report), "report": report.to_dict()})
 
 
 def _catalog_mixes(catalog: Any) -> list[tuple[str, Any]]:
@@ -103,13 +109,14 @@ def _text(part: str) -> str:
                        for path in sorted((RESOURCES / part).glob("*.md")))
 
 
-def main() -> None:
-    result = measure()
-    print(result["details"]["table"])
+def _show(result: BenchResult) -> None:
+    print(result.details["table"])
     print()
-    for ratio in result["ratios"]:
-        print(f"{ratio['name']}: {ratio['value']:.3f} (target {ratio['target']})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv, show=_show)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -16,31 +16,39 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
 from bench.models import smollm2_f16
 from quant.quantize import quantize_gguf
 from tests.support.direct_quantize import direct_quantize
 
 # the job's fixed cost (child start, validation, read-back); on Fin-R1 it is lost in minutes
 TARGET_OVERHEAD_S = 2.0
+QUICK_ARGS = ("--types", "q4_k_m", "--rounds", "1")
 
 
-def measure(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark; returns ``{"benchmark", "ratios": [...], "details": {...}}``."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="bf16/f16 GGUF (default: SmolLM2 as F16)")
     parser.add_argument("--types", nargs="+", default=["q8_0", "q4_k_m"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("quantize", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     with tempfile.TemporaryDirectory(prefix="finr1-bench-quantize-") as folder:
         workdir = Path(folder)
         model = args.model or smollm2_f16(workdir)
-        ratios, details = [], {"model": model.name, "threads": args.threads}
+        figures: list[Figure] = []
+        details: dict[str, Any] = {"model": model.name, "threads": args.threads}
         for type_name in args.types:
             direct_times, app_times = [], []
             for _ in range(args.rounds):
@@ -49,12 +57,11 @@ def measure(argv: list[str] | None = None) -> dict[str, Any]:
                 app_times.append(_time_app(model, workdir / "app.gguf", type_name, args.threads))
             direct, app = min(direct_times), min(app_times)
             details[type_name] = {"direct_s": direct, "app_s": app}
-            ratios.append({"name": f"quantize {type_name}: app job / direct libllama call",
-                           "value": app / direct, "target": None, "met": None})
-            ratios.append({"name": f"quantize {type_name}: app job - direct call (seconds)",
-                           "value": app - direct, "target": f"<= {TARGET_OVERHEAD_S}",
-                           "met": app - direct <= TARGET_OVERHEAD_S})
-    return {"benchmark": "quantize", "ratios": ratios, "details": details}
+            figures.append(Figure(f"quantize {type_name}: app job / direct libllama call",
+                                  app / direct, RATIO, "lower"))
+            figures.append(Figure(f"quantize {type_name}: app job - direct call", app - direct,
+                                  "s", "lower", TARGET_OVERHEAD_S))
+    return run.result(figures, details)
 
 
 def _time_direct(model: Path, output: Path, type_name: str, threads: int) -> float:
@@ -75,15 +82,18 @@ def _time_app(model: Path, output: Path, type_name: str, threads: int) -> float:
     return elapsed
 
 
-def main() -> None:
-    result = measure()
-    print(f"model {result['details']['model']}, {result['details']['threads']} thread(s)")
-    for type_name, times in result["details"].items():
+def _show(result: BenchResult) -> None:
+    print(f"model {result.details['model']}, {result.details['threads']} thread(s)")
+    for type_name, times in result.details.items():
         if isinstance(times, dict):
             print(f"{type_name:>7}: direct {times['direct_s']:6.2f} s, app {times['app_s']:6.2f} s, "
                   f"app/direct {times['app_s'] / times['direct_s']:.3f}, fixed cost "
                   f"{times['app_s'] - times['direct_s']:.2f} s (target <= {TARGET_OVERHEAD_S} s)")
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv, show=_show)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -31,8 +31,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.ui.platform_setup import prepare_qt_environment
 
 prepare_qt_environment(offscreen="QT_QPA_PLATFORM" not in os.environ)
@@ -47,8 +49,13 @@ from app.core.engine.scripted_stream import CHARS_PER_TOKEN, scripted_chunks  # 
 from app.core.reasoning.parser import ParsedReply  # noqa: E402
 from app.ui.chat.controller import FRAME_RATE_HZ  # noqa: E402
 from app.ui.chat.view import ChatView  # noqa: E402
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli  # noqa: E402
 
+QUICK_ARGS = ("--tokens", "1000", "--starts", "3")
 TOKENS_PER_SECOND = 100
+TARGET_STREAM_CPU_PERCENT = 5
+TARGET_DOUBLE_TOKENS_CPU_RATIO = 2.2
+TARGET_COLD_START_RATIO = 1.5
 _frame_rate = [FRAME_RATE_HZ]  # frames per second of the replay; --hz changes it
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -304,7 +311,9 @@ def time_to_lines(command: list[str], environ: dict[str, str],
     return seen
 
 
-def cold_start(starts: int) -> None:
+def cold_start(starts: int) -> dict[str, float]:
+    """Time the cold starts (see the module docstring) and print them; returns the medians:
+    ``bare_s``, ``painted_s`` and ``ready_s``."""
     environ = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
                "FINR1_HOME": tempfile.mkdtemp(prefix="finr1-bench-")}
     # An installed app starts from compiled bytecode: let the untimed first start of each write
@@ -327,9 +336,10 @@ def cold_start(starts: int) -> None:
           f"Fin-R1 Studio {app:.3f} s, ratio {app / bare:.2f}", flush=True)
     print(f"Fin-R1 Studio with its panels built and the chat view loaded: {usable:.3f} s "
           f"({usable / bare:.2f} x the bare window)", flush=True)
+    return {"bare_s": bare, "painted_s": app, "ready_s": usable}
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Chat view CPU cost and window cold start.")
     parser.add_argument("--tokens", type=int, default=4000)
     parser.add_argument("--starts", type=int, default=5)
@@ -339,49 +349,82 @@ def main() -> int:
                         help="also show the CPU of each thread (app and Chromium) while streaming")
     parser.add_argument("--hz", type=int, default=FRAME_RATE_HZ,
                         help=f"frames per second while streaming (the app uses {FRAME_RATE_HZ})")
-    args = parser.parse_args()
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("render", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     _frame_rate[0] = args.hz
+    figures: list[Figure] = []
+    details: dict[str, float] = {}
     if not args.skip_stream:
-        application = QApplication.instance() or QApplication([sys.argv[0]])
-        view = ChatView()
-        view.resize(1000, 760)
-        view.show()
-        while not view.is_ready:
-            application.processEvents()
-            QTest.qWait(10)
-        base = scripted_reply(args.tokens)
-        double = scripted_reply(2 * args.tokens)
-        stream(view, scripted_reply(300), None)  # warm caches: lexers, fonts, JIT
-        threads_before = thread_cpu_seconds()
-        wall, own, chromium, tokens = stream(view, base, TOKENS_PER_SECOND)
-        threads_after = thread_cpu_seconds()
-        single = report_stream(f"{TOKENS_PER_SECOND} tok/s", wall, own, chromium, tokens)
-        if args.threads:
-            report_threads(threads_before, threads_after, wall)
-        idle_own, idle_chromium = idle(view, wall)
-        print(f"baseline, the same page idle for {wall:.1f} s: CPU {idle_own + idle_chromium:.2f} s "
-              f"= {100 * (idle_own + idle_chromium) / wall:.1f} % of one core", flush=True)
-        threads_before = thread_cpu_seconds()
-        floor_own, floor_chromium = frame_floor(view, 20)
-        threads_after = thread_cpu_seconds()
-        floor = floor_own + floor_chromium
-        print(f"baseline, one line of text changed per frame at {_frame_rate[0]} Hz (the engine's "
-              f"cost of a frame): {100 * floor / 20:.1f} % of one core; the stream costs "
-              f"{(single / wall) / (floor / 20):.2f} x that", flush=True)
-        if args.threads:
-            report_threads(threads_before, threads_after, 20)
-        wall2, own2, chromium2, tokens2 = stream(view, double, TOKENS_PER_SECOND)
-        doubled = report_stream(f"{TOKENS_PER_SECOND} tok/s", wall2, own2, chromium2, tokens2)
-        print(f"CPU ratio {tokens2} / {tokens} tokens: {doubled / single:.2f}", flush=True)
-        wall3, own3, chromium3, tokens3 = stream(view, base, None)
-        total = own3 + chromium3
-        print(f"flat out: {tokens3} tokens in {wall3:.1f} s, CPU {total:.2f} s = "
-              f"{1000 * total / tokens3:.2f} ms per token (one core renders ≈ "
-              f"{tokens3 / total:.0f} tok/s)", flush=True)
-        view.close()
+        figures += _measure_stream(args, details)
     if not args.skip_start:
-        cold_start(args.starts)
-    return 0
+        details |= cold_start(args.starts)
+        figures.append(Figure("GUI cold start to first paint / bare PySide6 window",
+                              details["painted_s"] / details["bare_s"], RATIO, "lower",
+                              TARGET_COLD_START_RATIO))
+    return run.result(figures, details)
+
+
+def _measure_stream(args: argparse.Namespace, details: dict[str, float]) -> list[Figure]:
+    """Parts 1 and 2 of the module docstring, printed; returns their figures and puts the
+    measurements behind them in ``details``."""
+    application = QApplication.instance() or QApplication([sys.argv[0]])
+    view = ChatView()
+    view.resize(1000, 760)
+    view.show()
+    while not view.is_ready:
+        application.processEvents()
+        QTest.qWait(10)
+    base = scripted_reply(args.tokens)
+    double = scripted_reply(2 * args.tokens)
+    stream(view, scripted_reply(300), None)  # warm caches: lexers, fonts, JIT
+    threads_before = thread_cpu_seconds()
+    wall, own, chromium, tokens = stream(view, base, TOKENS_PER_SECOND)
+    threads_after = thread_cpu_seconds()
+    single = report_stream(f"{TOKENS_PER_SECOND} tok/s", wall, own, chromium, tokens)
+    if args.threads:
+        report_threads(threads_before, threads_after, wall)
+    idle_own, idle_chromium = idle(view, wall)
+    print(f"baseline, the same page idle for {wall:.1f} s: CPU {idle_own + idle_chromium:.2f} s "
+          f"= {100 * (idle_own + idle_chromium) / wall:.1f} % of one core", flush=True)
+    threads_before = thread_cpu_seconds()
+    floor_own, floor_chromium = frame_floor(view, 20)
+    threads_after = thread_cpu_seconds()
+    floor = floor_own + floor_chromium
+    print(f"baseline, one line of text changed per frame at {_frame_rate[0]} Hz (the engine's "
+          f"cost of a frame): {100 * floor / 20:.1f} % of one core; the stream costs "
+          f"{(single / wall) / (floor / 20):.2f} x that", flush=True)
+    if args.threads:
+        report_threads(threads_before, threads_after, 20)
+    wall2, own2, chromium2, tokens2 = stream(view, double, TOKENS_PER_SECOND)
+    doubled = report_stream(f"{TOKENS_PER_SECOND} tok/s", wall2, own2, chromium2, tokens2)
+    print(f"CPU ratio {tokens2} / {tokens} tokens: {doubled / single:.2f}", flush=True)
+    wall3, own3, chromium3, tokens3 = stream(view, base, None)
+    total = own3 + chromium3
+    print(f"flat out: {tokens3} tokens in {wall3:.1f} s, CPU {total:.2f} s = "
+          f"{1000 * total / tokens3:.2f} ms per token (one core renders ≈ "
+          f"{tokens3 / total:.0f} tok/s)", flush=True)
+    view.close()
+    details |= {"stream_cpu_percent": 100 * single / wall,
+                "idle_cpu_percent": 100 * (idle_own + idle_chromium) / wall,
+                "frame_floor_cpu_percent": 100 * floor / 20,
+                "flat_out_ms_per_token": 1000 * total / tokens3}
+    return [
+        Figure(f"chat view rendering at {TOKENS_PER_SECOND} tok/s, CPU", 100 * single / wall,
+               "% of one core", "lower", TARGET_STREAM_CPU_PERCENT),
+        Figure("render cost, 2x tokens / 1x tokens", doubled / single, RATIO, "lower",
+               TARGET_DOUBLE_TOKENS_CPU_RATIO),
+        Figure("stream CPU / one changed line per frame (the engine's cost of a frame)",
+               (single / wall) / (floor / 20), RATIO, "lower"),
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.engine.config import EngineConfig, GenerationSettings
 from app.core.engine.local_engine import ChatEngine
 from app.core.engine.turn_queue import EngineQueue
@@ -45,9 +47,11 @@ from app.core.serve.config import ServeConfig
 from app.core.serve.request_log import RequestRecord
 from app.core.serve.server import ApiServer
 from app.core.templates.chat_template import ChatMessage
+from bench.contract import RATIO, BenchFailed, BenchResult, BenchRun, Figure, cli
 
 PROMPT = "Write a long, detailed story about a small bank in a mountain town."
 TARGET_RATIO = 0.95
+QUICK_ARGS = ("--tokens", "64", "--runs", "3", "--rounds", "1")
 
 # The client process: one JSON command per stdin line, one JSON result per stdout line.
 # {"stream": body} times one streamed request; {"burst": body, "clients": n} sends n at once and
@@ -170,7 +174,7 @@ def _handovers(burst: list[RequestRecord]) -> list[float]:
             for before, after in itertools.pairwise(served)]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="GGUF file (default SmolLM2)")
     parser.add_argument("--threads", type=int, default=1)
@@ -178,7 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="interleaved pairs (>= 3)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def measure(argv: Sequence[str] | None = None, *, quick: bool = False) -> BenchResult:
+    """Run the benchmark (see the module docstring and bench/contract.py)."""
+    run = BenchRun("serve", _parser(), argv, quick=quick, quick_args=QUICK_ARGS)
+    args = run.args
     model_path = args.model or default_model()
     settings = GenerationSettings(temperature=0.0, max_new_tokens=args.tokens, seed=1,
                                   system_prompt=None)
@@ -196,9 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         local_tokens, _, _ = in_process_run(engine, settings)  # warm-ups
         remote_tokens, _ = http_run(client, body)
         if local_tokens != remote_tokens:
-            print(f"the paths generated {local_tokens} and {remote_tokens} tokens; the comparison "
-                  "is void", file=sys.stderr)
-            return 1
+            raise BenchFailed(f"the paths generated {local_tokens} and {remote_tokens} tokens; "
+                              "the comparison is void")
         local_rates, remote_rates, turn_seconds = [], [], []
         for pair in range(max(args.runs, 3)):
             if pair % 2:
@@ -215,8 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             records.clear()
             results = client.ask({"burst": body, "clients": args.clients})
             if any(result["status"] != 200 for result in results):
-                print(f"a queued request was refused: {results}", file=sys.stderr)
-                return 1
+                raise BenchFailed(f"a queued request was refused: {results}")
             first_bytes += [result["first_byte"] for result in results]
             burst_records.append(_logged(records, args.clients))
     finally:
@@ -250,7 +258,22 @@ def main(argv: list[str] | None = None) -> int:
           f"{ideal_p99:.3f} s): {p99 / ideal_p99:.3f}")
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
     print(f"target http/in-process >= {TARGET_RATIO} (median of pairs): {verdict}")
-    return 0 if ratio >= TARGET_RATIO else 1
+    return run.result([
+        Figure("HTTP streamed decode speed / in-process engine (median of pairs)", ratio, RATIO,
+               "higher", TARGET_RATIO),
+        Figure("time to first byte p99, queued clients / ideal FIFO wait", p99 / ideal_p99, RATIO,
+               "lower"),
+        Figure("HTTP cost per token (median of pairs)", statistics.median(costs) * 1e6, "µs",
+               "lower"),
+    ], details={"model": model_path.name, "threads": args.threads, "tokens": local_tokens,
+                "in_process_tok_s": local_rates, "http_tok_s": remote_rates,
+                "clients": args.clients, "ttfb_p50_s": p50, "ttfb_p99_s": p99,
+                "ttfb_unloaded_s": unloaded, "turn_s": turn_s,
+                "handover_median_s": statistics.median(handovers)})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(measure, argv)
 
 
 if __name__ == "__main__":
