@@ -22,7 +22,7 @@ import pytest
 from app.core.engine.llama_runtime import LlamaRuntime
 from app.core.hardware.backend_devices import list_devices
 from app.core.hardware.gpu_layers import plan_offload
-from app.core.hardware.llama_memory import read_gguf_shape
+from app.core.hardware.llama_memory import gpu_reserve_bytes, read_gguf_shape
 from app.core.hardware.machine import GpuInfo
 from quant.gguf_check import validate_gguf
 
@@ -63,14 +63,34 @@ def _kl(p_logits: list[float], q_logits: list[float]) -> float:
     return sum(math.exp(lp) * (lp - lq) for lp, lq in zip(log_p, log_q, strict=True))
 
 
+GREEDY_TOKENS = 32
+NEAR_TIE = 0.1  # logits this close are a tie that f16 and f32 arithmetic may order either way
+
+
+def _greedy(runtime: LlamaRuntime, tokens: list[int]) -> tuple[list[int], list[list[float]]]:
+    """``GREEDY_TOKENS`` greedy tokens after ``tokens``, with the logits each was chosen from."""
+    chosen: list[int] = []
+    rows = [_last_logits(runtime, tokens)]
+    for _ in range(GREEDY_TOKENS):
+        best = max(range(runtime.n_vocab), key=rows[-1].__getitem__)
+        chosen.append(best)
+        runtime.decode_token(best)
+        logits = llama_cpp.llama_get_logits_ith(runtime._context, -1)
+        rows.append([logits[i] for i in range(runtime.n_vocab)])
+    return chosen, rows
+
+
 @needs_gpu
-def test_every_layer_offloaded_gives_the_cpus_logits(model: Path) -> None:
+def test_every_layer_offloaded_answers_as_the_cpu_does(model: Path) -> None:
+    """All layers on the device; the issue's bar: 32 greedy tokens identical to the CPU's (up to
+    a near-tie at the first difference, shown by the CPU's own logit gap there), or the logits
+    within KL ≤ 1e-3."""
     device = _GPUS[0]
     cpu = _load(model, 0, "CPU")
     try:
         tokens = cpu.tokenize("The balance sheet shows total assets of", add_bos=True,
                               parse_special=False)
-        cpu_logits = _last_logits(cpu, tokens)
+        cpu_tokens, cpu_rows = _greedy(cpu, tokens)
     finally:
         cpu.close()
     gpu = _load(model, -1, device.name)
@@ -78,9 +98,17 @@ def test_every_layer_offloaded_gives_the_cpus_logits(model: Path) -> None:
         report = gpu.offload
         assert report.devices == (device.name,)
         assert report.gpu_layers == report.total_layers == gpu.n_layer + 1
-        assert _kl(cpu_logits, _last_logits(gpu, tokens)) <= 1e-3
+        gpu_tokens, gpu_rows = _greedy(gpu, tokens)
     finally:
         gpu.close()
+    if _kl(cpu_rows[0], gpu_rows[0]) <= 1e-3:
+        return
+    differ = next((i for i, (a, b) in enumerate(zip(cpu_tokens, gpu_tokens, strict=True)) if a != b), None)
+    if differ is not None:
+        row = cpu_rows[differ]
+        gap = abs(row[cpu_tokens[differ]] - row[gpu_tokens[differ]])
+        assert gap <= NEAR_TIE, (f"token {differ} differs: CPU {cpu_tokens[differ]}, device "
+                                 f"{gpu_tokens[differ]}, the CPU's logit gap {gap:.3f}")
 
 
 @needs_gpu
@@ -105,9 +133,13 @@ def test_auto_layers_come_from_the_memory_the_device_reports(model: Path) -> Non
     assert device.description in plan.note
     # these models are far smaller than the room lavapipe reports: all of them fits
     assert plan.n_gpu_layers == shape.offloadable_layers
-    small = GpuInfo(device.description, "vulkan", 600 << 20, 600 << 20, "llama.cpp")
-    roomless = plan_offload("auto", info, CTX, 64, gpus=[small], ram_available_bytes=None)
-    assert roomless.n_gpu_layers == 0  # 600 MiB free is all reserve: nothing fits
+    # a device with room for its reserve, the output layer and exactly one block gets two layers
+    room = (gpu_reserve_bytes(shape.dims, 64) + shape.output_bytes + shape.layer_bytes[-1]
+            + CTX * shape.dims.kv_bytes_per_token_per_layer)
+    for free, expected in ((room, 2), (room - 1, 1), (gpu_reserve_bytes(shape.dims, 64), 0)):
+        small = GpuInfo(device.description, "vulkan", free, free, "llama.cpp")
+        assert plan_offload("auto", info, CTX, 64, gpus=[small],
+                            ram_available_bytes=None).n_gpu_layers == expected, free
 
 
 def test_a_vulkan_driver_that_does_not_work_runs_on_the_cpu_saying_so(smollm2_gguf: Path,
@@ -125,21 +157,5 @@ def test_a_vulkan_driver_that_does_not_work_runs_on_the_cpu_saying_so(smollm2_gg
         capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "Vulkan back-end found no usable GPU" in done.stderr
-    metrics = json.loads(done.stdout)["metrics"]
-    assert (metrics["device"], metrics["gpu_layers"]) == ("CPU", 0)
-
-
-@needs_gpu
-def test_a_device_that_fails_to_allocate_falls_back_to_the_cpu_saying_why(
-        smollm2_gguf: Path, tmp_path: Path) -> None:
-    # ggml-vulkan refuses any buffer over this size: loading the weights on the device fails
-    env = {**os.environ, "GGML_VK_FORCE_MAX_ALLOCATION_SIZE": "4096", "FINR1_HOME": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))",
-         "chat", str(smollm2_gguf), "Hi", "--max-tokens", "2", "--temperature", "0",
-         "--ctx", "512", "--n-gpu-layers", "-1", "--device", _GPUS[0].name, "--json"],
-        capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr
-    assert f"could not be loaded on {_GPUS[0].name}, so it runs on the CPU" in done.stderr
     metrics = json.loads(done.stdout)["metrics"]
     assert (metrics["device"], metrics["gpu_layers"]) == ("CPU", 0)
