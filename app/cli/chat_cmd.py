@@ -16,6 +16,10 @@ end. Ctrl-C stops the reply within one token and keeps what was generated (finis
 ``--cache-type-k`` / ``--cache-type-v`` (f16, q8_0, q4_0) choose the KV cache's types, which the
 context's memory check counts; ``--flash-attn on|off|auto``: a quantized V cache is refused with
 ``off`` (llama.cpp needs flash attention for it) and turns it on with ``auto``.
+
+``--draft FILE`` decodes speculatively with a small draft model sharing the model's vocabulary
+(for Fin-R1: Qwen2.5-0.5B-Instruct), ``--lookup`` with drafts taken from the conversation itself;
+the reply is the same, and the metrics line says how many draft tokens were accepted.
 """
 
 from __future__ import annotations
@@ -45,12 +49,14 @@ from app.core.engine.config import (
 from app.core.engine.local_engine import ChatEngine, TokenChunk, TurnResult
 from app.core.engine.remote_engine import RemoteEngine
 from app.core.engine.server_connection import ServerConnection
+from app.core.engine.turn_metrics import TurnMetrics
 from app.core.errors import InvalidFieldValueError, RemoteEngineError
 from app.core.hardware.fit import choose_context
 from app.core.hardware.machine import detect_machine
-from app.core.reasoning.answer_readers import read_reply
 from app.core.reasoning.parser import AnswerText, Done, ThinkEnded, ThinkStarted, ThinkText, parse_text
-from app.core.scenarios.scenario import Scenario, get_scenario
+from app.core.reasoning.readers import read_reply
+from app.core.scenarios.scenario import Scenario
+from app.core.scenarios.scenario_file import get_scenario
 from app.core.templates.chat_template import ChatMessage
 from foundation.errors import InvalidSettingError, TextInputError
 from foundation.jobs import CancelToken
@@ -107,6 +113,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--flash-attn", choices=tuple(FLASH_ATTN_CHOICES), default="auto",
                         help="flash attention: auto (llama.cpp decides, and turns it on for a "
                              "quantized V cache), on or off (default auto)")
+    speculation = parser.add_mutually_exclusive_group()
+    speculation.add_argument("--draft", type=Path, metavar="FILE",
+                             help="speculative decoding with this small GGUF as draft model; it "
+                                  "must share the model's vocabulary (for Fin-R1: "
+                                  "Qwen2.5-0.5B-Instruct)")
+    speculation.add_argument("--lookup", action="store_true",
+                             help="speculative decoding with drafts looked up in the "
+                                  "conversation (pays where the answer quotes the question)")
     parser.add_argument("--think-budget", type=at_least(1), metavar="N",
                         help="close the reasoning after N tokens and let the model answer "
                              "(default: the scenario's budget, else no limit)")
@@ -138,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
                               n_gpu_layers=parse_gpu_layers(args.n_gpu_layers),
                               flash_attn=parse_flash_attn(args.flash_attn),
                               cache_type_k=args.cache_type_k, cache_type_v=args.cache_type_v,
-                              device=args.device)
+                              device=args.device, draft_model=args.draft,
+                              prompt_lookup=args.lookup)
         config = dataclasses.replace(config, n_ctx=_context_size(args, config))
         engine = ChatEngine(args.model, config)
     with engine:
@@ -169,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         if verdict is not None:
             print(f"verdict: {json.dumps(verdict, ensure_ascii=False)}")
-        print(_metrics_line(result), file=sys.stderr)
+        print(_metrics_line(result, server is None and engine.info.speculation != "off"),
+              file=sys.stderr)
     return EXIT_CANCELLED if result.stopped else 0
 
 
@@ -195,6 +211,7 @@ def _check_positionals(args: argparse.Namespace) -> None:
         ("--cache-type-v", args.cache_type_v != DEFAULT_KV_CACHE_TYPE),
         ("--flash-attn", args.flash_attn != "auto"),
         ("--think-budget", args.think_budget is not None),
+        ("--draft", args.draft is not None), ("--lookup", args.lookup),
     ) if given]
     if ignored:
         print(f"finr1: warning: {', '.join(ignored)} set how a model file is loaded; with --server "
@@ -322,7 +339,8 @@ def result_json(result: TurnResult, verdict: dict[str, Any] | None) -> dict[str,
     }
 
 
-def _metrics_line(result: TurnResult) -> str:
+def _metrics_line(result: TurnResult, speculating: bool = False) -> str:
+    """The turn's figures for standard error; ``speculating``: with the draft acceptance."""
     metrics = result.metrics
     ttft = f"{metrics.ttft_s:.2f} s" if metrics.ttft_s is not None else "-"
     rate = f"{metrics.tokens_per_s:.1f} tok/s" if metrics.tokens_per_s is not None else "-"
@@ -330,5 +348,12 @@ def _metrics_line(result: TurnResult) -> str:
             f"{rate} · think {metrics.think_tokens} tok / {metrics.think_s:.1f} s · answer "
             f"{metrics.answer_tokens} tok / {metrics.answer_s:.1f} s · seed {metrics.seed}"
             + (f" · reasoning stopped at {metrics.reasoning_stopped_at} tokens"
-               if metrics.reasoning_stopped_at is not None else ""))
+               if metrics.reasoning_stopped_at is not None else "")
+            + (_drafts_part(metrics) if speculating else ""))
+
+
+def _drafts_part(metrics: TurnMetrics) -> str:
+    rate = metrics.acceptance_rate
+    return (f" · drafts accepted {metrics.accepted_tokens}/{metrics.draft_tokens}"
+            + (f" ({rate:.0%})" if rate is not None else ""))
 

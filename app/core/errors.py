@@ -337,3 +337,12 @@ class ContextOverflowError(FinR1Error):
 
 class GenerationError(FinR1Error):
     """llama.cpp failed while evaluating the prompt or generating the reply."""
+
+
+__all__ += ["DraftModelMismatchError"]
+
+
+class DraftModelMismatchError(FinR1Error):
+    """The draft model chosen for speculative decoding does not share the model's vocabulary
+    (llama.cpp's rule: the same kind of tokenizer and special tokens, sizes within 128 tokens, the
+    same text for every shared token); the message says where they differ."""

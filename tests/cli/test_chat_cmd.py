@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -21,11 +21,11 @@ from app.cli.chat_cmd import ReplyPrinter
 from app.core.engine.local_engine import TokenChunk
 from app.core.engine.turn_metrics import TurnMetrics
 from app.core.reasoning.parser import ReasoningParser
-from tests.support.llm_support import PROSE_GRAMMAR, THREADS
+from tests.support.cli_process import REPO_ROOT, finr1_command
+from tests.support.direct_quantize import direct_quantize
+from tests.support.llm_support import PROSE_GRAMMAR, THREADS, literal_grammar
 
 FAST = ["--threads", str(THREADS), "--ctx", "512", "--seed", "1"]
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_CLI = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
 # The plain C locale, without Python's coercion to C.UTF-8 or its UTF-8 mode: stdin is ASCII text.
 C_LOCALE = {"LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
 
@@ -38,7 +38,7 @@ def run_chat(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
 
 def chat_in_c_locale(model: Path, stdin: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
     environ = {name: value for name, value in os.environ.items() if name != "PYTHONIOENCODING"}
-    return subprocess.run([sys.executable, "-c", _CLI, "chat", str(model), *args],
+    return subprocess.run(finr1_command("chat", str(model), *args),
                           input=stdin, capture_output=True, env={**environ, **C_LOCALE},
                           cwd=REPO_ROOT, timeout=300, check=False)
 
@@ -138,3 +138,50 @@ def test_off_a_terminal_the_reasoning_is_wrapped_in_think_tags() -> None:
         printer.show(TokenChunk(piece, 1, tuple(parser.feed(piece))))
     printer.show(TokenChunk("", None, tuple(parser.finish())))
     assert output.getvalue() == "<think>\nweigh it\n</think>\n\nYes \\boxed{是}\n"
+
+
+QUOTED_RULE = "Every beneficial owner is identified before the account is opened."
+
+
+def test_lookup_decoding_shows_the_drafts_accepted_in_the_metrics_line(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str], steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=literal_grammar(QUOTED_RULE))  # the answer quotes the question
+    status, out, err = run_chat(capsys, str(smollm2_gguf), f"Quote: {QUOTED_RULE}", "--lookup",
+                                "--max-tokens", "40", *FAST)
+    assert status == 0 and QUOTED_RULE in out
+    found = re.search(r"drafts accepted (\d+)/(\d+)", err)
+    assert found is not None and 0 < int(found[1]) <= int(found[2])
+
+
+def test_without_speculation_the_metrics_line_has_no_drafts(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str], steer: Callable[..., object]) -> None:
+    steer(smollm2_gguf, grammar=literal_grammar(QUOTED_RULE))
+    status, _out, err = run_chat(capsys, str(smollm2_gguf), f"Quote: {QUOTED_RULE}",
+                                 "--max-tokens", "40", *FAST)
+    assert status == 0 and "drafts accepted" not in err
+
+
+def test_a_draft_model_is_loaded_beside_the_model_and_its_drafts_counted(
+        tiny_bf16_gguf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    draft = tmp_path / "tiny-q8_0.gguf"
+    assert direct_quantize(tiny_bf16_gguf, draft, "q8_0", threads=1) == 0
+    status, _out, err = run_chat(capsys, str(tiny_bf16_gguf), "hi", "--draft", str(draft),
+                                 "--max-tokens", "8", *FAST)
+    assert status == 0
+    assert re.search(r"drafts accepted \d+/\d+", err)
+
+
+def test_a_draft_model_of_another_vocabulary_is_refused_with_exit_status_2(
+        smollm2_gguf: Path, tiny_bf16_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_chat(capsys, str(smollm2_gguf), "hi", "--draft", str(tiny_bf16_gguf),
+                                *FAST)
+    assert status == 2 and out == ""
+    assert "does not fit this model" in err and "Qwen2.5-0.5B-Instruct" in err
+
+
+def test_a_draft_model_and_lookup_together_are_refused(
+        smollm2_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["chat", str(smollm2_gguf), "hi", "--lookup", "--draft", str(smollm2_gguf)])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err

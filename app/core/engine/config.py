@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from foundation.errors import InvalidSettingError
@@ -34,6 +35,9 @@ KV_CACHE_TYPES: tuple[str, ...] = ("f16", "q8_0", "q4_0")
 DEFAULT_KV_CACHE_TYPE = "f16"
 # ``--flash-attn`` words and the ``EngineConfig.flash_attn`` values they stand for.
 FLASH_ATTN_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
+# How the engine drafts for speculative decoding (``EngineConfig.speculation``).
+Speculation = Literal["off", "lookup", "draft"]
+SPECULATION_MODES: tuple[Speculation, ...] = ("off", "lookup", "draft")
 
 
 def parse_gpu_layers(text: str) -> GpuLayers:
@@ -143,6 +147,10 @@ class EngineConfig:
     ``"CPU"``), None for every GPU llama.cpp finds. ``prefix_cache_mib``: the most memory kept
     for the saved KV states of earlier prompts, so that going back to another conversation or
     scenario does not evaluate its prefix again (``app.core.engine.prefix_cache``); 0 keeps none.
+    Speculative decoding (``app.core.engine.speculative``; replies are the same, only faster where
+    drafts are accepted): ``draft_model``, a small GGUF sharing the model's vocabulary (for Fin-R1:
+    Qwen2.5-0.5B-Instruct), loaded beside it to draft; or ``prompt_lookup``, drafts taken from the
+    conversation itself; not both.
     """
 
     n_ctx: int = 8192
@@ -155,8 +163,16 @@ class EngineConfig:
     cache_type_v: str = DEFAULT_KV_CACHE_TYPE
     device: str | None = None
     prefix_cache_mib: int = 256
+    draft_model: Path | None = None
+    prompt_lookup: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.draft_model, str):
+            object.__setattr__(self, "draft_model", Path(self.draft_model))
+        if self.draft_model is not None and self.prompt_lookup:
+            raise InvalidSettingError(
+                "speculative decoding drafts with a draft model or by prompt lookup, not both: "
+                "choose one")
         if self.prefix_cache_mib < 0:
             raise InvalidSettingError(
                 f"the prompt cache must be 0 (none) or more MiB, not {self.prefix_cache_mib}")
@@ -179,6 +195,11 @@ class EngineConfig:
     def kv_cache_types(self) -> KvCacheTypes:
         """The K and V cache types (validated)."""
         return KvCacheTypes(self.cache_type_k, self.cache_type_v)
+
+    @property
+    def speculation(self) -> Speculation:
+        """``"draft"`` (a draft model), ``"lookup"`` (prompt lookup) or ``"off"``."""
+        return "draft" if self.draft_model is not None else "lookup" if self.prompt_lookup else "off"
 
     @property
     def threads(self) -> int:

@@ -7,6 +7,10 @@ program does, and because the context must be built with settings ``Llama`` does
 (flash attention left to llama.cpp, the K/V cache types, an abort callback for stopping a long
 prompt).
 
+For speculative decoding it also evaluates several tokens in one batch with the logits of each
+(``decode_batch``), samples from any of them (``sample(sampler, index)``), drops the tail of the
+cache a rejected draft left (``truncate``) and gives a row of logits to Python (``logits``).
+
 It remembers which tokens its KV cache holds, so a prompt sharing a prefix with the previous one
 (the next turn of a conversation) only evaluates the new part; and when a prompt leaves the cached
 one behind, it saves that state in a ``PrefixCache`` (bounded in bytes), so going back to an
@@ -21,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import llama_cpp
+import numpy as np
 
 from app.core.engine.config import DEFAULT_KV_CACHE_TYPE, KvCacheTypes
 from app.core.engine.prefix_cache import (
@@ -172,6 +177,8 @@ class LlamaRuntime:
         self.prefixes = PrefixCache(prefix_cache_bytes)
         self._one_token = (llama_cpp.llama_token * 1)()
         self._one_token_batch = llama_cpp.llama_batch_get_one(self._one_token, 1)
+        self._batch: llama_cpp.llama_batch | None = None  # decode_batch's, made at first use
+        self._batch_capacity = 0
         self._pieces: dict[int, bytes] = {}
         self._abort_token: CancelToken | None = None
         self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
@@ -190,6 +197,20 @@ class LlamaRuntime:
     def adds_bos(self) -> bool:
         """The vocabulary asks for a BOS token in front of every prompt."""
         return bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+
+    @property
+    def adds_eos(self) -> bool:
+        """The vocabulary asks for an EOS token after every prompt."""
+        return bool(llama_cpp.llama_vocab_get_add_eos(self._vocab))
+
+    @property
+    def vocab_type(self) -> int:
+        """llama.cpp's ``LLAMA_VOCAB_TYPE_*`` of the tokenizer (SPM, BPE, WPM…)."""
+        return int(llama_cpp.llama_vocab_type(self._vocab))
+
+    def raw_token_text(self, token: int) -> bytes:
+        """The token's text exactly as the vocabulary stores it (not decoded)."""
+        return llama_cpp.llama_vocab_get_text(self._vocab, token) or b""
 
     def is_end_of_generation(self, token: int) -> bool:
         """EOS, EOT and every other token the model file marks as ending a reply."""
@@ -331,9 +352,68 @@ class LlamaRuntime:
             self._abort_token = None
         return len(tokens) - common
 
-    def sample(self, sampler: Sampler) -> int:
-        """Draw the next token from the logits of the last evaluated token."""
-        return llama_cpp.llama_sampler_sample(sampler.handle, self._context, -1)
+    @property
+    def n_cached(self) -> int:
+        """The tokens the KV cache holds."""
+        return len(self._cached_tokens)
+
+    def sample(self, sampler: Sampler, index: int = -1) -> int:
+        """Draw a token from the logits of the last evaluation: those of its last token (-1), or
+        of the ``index``-th token of a ``decode_batch``. The sampler takes the token as written
+        (its penalties and grammar move on), so sample only tokens that will be kept, in order."""
+        return llama_cpp.llama_sampler_sample(sampler.handle, self._context, index)
+
+    def logits(self, index: int = -1) -> np.ndarray:
+        """The logits (``n_vocab`` floats) after the last evaluated token (-1) or the
+        ``index``-th of a ``decode_batch``: a view, valid until the next evaluation."""
+        row = llama_cpp.llama_get_logits_ith(self._context, index)
+        if not row:
+            raise GenerationError(f"llama.cpp has no logits for output {index}")
+        return np.ctypeslib.as_array(row, shape=(self.n_vocab,))
+
+    def decode_batch(self, tokens: Sequence[int]) -> None:
+        """Append ``tokens`` to the KV cache in one evaluation that keeps the logits of every one
+        of them (``sample(sampler, i)``, ``logits(i)``): how a draft is checked. Raises
+        ``GenerationError`` when they do not fit the context or the batch, or llama.cpp fails;
+        the cache is then as before."""
+        count = len(tokens)
+        start = len(self._cached_tokens)
+        if not 0 < count <= self.n_batch or start + count > self.n_ctx:
+            raise GenerationError(
+                f"{count} tokens cannot be evaluated at once after {start} of a context of "
+                f"{self.n_ctx} tokens (batch {self.n_batch})")
+        batch = self._batch_for(count)
+        batch.n_tokens = count
+        for offset, token in enumerate(tokens):
+            batch.token[offset] = token
+            batch.pos[offset] = start + offset
+            batch.n_seq_id[offset] = 1
+            batch.seq_id[offset][0] = 0
+            batch.logits[offset] = 1
+        status = llama_cpp.llama_decode(self._context, batch)
+        if status != 0:
+            self._forget_from(start)
+            raise GenerationError(
+                f"llama.cpp failed to evaluate {count} tokens (llama_decode returned {status})")
+        self._cached_tokens.extend(tokens)
+
+    def _batch_for(self, count: int) -> llama_cpp.llama_batch:
+        if self._batch is None or self._batch_capacity < count:
+            if self._batch is not None:
+                llama_cpp.llama_batch_free(self._batch)
+            self._batch_capacity = max(count, 16)
+            self._batch = llama_cpp.llama_batch_init(self._batch_capacity, 0, 1)
+        return self._batch
+
+    def truncate(self, length: int) -> None:
+        """Keep only the first ``length`` tokens of the KV cache (a rejected draft's tail goes).
+        Raises ``GenerationError`` when llama.cpp cannot drop only the tail (a recurrent model's
+        state): the cache is then empty."""
+        self._forget_from(length)
+        if len(self._cached_tokens) < length:
+            raise GenerationError(
+                "this model's cache cannot take back a rejected draft; switch speculative "
+                "decoding off for it")
 
     def decode_token(self, token: int) -> None:
         """Append one token to the KV cache. Raises ``GenerationError`` when the context is full
@@ -350,6 +430,9 @@ class LlamaRuntime:
 
     def close(self) -> None:
         """Free the context and the model; safe to call twice."""
+        if getattr(self, "_batch", None) is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
         if getattr(self, "_context", None):
             llama_cpp.llama_free(self._context)
             self._context = None

@@ -20,6 +20,9 @@ With ``settings.think_budget`` N, the loop writes ``REASONING_CLOSE`` itself onc
 has N generated tokens (one token per step, through the same emit and decode path, skipping the
 sampler) and the model goes on to answer; ``metrics.reasoning_stopped_at`` says so. Prompts reuse
 the KV cache of earlier ones (``LlamaRuntime.evaluate_prompt``, ``app.core.engine.prefix_cache``).
+With ``EngineConfig.draft_model`` or ``prompt_lookup`` the loop decodes speculatively
+(``app.core.engine.speculative``): drafts checked in one batch, the same reply token for token,
+faster where drafts are accepted; ``metrics.draft_tokens`` / ``accepted_tokens`` count them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ from app.core.engine.config import MAX_SEED, EngineConfig, GenerationSettings
 from app.core.engine.context_window import FittedPrompt, fit_prompt
 from app.core.engine.llama_runtime import LlamaRuntime, Sampler
 from app.core.engine.load_probe import ensure_loads_safely
+from app.core.engine.speculative import (
+    DraftModelDrafter,
+    Speculation,
+    SpeculativeDecoder,
+    check_draft_compatible,
+)
 from app.core.engine.token_text import StopStringFilter, Utf8Assembler
 from app.core.engine.turn_metrics import FinishReason, SectionCounter, TurnMetrics
 from app.core.errors import ContextOverflowError
@@ -103,7 +112,8 @@ class TurnResult:
 class EngineInfo:
     """What was loaded and how, for a status line. ``warnings`` are to be shown to the person
     (a GPU requested on a CPU-only build, a fallback to the CPU). ``offload``: the plan;
-    ``gpu_report``: where llama.cpp says it put the layers (None where not loaded here)."""
+    ``gpu_report``: where llama.cpp says it put the layers (None where not loaded here).
+    ``speculation``: how replies are drafted (``off``, ``prompt lookup``, ``draft model NAME``)."""
 
     gguf_path: Path
     model_name: str | None
@@ -116,6 +126,7 @@ class EngineInfo:
     offload: OffloadPlan
     warnings: tuple[str, ...] = field(default=())
     gpu_report: OffloadReport | None = None
+    speculation: str = "off"
 
     @property
     def placement(self) -> str:
@@ -169,7 +180,9 @@ class ChatEngine:
     Raises ``GGUFValidationError`` for a file that is not a valid GGUF (llama.cpp never sees it),
     ``ModelLoadError`` when llama.cpp cannot load it, or crashed loading it in the first-load
     probe (``app.core.engine.load_probe``). A chat template that cannot be used makes the engine prompt
-    with ChatML, saying why in ``info.warnings``.
+    with ChatML, saying why in ``info.warnings``. A ``config.draft_model`` is loaded too, with the
+    same errors for its file, and ``DraftModelMismatchError`` when its vocabulary is not the
+    model's; it goes where the model's layers went (all on the GPU, else the CPU).
     """
 
     def __init__(self, gguf_path: Path | str, config: EngineConfig | None = None) -> None:
@@ -184,6 +197,11 @@ class ChatEngine:
         warnings = [plan.warning] if plan.warning else []
         self._runtime, plan = self._load(gguf_info.path, plan, warnings)
         runtime = self._runtime
+        try:
+            self._speculation = self._load_speculation(plan, warnings)
+        except BaseException:
+            runtime.close()
+            raise
         self.template: ChatTemplate = choose_chat_template(
             gguf_info.metadata, runtime.token_text(runtime.bos_token),
             runtime.token_text(runtime.eos_token),
@@ -205,23 +223,29 @@ class ChatEngine:
             offload=plan,
             warnings=tuple(warnings),
             gpu_report=runtime.offload,
+            speculation=self._speculation.description if self._speculation else "off",
         )
         self._busy = threading.Lock()
         # held while the vocabulary is read from another thread (a document's token meter)
         self._vocabulary_lock = threading.Lock()
         self._closed = False
 
+    def _runtime_for(self, path: Path, n_gpu_layers: int, *, n_ctx: int,
+                     prefix_cache_bytes: int) -> LlamaRuntime:
+        return LlamaRuntime(
+            path, n_ctx=n_ctx, n_threads=self.config.threads,
+            n_gpu_layers=n_gpu_layers, n_batch=self.config.n_batch,
+            flash_attn=self.config.flash_attn, use_mmap=self.config.use_mmap,
+            cache_type_k=self.config.cache_type_k, cache_type_v=self.config.cache_type_v,
+            device=self.config.device if n_gpu_layers else None,
+            prefix_cache_bytes=prefix_cache_bytes,
+        )
+
     def _load(self, path: Path, plan: OffloadPlan,
               warnings: list[str]) -> tuple[LlamaRuntime, OffloadPlan]:
         def load(n_gpu_layers: int) -> LlamaRuntime:
-            return LlamaRuntime(
-                path, n_ctx=self.config.n_ctx, n_threads=self.config.threads,
-                n_gpu_layers=n_gpu_layers, n_batch=self.config.n_batch,
-                flash_attn=self.config.flash_attn, use_mmap=self.config.use_mmap,
-                cache_type_k=self.config.cache_type_k, cache_type_v=self.config.cache_type_v,
-                device=self.config.device if n_gpu_layers else None,
-                prefix_cache_bytes=self.config.prefix_cache_mib * 1024 * 1024,
-            )
+            return self._runtime_for(path, n_gpu_layers, n_ctx=self.config.n_ctx,
+                                     prefix_cache_bytes=self.config.prefix_cache_mib * 1024 * 1024)
 
         try:
             return load(plan.n_gpu_layers), plan
@@ -236,6 +260,34 @@ class ChatEngine:
         cpu_plan = OffloadPlan(plan.requested, 0, plan.offload_supported, plan.free_vram_bytes,
                                "CPU only (GPU loading failed)", warning)
         return load(0), cpu_plan
+
+    def _load_speculation(self, plan: OffloadPlan, warnings: list[str]) -> Speculation | None:
+        """The drafting ``config`` asks for; a draft model is validated, probed, loaded with the
+        model's context size and checked against its vocabulary."""
+        if self.config.prompt_lookup:
+            return Speculation()
+        if self.config.draft_model is None:
+            return None
+        draft_info = validate_gguf(self.config.draft_model)
+        ensure_loads_safely(draft_info.path, threads=self.config.threads,
+                            flash_attn=self.config.flash_attn)
+        n_ctx = self._runtime.n_ctx
+        on_gpu = plan.n_gpu_layers != 0
+        try:
+            draft = self._runtime_for(draft_info.path, -1 if on_gpu else 0, n_ctx=n_ctx,
+                                      prefix_cache_bytes=0)
+        except ModelLoadError as error:
+            if not on_gpu:
+                raise
+            warnings.append(f"the draft model could not be loaded on the GPU, so it runs on the "
+                            f"CPU ({error})")
+            draft = self._runtime_for(draft_info.path, 0, n_ctx=n_ctx, prefix_cache_bytes=0)
+        try:
+            check_draft_compatible(self._runtime, draft, draft_info.path)
+        except BaseException:
+            draft.close()
+            raise
+        return Speculation(DraftModelDrafter(draft, draft_info.path.name))
 
     def _stop_markers(self) -> tuple[frozenset[int], list[str]]:
         """Single-token stop markers become stop tokens; the others are watched for as text."""
@@ -373,46 +425,60 @@ class ChatEngine:
     def _decode_loop(self, turn: _Turn, settings: GenerationSettings, cancel: CancelToken | None,
                      on_token: Callable[[TokenChunk], None] | None) -> Iterator[TokenChunk]:
         runtime = self._runtime
-        stop_tokens = self._stop_tokens
         with Sampler(n_vocab=runtime.n_vocab, temperature=settings.temperature, top_k=settings.top_k,
                      top_p=settings.top_p, min_p=settings.min_p,
                      repeat_penalty=settings.repeat_penalty,
                      repeat_last_n=settings.repeat_last_n,
                      presence_penalty=settings.presence_penalty,
                      frequency_penalty=settings.frequency_penalty, seed=turn.seed) as sampler:
-            budget = settings.think_budget
-            # tokens the engine writes itself (closing the reasoning), one per step; they go to
-            # the KV cache like sampled ones but not through the sampler (a grammar there
-            # constrains only what the model writes)
-            forced: list[int] = []
-            while True:
-                if cancel is not None and cancel.cancelled:
-                    turn.finish_reason = "cancelled"
-                    return
-                if forced:
-                    token = forced.pop()
-                else:
-                    token = runtime.sample(sampler)
-                    if token in stop_tokens or runtime.is_end_of_generation(token):
-                        turn.finish_reason = "stop"
-                        return
-                chunk, hit_stop_text = turn.add_token(token, runtime.piece(token))
-                if on_token is not None:
-                    on_token(chunk)
-                yield chunk
-                if hit_stop_text:
+            decoder = (self._speculation.decoder(runtime, sampler, turn.fitted.tokens)
+                       if self._speculation else
+                       SpeculativeDecoder(runtime, sampler, turn.fitted.tokens))
+            try:
+                yield from self._token_steps(turn, settings, cancel, on_token, decoder)
+            finally:
+                turn.drafts = (decoder.drafted, decoder.accepted)
+
+    def _token_steps(self, turn: _Turn, settings: GenerationSettings, cancel: CancelToken | None,
+                     on_token: Callable[[TokenChunk], None] | None,
+                     decoder: SpeculativeDecoder) -> Iterator[TokenChunk]:
+        runtime = self._runtime
+        stop_tokens = self._stop_tokens
+        budget = settings.think_budget
+        # tokens the engine writes itself (closing the reasoning), one per step; they go to
+        # the KV cache like sampled ones but not through the sampler (a grammar there
+        # constrains only what the model writes)
+        forced: list[int] = []
+        while True:
+            if cancel is not None and cancel.cancelled:
+                turn.finish_reason = "cancelled"
+                return
+            if forced:
+                token = forced.pop()
+            else:
+                token = decoder.sample()
+                if token in stop_tokens or runtime.is_end_of_generation(token):
                     turn.finish_reason = "stop"
                     return
-                if turn.completion_tokens >= settings.max_new_tokens:
-                    turn.finish_reason = "length"
-                    return
-                if cancel is not None and cancel.cancelled:
-                    turn.finish_reason = "cancelled"
-                    return
-                if budget is not None and turn.reasoning_reached(budget):
-                    forced = self._reasoning_close()[::-1]
-                    turn.reasoning_stopped_at, budget = budget, None
-                runtime.decode_token(token)
+            chunk, hit_stop_text = turn.add_token(token, runtime.piece(token))
+            if on_token is not None:
+                on_token(chunk)
+            yield chunk
+            if hit_stop_text:
+                turn.finish_reason = "stop"
+                return
+            if turn.completion_tokens >= settings.max_new_tokens:
+                turn.finish_reason = "length"
+                return
+            if cancel is not None and cancel.cancelled:
+                turn.finish_reason = "cancelled"
+                return
+            if budget is not None and turn.reasoning_reached(budget):
+                forced = self._reasoning_close()[::-1]
+                turn.reasoning_stopped_at, budget = budget, None
+            # a draft may hold as many tokens as may still be sampled after this one
+            room = settings.max_new_tokens - turn.completion_tokens - 1
+            decoder.advance(token, max_draft=0 if forced else room)
 
     def _reasoning_close(self) -> list[int]:
         """The tokens of ``REASONING_CLOSE``, spelled as model text (no special tokens)."""
@@ -427,6 +493,8 @@ class ChatEngine:
             with self._vocabulary_lock:
                 self._closed = True
                 self._runtime.close()
+                if self._speculation is not None:
+                    self._speculation.close()
         finally:
             self._busy.release()
 
@@ -451,6 +519,7 @@ class _Turn:
         self.finish_reason: FinishReason = "stop"
         self.completion_tokens = 0
         self.reasoning_stopped_at: int | None = None
+        self.drafts = (0, 0)  # speculative decoding's draft tokens checked and kept
         self._utf8 = Utf8Assembler()
         self._stops = StopStringFilter(stop_texts)
         self._stop_text_seen = False
@@ -519,6 +588,8 @@ class _Turn:
             seed=self.seed,
             dropped_messages=self.fitted.dropped_messages,
             reasoning_stopped_at=self.reasoning_stopped_at,
+            draft_tokens=self.drafts[0],
+            accepted_tokens=self.drafts[1],
         )
         return TurnResult("".join(self._parts), self._reply.reply(), self.finish_reason, metrics,
                           self.fitted.messages)

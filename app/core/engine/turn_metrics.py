@@ -16,9 +16,10 @@ from app.core.reasoning.parser import AnswerText, Event, ThinkEnded, ThinkStarte
 
 FinishReason = Literal["stop", "length", "cancelled"]
 # How each ending shows and is stored: the chat view's reply status, the history's turn status.
-STATUS_OF_FINISH: dict[str, str] = {"stop": "done", "length": "length", "cancelled": "stopped"}
-FINISH_OF_STATUS: dict[str, FinishReason] = {
-    status: finish for finish, status in STATUS_OF_FINISH.items()}  # type: ignore[misc]
+_FINISH_STATUSES: tuple[tuple[FinishReason, str], ...] = (
+    ("stop", "done"), ("length", "length"), ("cancelled", "stopped"))
+STATUS_OF_FINISH: dict[str, str] = {finish: status for finish, status in _FINISH_STATUSES}
+FINISH_OF_STATUS: dict[str, FinishReason] = {status: finish for finish, status in _FINISH_STATUSES}
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class TurnMetrics:
     ``dropped_messages``: earlier messages left out to fit the context.
     ``reasoning_stopped_at``: the reasoning budget (``GenerationSettings.think_budget``) when the
     engine closed the reasoning at it, None when the model ended its reasoning itself.
+    ``draft_tokens`` / ``accepted_tokens``: speculative decoding's draft tokens the model checked
+    and those it kept (``acceptance_rate``); 0 / 0 without speculation.
     """
 
     prompt_tokens: int
@@ -49,6 +52,13 @@ class TurnMetrics:
     seed: int
     dropped_messages: int
     reasoning_stopped_at: int | None = None
+    draft_tokens: int = 0
+    accepted_tokens: int = 0
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """The share of checked draft tokens the model kept; None when nothing was drafted."""
+        return self.accepted_tokens / self.draft_tokens if self.draft_tokens else None
 
     def to_dict(self) -> dict[str, object]:
         """All fields as JSON-ready data."""
@@ -141,4 +151,6 @@ def continued_metrics(before: TurnMetrics, after: TurnMetrics) -> TurnMetrics:
         reasoning_stopped_at=(after.reasoning_stopped_at
                               if after.reasoning_stopped_at is not None
                               else before.reasoning_stopped_at),
+        draft_tokens=before.draft_tokens + after.draft_tokens,
+        accepted_tokens=before.accepted_tokens + after.accepted_tokens,
     )

@@ -4,6 +4,9 @@ The shipped catalog (``resources/catalog.toml``) names the repositories and thei
 app has ever been online; ``refresh_repo`` replaces a repository's entry by the hub's real file
 list (names, sizes, sha256), fetched by ``fetch_repo_entry``, and remembers it in a cache file, so
 later offline starts know it too.
+Besides Fin-R1's repositories (``Catalog.repos``) the catalog names draft models for speculative
+decoding (``Catalog.drafts``, ``role = "draft"`` in the file: small models sharing Fin-R1's
+vocabulary, whose GGUFs the catalog states sizes for), downloaded the same way.
 Quant types are read from file names with the one quant-type table (``quant.formats``), so a
 repository's naming style needs no code: ``q4_k`` is llama-quantize's alias of Q4_K_M, and a name
 such as ``Fin-R1-bf16-q8_0.gguf`` is a Q8_0 file (its header's file type) whose output and
@@ -21,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from app.core.errors import (
     CatalogError,
@@ -50,6 +53,11 @@ _SPLIT_GGUF = re.compile(r"-\d{5}-of-\d{5}\.gguf$", re.IGNORECASE)
 # and card. Pickled weights (*.bin, *.pt) duplicate the safetensors and are never fetched.
 _CHECKPOINT_SUFFIXES = (".json", ".safetensors", ".txt", ".model", ".tiktoken", ".jinja", ".md")
 _CHECKPOINT_NAMES = ("LICENSE", "LICENSE.txt", "NOTICE")
+
+
+# What a repository is for: Fin-R1 itself, or a draft model for speculative decoding.
+RepoRole = Literal["fin-r1", "draft"]
+REPO_ROLES: tuple[RepoRole, ...] = ("fin-r1", "draft")
 
 
 class RepoKind(enum.Enum):
@@ -83,7 +91,8 @@ class CatalogFile:
 @dataclass(frozen=True)
 class CatalogRepo:
     """A repository and its files. ``commit`` and ``refreshed_at`` are set once refreshed;
-    ``title`` is English, ``title_zh`` its Chinese version ("" when there is none)."""
+    ``title`` is English, ``title_zh`` its Chinese version ("" when there is none); ``role``:
+    ``fin-r1`` or ``draft`` (a draft model for speculative decoding)."""
 
     repo_id: str
     kind: RepoKind
@@ -92,6 +101,7 @@ class CatalogRepo:
     commit: str | None = None
     refreshed_at: float | None = None
     title_zh: str = ""
+    role: RepoRole = "fin-r1"
 
     def title_in(self, language: str) -> str:
         """The title in ``language`` ("zh" or "en"), English when there is no translation."""
@@ -124,21 +134,32 @@ class CatalogRepo:
 
 @dataclass(frozen=True)
 class Catalog:
-    """All known repositories, and which to use by default."""
+    """All known repositories, and which to use by default: Fin-R1's in ``repos``, draft models
+    for speculative decoding in ``drafts``."""
 
     repos: tuple[CatalogRepo, ...]
     default_gguf_repo: str
     checkpoint_repo: str
+    drafts: tuple[CatalogRepo, ...] = ()
 
     def repo(self, repo_id: str) -> CatalogRepo | None:
-        return next((repo for repo in self.repos if repo.repo_id == repo_id), None)
+        """The entry of ``repo_id`` among Fin-R1's repositories and the draft models."""
+        return next((repo for repo in (*self.repos, *self.drafts) if repo.repo_id == repo_id),
+                    None)
 
     def with_repo(self, updated: CatalogRepo) -> Catalog:
-        """This catalog with ``updated`` replacing (or added as) the entry of its repository."""
-        others = tuple(repo for repo in self.repos if repo.repo_id != updated.repo_id)
-        position = next((index for index, repo in enumerate(self.repos)
-                         if repo.repo_id == updated.repo_id), len(others))
-        return replace(self, repos=(*others[:position], updated, *others[position:]))
+        """This catalog with ``updated`` replacing (or added as) the entry of its repository,
+        among the drafts when its role is ``draft``."""
+        if updated.role == "draft":
+            return replace(self, drafts=_replaced(self.drafts, updated))
+        return replace(self, repos=_replaced(self.repos, updated))
+
+
+def _replaced(repos: tuple[CatalogRepo, ...], updated: CatalogRepo) -> tuple[CatalogRepo, ...]:
+    others = tuple(repo for repo in repos if repo.repo_id != updated.repo_id)
+    position = next((index for index, repo in enumerate(repos)
+                     if repo.repo_id == updated.repo_id), len(others))
+    return (*others[:position], updated, *others[position:])
 
 
 def quant_type_in_filename(filename: str) -> QuantType | None:
@@ -233,7 +254,7 @@ def load_catalog(cache_file: Path | None = None) -> Catalog:
         shipped = catalog.repo(cached.repo_id)
         if shipped is not None:
             cached = replace(_with_known_mixes(cached, shipped), title=shipped.title,
-                             title_zh=shipped.title_zh)
+                             title_zh=shipped.title_zh, role=shipped.role)
         catalog = catalog.with_repo(cached)
     return catalog
 
@@ -262,7 +283,8 @@ def fetch_repo_entry(catalog: Catalog, repo_id: str, config: HubConfig, *,
     updated = repo_from_snapshot(snapshot, known.kind if known else None,
                                  known.title if known else "")
     if known is not None:
-        updated = replace(_with_known_mixes(updated, known), title_zh=known.title_zh)
+        updated = replace(_with_known_mixes(updated, known), title_zh=known.title_zh,
+                          role=known.role)
     if cache_file is not None:
         remember_repo(cache_file, updated)
     return updated
@@ -302,14 +324,18 @@ def _shipped_catalog(path: Path) -> Catalog:
         raise CatalogError(f"the hub catalog {path} is not valid TOML: {error}") from error
     try:
         repos = tuple(_shipped_repo(entry) for entry in document["repos"])
-        return Catalog(repos, str(document["default_gguf_repo"]),
-                       str(document["checkpoint_repo"]))
+        return Catalog(tuple(repo for repo in repos if repo.role != "draft"),
+                       str(document["default_gguf_repo"]), str(document["checkpoint_repo"]),
+                       tuple(repo for repo in repos if repo.role == "draft"))
     except (KeyError, TypeError, ValueError) as error:
         raise CatalogError(f"the hub catalog {path} is malformed: {error!r}") from error
 
 
 def _shipped_repo(entry: dict[str, Any]) -> CatalogRepo:
     kind = RepoKind(entry["kind"])
+    role = str(entry.get("role", "fin-r1"))
+    if role not in REPO_ROLES:
+        raise ValueError(f"role must be one of {', '.join(REPO_ROLES)}, not {role!r}")
     if kind is RepoKind.GGUF and "files" in entry:
         files = tuple(_shipped_gguf(item) for item in entry["files"])
     elif kind is RepoKind.GGUF:
@@ -331,12 +357,13 @@ def _shipped_repo(entry: dict[str, Any]) -> CatalogRepo:
             for item in entry["files"]
         )
     return CatalogRepo(str(entry["id"]), kind, str(entry.get("title", "")), files,
-                       title_zh=str(entry.get("title_zh", "")))
+                       title_zh=str(entry.get("title_zh", "")), role=role)  # type: ignore[arg-type]
 
 
 def _shipped_gguf(item: dict[str, Any]) -> CatalogFile:
     """A GGUF the shipped catalog lists by name: its type and mix as the name says, unless the
-    entry states them (``quant``, ``output``, ``embeddings``); its size estimated from them."""
+    entry states them (``quant``, ``output``, ``embeddings``); its size the entry's ``size_gb``
+    (a model other than Fin-R1), else estimated from them for Fin-R1."""
     filename = str(item["name"])
     quant, mix = quant_in_filename(filename)
     if "quant" in item:
@@ -346,7 +373,10 @@ def _shipped_gguf(item: dict[str, Any]) -> CatalogFile:
             output=tensor_type(str(item["output"])) if "output" in item else None,
             embeddings=tensor_type(str(item["embeddings"])) if "embeddings" in item else None,
         )
-    size_bytes = quant.fin_r1_bytes(mix) if quant is not None else None
+    if "size_gb" in item:
+        size_bytes: int | None = round(float(item["size_gb"]) * 1e9)
+    else:
+        size_bytes = quant.fin_r1_bytes(mix) if quant is not None else None
     return CatalogFile(filename, quant, size_bytes, mix=mix)
 
 

@@ -24,6 +24,7 @@ from app.core.engine.api import ENGINE_KINDS, EngineKind
 from app.core.engine.config import (
     AUTO,
     FIN_R1_SYSTEM_PROMPT,
+    SPECULATION_MODES,
     EngineConfig,
     GenerationSettings,
     GpuLayers,
@@ -61,6 +62,8 @@ class AppSettings:
     (``EngineConfig.device``); "" = every GPU llama.cpp finds.
     ``think_budget``: the most reasoning tokens per reply (``GenerationSettings.think_budget``);
     0 = the scenario's own budget, where it has one (``Scenario.think_budget``), else no limit.
+    ``speculation``: speculative decoding, "off", "lookup" (drafts from the conversation) or
+    "draft" (drafts by the small model ``draft_model``, a GGUF path, kept while "off" too).
 
     Raises ``InvalidSettingError`` (naming the setting) for an out-of-range value.
     """
@@ -92,8 +95,16 @@ class AppSettings:
     cache_type_v: str = _DEFAULT_ENGINE.cache_type_v
     flash_attn: str = flash_attn_word(_DEFAULT_ENGINE.flash_attn)
     think_budget: int = 0
+    speculation: str = "off"
+    draft_model: str = ""
 
     def __post_init__(self) -> None:
+        if self.speculation not in SPECULATION_MODES:
+            raise InvalidSettingError(f"speculative decoding must be one of "
+                                      f"{', '.join(SPECULATION_MODES)}, not {self.speculation!r}")
+        if self.speculation == "draft" and not self.draft_model.strip():
+            raise InvalidSettingError("speculative decoding with a draft model needs its file: "
+                                      "choose the draft model's GGUF")
         self.engine_config()
         self.generation_settings()
         if self.engine_kind not in ENGINE_KINDS:
@@ -118,7 +129,10 @@ class AppSettings:
                             n_gpu_layers=self.n_gpu_layers,
                             flash_attn=parse_flash_attn(self.flash_attn),
                             cache_type_k=self.cache_type_k, cache_type_v=self.cache_type_v,
-                            device=self.gpu_device or None)
+                            device=self.gpu_device or None,
+                            draft_model=(Path(self.draft_model) if self.speculation == "draft"
+                                         else None),
+                            prompt_lookup=self.speculation == "lookup")
 
     def generation_settings(self, scenario_think_budget: int | None = None) -> GenerationSettings:
         """How to sample a reply; ``scenario_think_budget``: the scenario's reasoning budget,
@@ -143,8 +157,8 @@ class AppSettings:
 
     def needs_reload(self, other: AppSettings) -> bool:
         """True when ``other`` loads models differently (threads, GPU layers, context size, cache
-        types, flash attention) or answers from another engine (the kind, the server, its key,
-        model or timeout)."""
+        types, flash attention, speculative decoding) or answers from another engine (the kind,
+        the server, its key, model or timeout)."""
         return (self.engine_config() != other.engine_config()
                 or self._engine_choice() != other._engine_choice())
 

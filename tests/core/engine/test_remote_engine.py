@@ -388,9 +388,10 @@ def llama_server(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize("method", ["stream_chat", "chat", "close"])
 def test_both_kinds_of_engine_have_the_interfaces_methods(method: str) -> None:
-    expected = inspect.signature(getattr(Engine, method))
-    assert inspect.signature(getattr(ChatEngine, method)) == expected
-    assert inspect.signature(getattr(RemoteEngine, method)) == expected
+    # the same parameters; a return type may be narrower (ChatStream is a TurnStream: mypy checks)
+    expected = inspect.signature(getattr(Engine, method)).parameters
+    assert inspect.signature(getattr(ChatEngine, method)).parameters == expected
+    assert inspect.signature(getattr(RemoteEngine, method)).parameters == expected
 
 
 def test_a_remote_engine_is_an_engine(llama_server: LlamaServer) -> None:

@@ -20,7 +20,7 @@ from app.core.engine.local_engine import REASONING_CLOSE, ChatEngine
 from app.core.errors import ScenarioError
 from app.core.installation.settings import AppSettings
 from app.core.reasoning.parser import AnswerText, ThinkEnded
-from app.core.scenarios.scenario import load_scenario_file
+from app.core.scenarios.scenario_file import load_scenario_file
 from app.core.templates.chat_template import ChatMessage
 from foundation.errors import InvalidSettingError
 from tests.support.llm_support import PROSE_GRAMMAR, THREADS, literal_grammar
