@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                                   temperature=args.temperature, think_budget=think_budget)
     engine: Engine
     server: RemoteEngine | None = None
+    local: ChatEngine | None = None
     if args.server is not None:
         engine = server = RemoteEngine(ServerConnection(args.server, args.api_key,
                                                         args.server_model))
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
                               device=args.device, draft_model=args.draft,
                               prompt_lookup=args.lookup)
         config = dataclasses.replace(config, n_ctx=_context_size(args, config))
-        engine = ChatEngine(args.model, config)
+        engine = local = ChatEngine(args.model, config)
     with engine:
         for warning in engine.info.warnings:
             print(f"finr1: warning: {warning}", file=sys.stderr)
@@ -176,15 +177,15 @@ def run(args: argparse.Namespace) -> int:
         reply = result_json(result, verdict)
         if server is not None:
             reply["server"] = server.info.provenance().as_record()
-        else:  # where llama.cpp reported the layers to be, not where they were asked to go
-            report = engine.info.gpu_report
+        if local is not None:  # where llama.cpp reported the layers to be, not where asked
+            report = local.info.gpu_report
             reply["metrics"]["device"] = report.device if report else "CPU"
             reply["metrics"]["gpu_layers"] = report.gpu_layers if report else 0
         print(json.dumps(reply, ensure_ascii=False))
     else:
         if verdict is not None:
             print(f"verdict: {json.dumps(verdict, ensure_ascii=False)}")
-        print(_metrics_line(result, server is None and engine.info.speculation != "off"),
+        print(_metrics_line(result, local is not None and local.info.speculation != "off"),
               file=sys.stderr)
     return EXIT_CANCELLED if result.stopped else 0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from foundation.errors import InvalidSettingError
 
@@ -22,7 +22,7 @@ FIN_R1_SYSTEM_PROMPT = (
     "answer. Respond in the following format: <think>\n...\n</think>\n<answer>\n...\n</answer>"
 )
 
-AUTO = "auto"
+AUTO: Final = "auto"  # Final: a Literal["auto"] where a GpuLayers is expected
 GpuLayers = int | Literal["auto"]
 
 MIN_CONTEXT = 64

@@ -1,14 +1,16 @@
 """What the window's header says about the loaded model: name, quant, size, where it runs.
 
 ``summarize_model(info, gguf)`` turns the engine's ``EngineInfo`` and the file's ``GGUFInfo`` into
-short texts. Kept apart from the engine so the header's wording has one home and a test.
+a ``ModelSummary``: short texts, and where the model runs as facts (the window words those in its
+language; ``ModelSummary.device`` is the English wording). Kept apart from the engine so the
+header's facts have one home and a test.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from foundation.disk_space import human_bytes
 
@@ -18,19 +20,44 @@ if TYPE_CHECKING:
     from quant.gguf_check import GGUFInfo
 
 
+Where = Literal["cpu", "gpu"]
+
+
 @dataclass(frozen=True)
 class ModelSummary:
     """``name``: the model's name (the file name when it has none). ``quant``: "Q4_K_M"…
-    ``size``: "4.68 GB". ``device``: "CPU · 8 threads" or, as llama.cpp reported it after loading,
-    "GPU: 28/29 layers on NVIDIA H100" ("GPU · 29/29 layers", planned, where it did not report).
-    ``note``: how the GPU layers were decided. ``warnings``: to show the person (e.g. no GPU support)."""
+    ``size``: "4.68 GB". Where the model runs, as facts (the window words them in its language):
+    ``where`` "cpu" or "gpu"; ``threads``: the CPU threads; ``gpu_layers``: the layers on the GPU
+    (-1 = all of them, where the file does not say how many there are; 0 on the CPU);
+    ``total_layers``: the layers the model could put there (None when unknown); ``gpu_device``:
+    the GPU as llama.cpp reported it after loading ("" = it did not report: the layers are the
+    plan). ``note``: how the GPU layers were decided. ``warnings``: to show the person (e.g. no
+    GPU support)."""
 
     name: str
     quant: str
     size: str
-    device: str
+    where: Where
+    threads: int
+    gpu_layers: int
+    total_layers: int | None
+    gpu_device: str
     note: str
     warnings: tuple[str, ...]
+
+    @property
+    def device(self) -> str:
+        """Where the model runs in English: "CPU · 8 threads", "GPU: 28/29 layers on NVIDIA
+        H100" (reported by llama.cpp), or planned "GPU · 28/29 layers", "GPU · 12 layers",
+        "GPU · all layers"."""
+        if self.where == "cpu":
+            return f"CPU · {self.threads} thread{'s' if self.threads != 1 else ''}"
+        if self.gpu_device:
+            total = "?" if self.total_layers is None else self.total_layers
+            return f"GPU: {self.gpu_layers}/{total} layers on {self.gpu_device}"
+        if self.total_layers is not None:
+            return f"GPU · {self.gpu_layers}/{self.total_layers} layers"
+        return "GPU · all layers" if self.gpu_layers < 0 else f"GPU · {self.gpu_layers} layers"
 
     @property
     def line(self) -> str:
@@ -39,31 +66,33 @@ class ModelSummary:
 
 
 def summarize_model(info: EngineInfo, gguf: GGUFInfo) -> ModelSummary:
-    """The header's texts for a loaded model."""
+    """The header's facts for a loaded model: where llama.cpp reported the layers to be, else
+    where they were planned to go."""
     from app.core.hardware.llama_memory import read_gguf_shape  # imports numpy: kept off startup
 
-    name = info.model_name or gguf.path.name
     offload = info.offload
     report = info.gpu_report
+    where: Where = "cpu"
+    gpu_layers, total, gpu_device = 0, None, ""
     if report is not None:  # what llama.cpp reported after loading, not the plan
-        device = report.summary if report.gpu_layers else \
-            f"CPU · {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
+        if report.gpu_layers:
+            where, gpu_layers, total, gpu_device = \
+                "gpu", report.gpu_layers, report.total_layers, report.device
     elif offload.uses_gpu:
         shape = read_gguf_shape(gguf)
         total = shape.offloadable_layers if shape is not None else None
-        if total is None:
-            device = "GPU · all layers" if offload.n_gpu_layers < 0 else \
-                f"GPU · {offload.n_gpu_layers} layers"
-        else:
-            layers = total if offload.n_gpu_layers < 0 else min(offload.n_gpu_layers, total)
-            device = f"GPU · {layers}/{total} layers"
-    else:
-        device = f"CPU · {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
+        where, gpu_layers = "gpu", offload.n_gpu_layers
+        if total is not None:
+            gpu_layers = total if gpu_layers < 0 else min(gpu_layers, total)
     return ModelSummary(
-        name=name,
+        name=info.model_name or gguf.path.name,
         quant=gguf.file_type_label or "",
         size=human_bytes(gguf.size_bytes),
-        device=device,
+        where=where,
+        threads=info.n_threads,
+        gpu_layers=gpu_layers,
+        total_layers=total,
+        gpu_device=gpu_device,
         note=offload.note,
         warnings=info.warnings,
     )

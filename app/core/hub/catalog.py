@@ -357,7 +357,7 @@ def _shipped_repo(entry: dict[str, Any]) -> CatalogRepo:
             for item in entry["files"]
         )
     return CatalogRepo(str(entry["id"]), kind, str(entry.get("title", "")), files,
-                       title_zh=str(entry.get("title_zh", "")), role=role)  # type: ignore[arg-type]
+                       title_zh=str(entry.get("title_zh", "")), role=role)
 
 
 def _shipped_gguf(item: dict[str, Any]) -> CatalogFile:

@@ -4,18 +4,16 @@ live tokens/s, the model switcher.
 The switcher lists the library's GGUF models and ends with "Open a GGUF file…". Choosing a model
 emits ``model_chosen(path)`` or ``library_model_chosen(model_id)``; the window loads it.
 
-Where the model runs (``ModelSummary.device``, worded by ``app.core.engine.model_summary``) is
-shown in the window's language: each form that module writes ("CPU · 8 threads", "GPU: 28/29
-layers on <device>", "GPU · 12 layers"…) is matched and its numbers put into the translated text
-(``translated_device``); a form not known here shows as the core wrote it.
+Where the model runs is worded here, in the window's language, from the facts
+``ModelSummary`` carries (``where``, ``threads``, ``gpu_layers``…); its English ``device`` text is
+for the CLI and the self-test.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.engine.model_summary import ModelSummary
@@ -26,29 +24,6 @@ if TYPE_CHECKING:
 
 OPEN_FILE = "open-file"
 _NO_CHOICE = ""
-
-
-# ``ModelSummary.device``'s forms, each with its text (marked for translation) whose
-# placeholders take the form's groups in order.
-_DEVICE_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"GPU: (\d+)/(\d+) layers on (.+)"),
-     QT_TRANSLATE_NOOP("ModelHeader", "GPU: {0}/{1} layers on {2}")),
-    (re.compile(r"GPU · (\d+)/(\d+) layers"), QT_TRANSLATE_NOOP("ModelHeader", "GPU · {0}/{1} layers")),
-    (re.compile(r"GPU · (\d+) layers"), QT_TRANSLATE_NOOP("ModelHeader", "GPU · {0} layers")),
-    (re.compile(r"GPU · all layers"), QT_TRANSLATE_NOOP("ModelHeader", "GPU · all layers")),
-    (re.compile(r"CPU · 1 thread"), QT_TRANSLATE_NOOP("ModelHeader", "CPU · 1 thread")),
-    (re.compile(r"CPU · (\d+) threads"), QT_TRANSLATE_NOOP("ModelHeader", "CPU · {0} threads")),
-)
-
-
-def translated_device(device: str) -> str:
-    """``device`` as ``ModelSummary`` words it, in the window's language; unchanged when it is
-    none of the forms ``app.core.engine.model_summary`` writes."""
-    for form, text in _DEVICE_FORMS:
-        match = form.fullmatch(device)
-        if match:
-            return QCoreApplication.translate("ModelHeader", text).format(*match.groups())
-    return device
 
 
 class ModelHeader(Retranslating, QWidget):
@@ -136,9 +111,24 @@ class ModelHeader(Retranslating, QWidget):
         self._no_model_shown, self._server_shown, self._summary_shown = False, None, summary
         self.model_label.setText(summary.name)
         detail = " · ".join(part for part in (summary.quant, summary.size,
-                                              translated_device(summary.device)) if part)
+                                              self._where_it_runs(summary)) if part)
         self.detail_label.setText(detail)
         self.detail_label.setToolTip("\n".join((summary.note, *summary.warnings)))
+
+    def _where_it_runs(self, summary: ModelSummary) -> str:
+        """``summary``'s place (CPU threads, GPU layers) in the window's language."""
+        if summary.where == "cpu":
+            return self.tr("CPU · 1 thread") if summary.threads == 1 else \
+                self.tr("CPU · {0} threads").format(summary.threads)
+        total = "?" if summary.total_layers is None else str(summary.total_layers)
+        if summary.gpu_device:  # as llama.cpp reported it after loading
+            return self.tr("GPU: {0}/{1} layers on {2}").format(summary.gpu_layers, total,
+                                                               summary.gpu_device)
+        if summary.total_layers is not None:
+            return self.tr("GPU · {0}/{1} layers").format(summary.gpu_layers, total)
+        if summary.gpu_layers < 0:
+            return self.tr("GPU · all layers")
+        return self.tr("GPU · {0} layers").format(summary.gpu_layers)
 
     def show_connecting(self, url: str) -> None:
         """A server at API base ``url`` is being connected."""

@@ -11,6 +11,7 @@ the first-run wizard and resuming downloads; conversations are saved all the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
@@ -90,7 +91,7 @@ class WindowServices(QObject):
         self.export_actions: dict[str, QAction] = {}
         for export_format in ("md", "html", "pdf"):
             self.export_actions[export_format] = self.conversation_menu.addAction(
-                "", lambda f=export_format: self.export_current(f))
+                "", self._exporter(export_format))
         self.conversation_menu.addSeparator()
         self.history_action = self.conversation_menu.addAction("")
         self.history_action.setCheckable(True)
@@ -144,6 +145,10 @@ class WindowServices(QObject):
         return False
 
     # -- what the menus and panels open -------------------------------------------------------------
+
+    def _exporter(self, export_format: str) -> Callable[[], None]:
+        """A menu action's slot exporting the current conversation as ``export_format``."""
+        return lambda: self.export_current(export_format)
 
     def export_current(self, export_format: str) -> None:
         """Export the conversation of the panel on screen (a file dialog asks where)."""
