@@ -1754,6 +1754,26 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The model writes its reply one token at a time.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Prompt lookup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Guesses the next tokens from text already in the conversation (figures and names quoted back from the question) and lets the model check several at once. Costs no memory; pays most when the reply repeats the prompt.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Draft model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A small model with the same vocabulary (for Fin-R1: Qwen2.5-0.5B-Instruct as a GGUF) guesses the next tokens and the model checks several at once. Loaded beside the model: it takes its memory too.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>GPU</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1818,6 +1838,26 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The reply is the same either way, token for token: the model checks every guess and keeps only what it would have written itself. Only the speed changes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Speculative decoding: tokens guessed ahead are checked by the model several at a time, which is faster where the guesses are right. {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Faster replies</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the draft model&apos;s GGUF</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The small GGUF that drafts: it must share the model&apos;s vocabulary (for Fin-R1: Qwen2.5-0.5B-Instruct). Kept when another choice is made.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Top-k</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1843,6 +1883,10 @@
     </message>
     <message>
         <source>Library, hub and look</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1919,6 +1963,10 @@
     </message>
     <message>
         <source>The engine refuses this cache choice: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The engine refuses this choice of faster replies: {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

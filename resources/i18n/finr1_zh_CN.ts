@@ -1754,6 +1754,26 @@
         <translation>开启</translation>
     </message>
     <message>
+        <source>The model writes its reply one token at a time.</source>
+        <translation>模型逐个词元写出回复。</translation>
+    </message>
+    <message>
+        <source>Prompt lookup</source>
+        <translation>提示词查找</translation>
+    </message>
+    <message>
+        <source>Guesses the next tokens from text already in the conversation (figures and names quoted back from the question) and lets the model check several at once. Costs no memory; pays most when the reply repeats the prompt.</source>
+        <translation>从对话中已有的文字（回复中引用问题里的数字和名称）猜测接下来的词元，让模型一次核验多个。不占内存；回复重复提示词时收益最大。</translation>
+    </message>
+    <message>
+        <source>Draft model</source>
+        <translation>草稿模型</translation>
+    </message>
+    <message>
+        <source>A small model with the same vocabulary (for Fin-R1: Qwen2.5-0.5B-Instruct as a GGUF) guesses the next tokens and the model checks several at once. Loaded beside the model: it takes its memory too.</source>
+        <translation>一个词表相同的小模型（对 Fin-R1：GGUF 格式的 Qwen2.5-0.5B-Instruct）猜测接下来的词元，由模型一次核验多个。它与模型一同加载，也会占用内存。</translation>
+    </message>
+    <message>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
@@ -1818,6 +1838,26 @@
         <translation>Flash Attention</translation>
     </message>
     <message>
+        <source>The reply is the same either way, token for token: the model checks every guess and keeps only what it would have written itself. Only the speed changes.</source>
+        <translation>无论哪种方式，回复都逐词元相同：模型核验每个猜测，只保留它自己本会写出的内容。改变的只是速度。</translation>
+    </message>
+    <message>
+        <source>Speculative decoding: tokens guessed ahead are checked by the model several at a time, which is faster where the guesses are right. {0}</source>
+        <translation>推测解码：预先猜测的词元由模型一次核验多个，猜对时更快。{0}</translation>
+    </message>
+    <message>
+        <source>Faster replies</source>
+        <translation>更快回复</translation>
+    </message>
+    <message>
+        <source>the draft model&apos;s GGUF</source>
+        <translation>草稿模型的 GGUF</translation>
+    </message>
+    <message>
+        <source>The small GGUF that drafts: it must share the model&apos;s vocabulary (for Fin-R1: Qwen2.5-0.5B-Instruct). Kept when another choice is made.</source>
+        <translation>用于起草的小 GGUF：它必须与模型共用词表（对 Fin-R1：Qwen2.5-0.5B-Instruct）。选择其他方式时仍会保留。</translation>
+    </message>
+    <message>
         <source>Top-k</source>
         <translation>Top-k</translation>
     </message>
@@ -1844,6 +1884,10 @@
     <message>
         <source>Library, hub and look</source>
         <translation>模型库、仓库与外观</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
         <source>Browse…</source>
@@ -1920,6 +1964,10 @@
     <message>
         <source>The engine refuses this cache choice: {0}</source>
         <translation>引擎不接受这一缓存设置：{0}</translation>
+    </message>
+    <message>
+        <source>The engine refuses this choice of faster replies: {0}</source>
+        <translation>引擎拒绝此更快回复选项：{0}</translation>
     </message>
     <message>
         <source>Fin-R1&apos;s K/V cache at {0} tokens: {1}.</source>

@@ -1,7 +1,8 @@
 """The settings dialog's Model loading group (offscreen, real ``AppSettings`` saved to and read
 from a real file): the GPU layers, the llama.cpp device (the devices ``list_devices`` reports, a
 saved device it no longer lists kept as "(not found)"), the K/V cache types and flash attention
-round-trip; a cache choice the engine refuses shows the engine's reason and keeps OK disabled.
+round-trip, and so do "Faster replies" (speculative decoding) and its draft model; a cache or
+speculation choice the engine refuses shows the engine's reason and keeps OK disabled.
 And the window header's "where the model runs" in Chinese, from the core's own wording."""
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 import tests.support.ui_support  # noqa: F401  (prepares Qt for offscreen use before the application exists)
 from app.core.engine.config import AUTO, EngineConfig, GpuLayers, KvCacheTypes
 from app.core.engine.local_engine import ChatEngine, EngineInfo
-from app.core.engine.model_summary import summarize_model
+from app.core.engine.model_summary import ModelSummary, summarize_model
 from app.core.hardware.backend_devices import OffloadReport, list_devices
 from app.core.hardware.fit import FIN_R1_DIMS, kv_cache_bytes_per_token
 from app.core.hardware.llama_memory import read_gguf_shape
@@ -154,6 +156,89 @@ def test_a_quantized_v_cache_without_flash_attention_is_refused_with_the_engines
                                                                   flash_attn="auto")
 
 
+# -- faster replies (speculative decoding) ---------------------------------------------------------
+
+@pytest.mark.parametrize("speculation", ["off", "lookup", "draft"])
+def test_the_faster_replies_choice_and_the_draft_file_come_back_unchanged(
+        open_dialog: Callable[[AppSettings], SettingsDialog],
+        saved: Callable[[AppSettings], AppSettings], tmp_path: Path, speculation: str) -> None:
+    # The draft's path is kept whatever is chosen, so going back to "Draft model" finds it.
+    settings = saved(AppSettings(speculation=speculation,
+                                 draft_model=str(tmp_path / "qwen2.5-0.5b.gguf")))
+    dialog = open_dialog(settings)
+    assert dialog.speculation.currentData() == speculation
+    assert dialog.draft_model.isEnabled() == dialog.draft_browse.isEnabled() \
+        == (speculation == "draft")
+    dialog.accept()
+    assert dialog.result() == SettingsDialog.DialogCode.Accepted
+    assert saved(dialog.result_settings) == settings
+    assert dialog.result_settings.engine_config().speculation == speculation
+
+
+def test_each_faster_replies_choice_made_in_the_dialog_reaches_the_engine(
+        open_dialog: Callable[[AppSettings], SettingsDialog],
+        saved: Callable[[AppSettings], AppSettings], tmp_path: Path) -> None:
+    dialog = open_dialog(saved(AppSettings()))
+    choose(dialog.speculation, "draft")
+    dialog.draft_model.setText(str(tmp_path / "draft.gguf"))
+    assert dialog.edited_settings().engine_config().draft_model == tmp_path / "draft.gguf"
+    choose(dialog.speculation, "lookup")
+    assert not dialog.draft_model.isEnabled()
+    dialog.accept()
+    result = saved(dialog.result_settings)
+    assert result.engine_config().prompt_lookup and result.engine_config().draft_model is None
+    assert AppSettings().needs_reload(result)  # the window loads the model again with it
+
+
+def test_each_faster_replies_choice_says_what_it_does_and_that_the_reply_is_the_same(
+        open_dialog: Callable[[AppSettings], SettingsDialog]) -> None:
+    from app.core.engine.config import SPECULATION_MODES
+
+    dialog = open_dialog(AppSettings())
+    combo = dialog.speculation
+    assert [combo.itemData(row) for row in range(combo.count())] == list(SPECULATION_MODES)
+    tips = [combo.itemData(row, Qt.ItemDataRole.ToolTipRole) for row in range(combo.count())]
+    for tip in [*tips, combo.toolTip()]:
+        assert "The reply is the same either way" in tip
+    assert len(set(tips)) == len(tips)
+    assert "vocabulary" in dialog.draft_model.toolTip()
+
+
+def test_a_draft_model_without_its_file_is_refused_with_the_engines_reason(
+        open_dialog: Callable[[AppSettings], SettingsDialog],
+        saved: Callable[[AppSettings], AppSettings], tmp_path: Path) -> None:
+    settings = saved(AppSettings())
+    dialog = open_dialog(settings)
+    choose(dialog.speculation, "draft")
+    with pytest.raises(InvalidSettingError) as refusal:
+        settings.with_changes(speculation="draft", draft_model="")
+    assert str(refusal.value) in dialog.error_label.text()
+    assert not dialog.ok_button.isEnabled()
+    dialog.accept()
+    assert dialog.result() != SettingsDialog.DialogCode.Accepted
+    assert dialog.result_settings == settings
+
+    dialog.draft_model.setText(str(tmp_path / "draft.gguf"))
+    assert dialog.ok_button.isEnabled() and dialog.error_label.text() == ""
+    dialog.accept()
+    assert saved(dialog.result_settings) == settings.with_changes(
+        speculation="draft", draft_model=str(tmp_path / "draft.gguf"))
+
+
+def test_ok_stays_disabled_while_any_loading_choice_is_refused(
+        open_dialog: Callable[[AppSettings], SettingsDialog]) -> None:
+    dialog = open_dialog(AppSettings(flash_attn="off"))
+    choose(dialog.speculation, "draft")  # refused: no draft file
+    choose(dialog.cache_type_v, "q8_0")  # refused too: no flash attention
+    dialog.draft_model.setText("draft.gguf")  # the draft is fine now; the cache is not
+    assert "flash attention" in dialog.error_label.text()
+    assert not dialog.ok_button.isEnabled()
+    choose(dialog.flash_attn, "on")
+    assert dialog.ok_button.isEnabled() and dialog.error_label.text() == ""
+    dialog.draft_model.clear()
+    assert "draft model" in dialog.error_label.text() and not dialog.ok_button.isEnabled()
+
+
 def test_the_cache_note_says_what_the_chosen_types_take_for_fin_r1(
         open_dialog: Callable[[AppSettings], SettingsDialog]) -> None:
     dialog = open_dialog(AppSettings(n_ctx=8192))
@@ -245,6 +330,27 @@ def test_the_header_says_where_the_model_runs_in_chinese(
         header.show_model(summary)
         assert header.detail_label.text() == " · ".join(
             part for part in (summary.quant, summary.size, expected[name]) if part), name
+
+
+@pytest.mark.parametrize(("gpu_layers", "english", "chinese"), [
+    (12, "GPU · 12 layers", "GPU · 12 层"),
+    (-1, "GPU · all layers", "GPU · 全部层"),
+])
+def test_planned_gpu_layers_of_a_model_that_does_not_say_its_layer_count_are_worded_too(
+        qtbot: Any, translations: Translations, gpu_layers: int, english: str,
+        chinese: str) -> None:
+    # A GGUF whose layer count cannot be read (no file here has one): the summary's facts only.
+    summary = ModelSummary(name="m", quant="Q4_K_M", size="1 GB", where="gpu", threads=4,
+                           gpu_layers=gpu_layers, total_layers=None, gpu_device="", note="",
+                           warnings=())
+    header = ModelHeader()
+    qtbot.addWidget(header)
+    header.show_model(summary)
+    assert header.detail_label.text() == f"Q4_K_M · 1 GB · {english}" == \
+        f"Q4_K_M · 1 GB · {summary.device}"
+    translations.apply("zh_CN")
+    wait_until(lambda: header.detail_label.text() == f"Q4_K_M · 1 GB · {chinese}", 5,
+               "the header in Chinese")
 
 
 def test_the_header_retranslates_the_model_shown_when_the_language_changes(

@@ -61,12 +61,15 @@ class ChatLabels:
     def metrics_line(self, rate: float | None, first_token_s: float | None, think_tokens: int,
                      answer_tokens: int, *, prompt_tokens: int | None = None,
                      dropped_messages: int = 0,
-                     reasoning_stopped_at: int | None = None) -> str:
+                     reasoning_stopped_at: int | None = None, draft_tokens: int = 0,
+                     accepted_tokens: int = 0) -> str:
         """The per-message metrics line, e.g. "21.5 tok/s · first token 0.4 s · think 120 ·
         answer 180 tokens": the decode ``rate`` and the time to the first token are left out when
         None (not measured); the prompt's tokens are shown when given, the earlier messages
         left out to fit the context when there were any, and "reasoning stopped at N tokens"
-        when the engine closed the reasoning at its budget."""
+        when the engine closed the reasoning at its budget; "drafts accepted 40/52 (77%)" when
+        speculative decoding drafted (``draft_tokens`` checked, ``accepted_tokens`` kept; nothing
+        when none were drafted)."""
         parts = []
         if rate is not None:
             parts.append(self.text("reply", "rate", rate))
@@ -79,6 +82,9 @@ class ChatLabels:
             parts.append(self.text("reply", "dropped", dropped_messages))
         if reasoning_stopped_at is not None:
             parts.append(self.text("reply", "reasoning_stopped", reasoning_stopped_at))
+        if draft_tokens:
+            parts.append(self.text("reply", "drafts_accepted", accepted_tokens, draft_tokens,
+                                   accepted_tokens / draft_tokens))
         return " · ".join(parts)
 
     def page_texts(self) -> dict[str, str]:

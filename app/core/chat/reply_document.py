@@ -325,7 +325,9 @@ class ReplyDocument:
             answer = self.tokens - think
         parts = [labels.metrics_line(
             rate, first_token, think, answer,
-            reasoning_stopped_at=metrics.reasoning_stopped_at if metrics is not None else None)]
+            reasoning_stopped_at=metrics.reasoning_stopped_at if metrics is not None else None,
+            draft_tokens=metrics.draft_tokens if metrics is not None else 0,
+            accepted_tokens=metrics.accepted_tokens if metrics is not None else 0)]
         if outcome.finish_reason == "cancelled":
             parts.append(labels.text("reply", "stopped"))
         elif outcome.finish_reason == "length":

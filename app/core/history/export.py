@@ -130,7 +130,9 @@ def _metrics_text(metrics: Mapping[str, Any], labels: ChatLabels) -> str:
         metrics.get("tokens_per_s"), metrics.get("ttft_s"), metrics.get("think_tokens", 0),
         metrics.get("answer_tokens", 0), prompt_tokens=metrics.get("prompt_tokens", 0),
         dropped_messages=metrics.get("dropped_messages", 0),
-        reasoning_stopped_at=metrics.get("reasoning_stopped_at"))
+        reasoning_stopped_at=metrics.get("reasoning_stopped_at"),
+        draft_tokens=metrics.get("draft_tokens", 0),
+        accepted_tokens=metrics.get("accepted_tokens", 0))
 
 
 def _subtitle(conversation: Conversation, scenarios: Mapping[str, Scenario],

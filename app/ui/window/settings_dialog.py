@@ -13,7 +13,10 @@ for them (the devices ``app.core.hardware.backend_devices.list_devices`` reports
 GUI thread; a saved device llama.cpp no longer lists stays, marked "(not found)"), the K and V
 cache types and flash attention. A cache choice the engine refuses (a quantized V cache with flash
 attention off) shows the engine's reason at once and keeps OK disabled; the rule is
-``EngineConfig``'s, reached through ``AppSettings``, never restated here.
+``EngineConfig``'s, reached through ``AppSettings``, never restated here. "Faster replies" chooses
+speculative decoding (``AppSettings.speculation``): off, prompt lookup, or a draft model (its GGUF
+picked beside it); a choice the engine refuses (a draft model without its file) is shown and keeps
+OK disabled the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from app.core.engine.config import (
     FIN_R1_SYSTEM_PROMPT,
     FLASH_ATTN_CHOICES,
     KV_CACHE_TYPES,
+    SPECULATION_MODES,
+    GpuLayers,
     KvCacheTypes,
 )
 from app.core.engine.server_connection import ServerConnection
@@ -63,23 +68,52 @@ if TYPE_CHECKING:
     from app.core.engine.remote_engine import ConnectionCheck
     from app.core.hardware.backend_devices import BackendDevice
 
+
+def _marked(text: object) -> str:
+    """A text marked by ``QT_TRANSLATE_NOOP`` (for lupdate), which hands it back unchanged;
+    PySide6 types the result ``object``, so this gives it back its type."""
+    if not isinstance(text, str):
+        raise TypeError(f"a text marked for translation must be a str, not {text!r}")
+    return text
+
+
 # Labels are marked for translation here and translated where shown (context "SettingsDialog").
-_GPU_MODES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Auto (as many layers as fit)"), "auto"),
-              (QT_TRANSLATE_NOOP("SettingsDialog", "CPU only"), "cpu"),
-              (QT_TRANSLATE_NOOP("SettingsDialog", "All layers"), "all"),
-              (QT_TRANSLATE_NOOP("SettingsDialog", "A number of layers"), "manual"))
+_GPU_MODES = ((_marked(QT_TRANSLATE_NOOP("SettingsDialog", "Auto (as many layers as fit)")), "auto"),
+              (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "CPU only")), "cpu"),
+              (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "All layers")), "all"),
+              (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "A number of layers")), "manual"))
 # One label per word of ``FLASH_ATTN_CHOICES`` (a word added there without a label fails loudly).
-_FLASH_ATTN_LABELS = {"auto": QT_TRANSLATE_NOOP("SettingsDialog", "Auto (llama.cpp decides)"),
-                      "on": QT_TRANSLATE_NOOP("SettingsDialog", "On"),
-                      "off": QT_TRANSLATE_NOOP("SettingsDialog", "Off")}
+_FLASH_ATTN_LABELS = {
+    "auto": _marked(QT_TRANSLATE_NOOP("SettingsDialog", "Auto (llama.cpp decides)")),
+    "on": _marked(QT_TRANSLATE_NOOP("SettingsDialog", "On")),
+    "off": _marked(QT_TRANSLATE_NOOP("SettingsDialog", "Off"))}
+# One label and tooltip per word of ``SPECULATION_MODES`` (likewise).
+_SPECULATION_LABELS = {
+    "off": (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "Off")),
+            _marked(QT_TRANSLATE_NOOP(
+                "SettingsDialog", "The model writes its reply one token at a time."))),
+    "lookup": (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "Prompt lookup")),
+               _marked(QT_TRANSLATE_NOOP(
+                   "SettingsDialog",
+                   "Guesses the next tokens from text already in the conversation (figures and "
+                   "names quoted back from the question) and lets the model check several at "
+                   "once. Costs no memory; pays most when the reply repeats the prompt."))),
+    "draft": (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "Draft model")),
+              _marked(QT_TRANSLATE_NOOP(
+                  "SettingsDialog",
+                  "A small model with the same vocabulary (for Fin-R1: Qwen2.5-0.5B-Instruct as "
+                  "a GGUF) guesses the next tokens and the model checks several at once. Loaded "
+                  "beside the model: it takes its memory too."))),
+}
 # ``BackendDevice.device_type`` as a person reads it; unknown types show as they are.
-_DEVICE_TYPES = {"gpu": QT_TRANSLATE_NOOP("SettingsDialog", "GPU"),
-                 "igpu": QT_TRANSLATE_NOOP("SettingsDialog", "integrated GPU"),
-                 "cpu": QT_TRANSLATE_NOOP("SettingsDialog", "CPU: the layers stay on the CPU"),
-                 "accel": QT_TRANSLATE_NOOP("SettingsDialog", "accelerator")}
-_THEMES = ((QT_TRANSLATE_NOOP("SettingsDialog", "Follow the system"), "system"),
-           (QT_TRANSLATE_NOOP("SettingsDialog", "Light"), "light"),
-           (QT_TRANSLATE_NOOP("SettingsDialog", "Dark"), "dark"))
+_DEVICE_TYPES = {"gpu": _marked(QT_TRANSLATE_NOOP("SettingsDialog", "GPU")),
+                 "igpu": _marked(QT_TRANSLATE_NOOP("SettingsDialog", "integrated GPU")),
+                 "cpu": _marked(QT_TRANSLATE_NOOP("SettingsDialog",
+                                                  "CPU: the layers stay on the CPU")),
+                 "accel": _marked(QT_TRANSLATE_NOOP("SettingsDialog", "accelerator"))}
+_THEMES = ((_marked(QT_TRANSLATE_NOOP("SettingsDialog", "Follow the system")), "system"),
+           (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "Light")), "light"),
+           (_marked(QT_TRANSLATE_NOOP("SettingsDialog", "Dark")), "dark"))
 _LANGUAGES = (("中文 (Chinese)", "zh"), ("English", "en"))
 # The longest a "Test connection" waits for the server's one token (the saved timeout may be
 # minutes, long enough for a CPU server's long prompts; a test should not keep the app waiting).
@@ -203,8 +237,9 @@ class SettingsDialog(QDialog):
         self.context.setSuffix(self.tr(" tokens"))
         form.addRow(self.tr("Context size"), self.context)
         self._cache_rows(form, settings)
+        self._speculation_rows(form, settings)
         self._gpu_mode_changed()
-        self._cache_changed()
+        self._loading_changed()
         return group
 
     def _gpu_rows(self, form: QFormLayout, settings: AppSettings,
@@ -273,8 +308,38 @@ class SettingsDialog(QDialog):
         self.cache_note.setObjectName("settingNote")
         form.addRow("", self.cache_note)
         for combo in (self.cache_type_k, self.cache_type_v, self.flash_attn):
-            combo.currentIndexChanged.connect(self._cache_changed)
-        self.context.valueChanged.connect(self._cache_changed)
+            combo.currentIndexChanged.connect(self._loading_changed)
+        self.context.valueChanged.connect(self._loading_changed)
+
+    def _speculation_rows(self, form: QFormLayout, settings: AppSettings) -> None:
+        same = self.tr("The reply is the same either way, token for token: the model checks "
+                       "every guess and keeps only what it would have written itself. Only the "
+                       "speed changes.")
+        self.speculation = QComboBox()
+        for mode in SPECULATION_MODES:
+            label, tooltip = _SPECULATION_LABELS[mode]
+            self.speculation.addItem(self.tr(label), mode)
+            self.speculation.setItemData(self.speculation.count() - 1,
+                                         f"{self.tr(tooltip)} {same}",
+                                         Qt.ItemDataRole.ToolTipRole)
+        _choose(self.speculation, settings.speculation)
+        self.speculation.setToolTip(self.tr(
+            "Speculative decoding: tokens guessed ahead are checked by the model several at a "
+            "time, which is faster where the guesses are right. {0}").format(same))
+        form.addRow(self.tr("Faster replies"), self.speculation)
+        self.draft_model = QLineEdit(settings.draft_model)
+        self.draft_model.setPlaceholderText(self.tr("the draft model's GGUF"))
+        self.draft_model.setToolTip(self.tr(
+            "The small GGUF that drafts: it must share the model's vocabulary (for Fin-R1: "
+            "Qwen2.5-0.5B-Instruct). Kept when another choice is made."))
+        self.draft_browse = QPushButton(self.tr("Browse…"))
+        self.draft_browse.clicked.connect(self._browse_draft_model)
+        row = QHBoxLayout()
+        row.addWidget(self.draft_model, 1)
+        row.addWidget(self.draft_browse)
+        form.addRow(self.tr("Draft model"), row)
+        self.speculation.currentIndexChanged.connect(self._loading_changed)
+        self.draft_model.textChanged.connect(self._loading_changed)
 
     @staticmethod
     def _cache_combo(value: str, tooltip: str) -> QComboBox:
@@ -492,14 +557,17 @@ class SettingsDialog(QDialog):
         description = f" · {device.description}" if device.description else ""
         return f"{device.name}{description} ({kind})"
 
-    def _cache_changed(self) -> None:
-        """Check the cache choice with the engine's own rule and show what it takes."""
-        try:
-            self._original.with_changes(**self._cache_choice())
-        except InvalidSettingError as error:
-            refusal = self.tr("The engine refuses this cache choice: {0}").format(error)
-        else:
-            refusal = ""
+    def _loading_changed(self) -> None:
+        """Check the cache and speculation choices with the engine's own rules (through
+        ``AppSettings``), show the first refusal and keep OK disabled while there is one."""
+        self.draft_model.setEnabled(self.speculation.currentData() == "draft")
+        self.draft_browse.setEnabled(self.draft_model.isEnabled())
+        refusal = self._refusal_of(self._cache_choice(), self.tr(
+            "The engine refuses this cache choice: {0}"))
+        if not refusal:
+            refusal = self._refusal_of(self._cache_choice() | self._speculation_choice(),
+                                       self.tr("The engine refuses this choice of faster "
+                                               "replies: {0}"))
         if refusal:
             self.error_label.setText(refusal)
         elif self._refusal and self.error_label.text() == self._refusal:
@@ -508,10 +576,22 @@ class SettingsDialog(QDialog):
         self.ok_button.setEnabled(not refusal)
         self.cache_note.setText(self._cache_size_statement())
 
+    def _refusal_of(self, changes: dict[str, str], sentence: str) -> str:
+        """``sentence`` with the engine's reason when it refuses ``changes``, else ""."""
+        try:
+            self._original.with_changes(**changes)
+        except InvalidSettingError as error:
+            return sentence.format(error)
+        return ""
+
     def _cache_choice(self) -> dict[str, str]:
         return {"cache_type_k": self.cache_type_k.currentData(),
                 "cache_type_v": self.cache_type_v.currentData(),
                 "flash_attn": self.flash_attn.currentData()}
+
+    def _speculation_choice(self) -> dict[str, str]:
+        return {"speculation": self.speculation.currentData(),
+                "draft_model": self.draft_model.text().strip()}
 
     def _cache_size_statement(self) -> str:
         """What the chosen cache types take for Fin-R1 at the chosen context, against f16."""
@@ -532,9 +612,16 @@ class SettingsDialog(QDialog):
         if folder:
             self.library_dir.setText(folder)
 
-    def _gpu_layers_value(self) -> int | str:
-        mode = self.gpu_mode.currentData()
-        return {"auto": AUTO, "cpu": 0, "all": -1}.get(mode, self.gpu_layers.value())
+    def _browse_draft_model(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, self.tr("Draft model"), self.draft_model.text(),
+            self.tr("GGUF models (*.gguf);;All files (*)"))
+        if path:
+            self.draft_model.setText(path)
+
+    def _gpu_layers_value(self) -> GpuLayers:
+        fixed: dict[str, GpuLayers] = {"auto": AUTO, "cpu": 0, "all": -1}
+        return fixed.get(self.gpu_mode.currentData(), self.gpu_layers.value())
 
     def edited_settings(self) -> AppSettings:
         """The settings as the dialog shows them; ``InvalidSettingError`` when one is invalid."""
@@ -544,6 +631,7 @@ class SettingsDialog(QDialog):
             gpu_device=self.gpu_device.currentData(),
             n_ctx=self.context.value(),
             **self._cache_choice(),
+            **self._speculation_choice(),
             temperature=round(self.temperature.value(), 2),
             top_p=round(self.top_p.value(), 2),
             top_k=self.top_k.value(),

@@ -215,6 +215,32 @@ def test_a_chinese_window_labels_the_reply_in_chinese() -> None:
     assert labels["metrics"].startswith("首词元 1.0 秒 · 思考 ") and labels["metrics"].endswith("已停止")
 
 
+def finished_metrics_line(language: str, draft_tokens: int, accepted_tokens: int) -> str:
+    """The metrics line under a finished reply whose turn drafted as given."""
+    metrics = TurnMetrics(prompt_tokens=90, prompt_eval_tokens=90, prompt_eval_s=0.2,
+                          completion_tokens=300, ttft_s=0.4, decode_s=13.9, tokens_per_s=21.5,
+                          think_tokens=120, think_s=5.0, answer_tokens=180, answer_s=8.9,
+                          seed=1, dropped_messages=0, draft_tokens=draft_tokens,
+                          accepted_tokens=accepted_tokens)
+    document = ReplyDocument("t1", RichTextRenderer(), 0.0, labels=chat_labels(language))
+    ops = document.finish(ReplyOutcome(parse_text(COMPLIANCE), "stop", metrics), 14.0)
+    return next(op[2] for op in ops if op[0] == "metrics")
+
+
+@pytest.mark.parametrize(("language", "drafts"), [("en", "drafts accepted 1,040/1,300 (80%)"),
+                                                  ("zh_CN", "草稿接受 1,040/1,300（80%）")])
+def test_the_metrics_line_says_how_many_drafts_were_accepted(language: str, drafts: str) -> None:
+    line = finished_metrics_line(language, 1300, 1040)
+    assert line.split(" · ")[-1] == drafts
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_without_drafts_the_metrics_line_says_nothing_of_them(language: str) -> None:
+    line = finished_metrics_line(language, 0, 0)
+    assert "draft" not in line and "草稿" not in line
+    assert line == chat_labels(language).metrics_line(21.5, 0.4, 120, 180)
+
+
 def test_a_finished_reply_can_be_relabelled_in_the_other_language() -> None:
     document, _ops = stream(TRUNCATED, finish_reason="length")
     english = {op[0]: op for op in document.snapshot()}

@@ -4,6 +4,7 @@ of a turn, Markdown or HTML by nature, cannot break the document the export buil
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -34,14 +35,14 @@ def store(tmp_path: Path) -> HistoryStore:
 
 
 def saved(store: HistoryStore, reply_text: str, *, question: str = "Is this structuring?",
-          finish_reason: FinishReason = "stop") -> Conversation:
+          finish_reason: FinishReason = "stop", metrics: TurnMetrics = METRICS) -> Conversation:
     """A one-turn compliance conversation as the app records it (metrics from TurnMetrics)."""
     conversation_id = store.create_conversation(question, "compliance")
     turn_id = store.begin_turn(conversation_id, question, scenario_id="compliance",
                                provenance={"model_file": "Fin-R1.Q4_K_M.gguf"})
     reply = parse_text(reply_text)
     store.finish_turn(turn_id, reply_text=reply_text, think=reply.think, answer=reply.answer,
-                      finish_reason=finish_reason, metrics=METRICS.to_dict())
+                      finish_reason=finish_reason, metrics=metrics.to_dict())
     return store.conversation(conversation_id)
 
 
@@ -59,10 +60,10 @@ def answer_section(markdown_text: str) -> str:
     return found.group(1)
 
 
-def chat_view_metrics(language: str) -> str:
-    """The metrics line the chat view shows under a reply measured as METRICS."""
+def chat_view_metrics(language: str, metrics: TurnMetrics = METRICS) -> str:
+    """The metrics line the chat view shows under a reply measured as ``metrics``."""
     document = ReplyDocument("t1", RichTextRenderer(), 0.0, labels=chat_labels(language))
-    ops = document.finish(ReplyOutcome(parse_text(COMPLIANCE), "stop", METRICS), 14.0)
+    ops = document.finish(ReplyOutcome(parse_text(COMPLIANCE), "stop", metrics), 14.0)
     return next(op[2] for op in ops if op[0] == "metrics")
 
 
@@ -123,6 +124,25 @@ def test_the_exported_metrics_line_is_the_chat_views_with_the_prompt_and_lost_co
     shown = chat_view_metrics(language).split(" · ")
     assert [part for part in exported if part in shown] == shown
     assert len(exported) == len(shown) + 2  # the prompt's tokens and the messages left out
+
+
+@pytest.mark.parametrize(("language", "drafts"), [("en", "drafts accepted 39/52 (75%)"),
+                                                  ("zh", "草稿接受 39/52（75%）")])
+def test_an_export_of_a_drafted_turn_says_how_many_drafts_were_accepted_as_the_chat_view_did(
+        store: HistoryStore, language: str, drafts: str) -> None:
+    drafted = dataclasses.replace(METRICS, draft_tokens=52, accepted_tokens=39)
+    label = "性能指标" if language == "zh" else "Metrics"
+    exported = table_row(conversation_markdown(saved(store, COMPLIANCE, metrics=drafted),
+                                               SCENARIOS, language=language), label)
+    assert exported.split(" · ")[-1] == drafts
+    assert drafts in chat_view_metrics(language, drafted)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_an_export_of_a_turn_without_drafts_says_nothing_of_them(
+        store: HistoryStore, language: str) -> None:
+    text = conversation_markdown(saved(store, COMPLIANCE), SCENARIOS, language=language)
+    assert "drafts" not in text and "草稿" not in text
 
 
 # -- the model's text inside the document -----------------------------------------------------------
