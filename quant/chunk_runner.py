@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from foundation.closing import Closing
 from foundation.errors import FinR1Error, ModelLoadError
 from foundation.jobs import CancelToken, JobCancelled
 from foundation.llama_log import install_llama_log, llama_reason
@@ -33,7 +34,7 @@ def split_chunks(tokens: np.ndarray, chunk_size: int, max_chunks: int | None = N
     return [tokens[index * chunk_size:(index + 1) * chunk_size] for index in range(count)]
 
 
-class ChunkRunner:
+class ChunkRunner(Closing):
     """One model (on the CPU) and a context of ``chunk_size`` tokens.
 
     ``eval_callback`` (a ``llama_cpp.ggml_backend_sched_eval_callback``) is installed as the
@@ -161,9 +162,3 @@ class ChunkRunner:
         if getattr(self, "_model", None):
             llama_cpp.llama_model_free(self._model)
             self._model = None
-
-    def __enter__(self) -> ChunkRunner:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()

@@ -37,6 +37,7 @@ from app.core.engine.prefix_cache import (
 )
 from app.core.errors import GenerationError
 from app.core.hardware.backend_devices import OffloadReport, device_handles, prepare_backends
+from foundation.closing import Closing
 from foundation.errors import ModelLoadError
 from foundation.jobs import CancelToken
 from foundation.llama_log import LLAMA_LOG, llama_reason
@@ -61,7 +62,7 @@ def _ggml_type(cache_type: str) -> int:
     return int(getattr(llama_cpp, f"GGML_TYPE_{cache_type.upper()}"))
 
 
-class Sampler:
+class Sampler(Closing):
     """A llama.cpp sampler chain: repetition, frequency and presence penalties, top-k, top-p,
     min-p, temperature, then a seeded draw; or greedy when ``temperature`` is 0. Call ``close``
     (or use ``with``) to free it.
@@ -101,12 +102,6 @@ class Sampler:
         if self._chain is not None:
             llama_cpp.llama_sampler_free(self._chain)
             self._chain = None
-
-    def __enter__(self) -> Sampler:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
 
 class LlamaRuntime:
@@ -386,7 +381,7 @@ class LlamaRuntime:
         batch.n_tokens = count
         for offset, token in enumerate(tokens):
             batch.token[offset] = token
-            batch.pos[offset] = start + offset
+            batch.pos[offset] = start + offset  # type: ignore[call-overload]  # llama_cpp mistypes pos as arrays
             batch.n_seq_id[offset] = 1
             batch.seq_id[offset][0] = 0
             batch.logits[offset] = 1

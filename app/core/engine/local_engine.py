@@ -30,12 +30,13 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.engine.config import MAX_SEED, EngineConfig, GenerationSettings
 from app.core.engine.context_window import FittedPrompt, fit_prompt
+from app.core.engine.engine_base import EngineBusyError, TurnEngine
 from app.core.engine.llama_runtime import LlamaRuntime, Sampler
 from app.core.engine.load_probe import ensure_loads_safely
 from app.core.engine.speculative import (
@@ -67,10 +68,6 @@ STOP_TEXTS = (IM_END, "<|endoftext|>")
 # What the engine writes when the reasoning budget is spent: Fin-R1's own way out of its
 # reasoning (<think>\n…\n</think>\n<answer>\n…), so the model goes on to answer.
 REASONING_CLOSE = "\n</think>\n<answer>\n"
-
-
-class EngineBusyError(RuntimeError):
-    """``stream_chat`` was called while another reply was still being generated."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +143,7 @@ class ChatStream:
     ``GenerationError``) are raised from the iteration. ``result`` is set when it is exhausted.
     """
 
-    def __init__(self, chunks: Callable[[ChatStream], Iterator[TokenChunk]]) -> None:
+    def __init__(self, chunks: Callable[[ChatStream], Generator[TokenChunk, None, None]]) -> None:
         self._result: TurnResult | None = None
         self._chunks = chunks(self)
 
@@ -174,7 +171,10 @@ class ChatStream:
         self._chunks.close()
 
 
-class ChatEngine:
+__all__ = ["ChatEngine", "ChatStream", "EngineBusyError", "EngineInfo", "TokenChunk", "TurnResult"]
+
+
+class ChatEngine(TurnEngine):
     """A GGUF model loaded for chat. Close it (or use ``with``) to free its memory.
 
     Raises ``GGUFValidationError`` for a file that is not a valid GGUF (llama.cpp never sees it),
@@ -185,7 +185,10 @@ class ChatEngine:
     model's; it goes where the model's layers went (all on the GPU, else the CPU).
     """
 
+    reopen_advice = "load the model again"
+
     def __init__(self, gguf_path: Path | str, config: EngineConfig | None = None) -> None:
+        super().__init__()
         self.config = config or EngineConfig()
         gguf_info = validate_gguf(gguf_path)
         # the first load of a file runs in a child process, where a native abort ends only it
@@ -225,10 +228,8 @@ class ChatEngine:
             gpu_report=runtime.offload,
             speculation=self._speculation.description if self._speculation else "off",
         )
-        self._busy = threading.Lock()
         # held while the vocabulary is read from another thread (a document's token meter)
         self._vocabulary_lock = threading.Lock()
-        self._closed = False
 
     def _runtime_for(self, path: Path, n_gpu_layers: int, *, n_ctx: int,
                      prefix_cache_bytes: int) -> LlamaRuntime:
@@ -357,14 +358,8 @@ class ChatEngine:
                               lambda fitted: self.tokenize_prompt(fitted, reply_prefix),
                               self._runtime.n_ctx, chosen.max_new_tokens)
 
-        return ChatStream(lambda stream: self._generate(stream, fit, chosen, cancel, on_token,
-                                                        reply_prefix))
-
-    def chat(self, conversation: Sequence[ChatMessage],
-             settings: GenerationSettings | None = None,
-             cancel: CancelToken | None = None) -> TurnResult:
-        """``stream_chat`` consumed to the end."""
-        return self.stream_chat(conversation, settings, cancel).run()
+        return ChatStream(lambda stream: self._stream_turn(
+            stream, on_token, lambda: self._generate(fit, chosen, cancel, on_token, reply_prefix)))
 
     def stream_completion(self, prompt: str, settings: GenerationSettings | None = None,
                           cancel: CancelToken | None = None,
@@ -379,9 +374,9 @@ class ChatEngine:
         if not prompt:
             raise ValueError("a completion needs a prompt to continue")
         chosen = settings or GenerationSettings()
-        return ChatStream(lambda stream: self._generate(
-            stream, lambda: self._fit_raw_prompt(prompt, chosen.max_new_tokens), chosen, cancel,
-            on_token, ""))
+        return ChatStream(lambda stream: self._stream_turn(stream, on_token, lambda: self._generate(
+            lambda: self._fit_raw_prompt(prompt, chosen.max_new_tokens), chosen, cancel,
+            on_token, "")))
 
     def _fit_raw_prompt(self, prompt: str, reply_reserve: int) -> FittedPrompt:
         add_bos = bool(self._bos_text) and not prompt.startswith(self._bos_text)
@@ -393,34 +388,23 @@ class ChatEngine:
                 "size or lower the maximum reply length")
         return FittedPrompt(tokens, (), dropped_messages=0)
 
-    def _generate(self, stream: ChatStream, fit: Callable[[], FittedPrompt],
-                  settings: GenerationSettings, cancel: CancelToken | None,
-                  on_token: Callable[[TokenChunk], None] | None,
-                  reply_prefix: str) -> Iterator[TokenChunk]:
-        if not self._busy.acquire(blocking=False):
-            raise EngineBusyError("the engine is already generating a reply; stop it first")
-        try:
-            if self._closed:
-                raise RuntimeError("this engine was closed; load the model again")
-            started = time.perf_counter()
-            seed = settings.seed if settings.seed is not None else random.randint(0, MAX_SEED)
-            fitted = fit()
-            evaluated = self._runtime.evaluate_prompt(fitted.tokens, cancel,
-                                                      reuse_cache=settings.seed is None)
-            prompt_done = time.perf_counter()
-            turn = _Turn(started, prompt_done, fitted, max(evaluated, 0), seed,
-                         (*self._stop_texts, *settings.stop), reply_prefix)
-            if evaluated < 0:
-                turn.finish_reason = "cancelled"
-            else:
-                yield from self._decode_loop(turn, settings, cancel, on_token)
-            final = turn.final_chunk()
-            if on_token is not None:
-                on_token(final)
-            yield final
-            stream._finish(turn.result(time.perf_counter()))
-        finally:
-            self._busy.release()
+    def _generate(self, fit: Callable[[], FittedPrompt], settings: GenerationSettings,
+                  cancel: CancelToken | None, on_token: Callable[[TokenChunk], None] | None,
+                  reply_prefix: str) -> Generator[TokenChunk, None, _Turn]:
+        """The token chunks of one turn (run by ``_stream_turn``, engine held); returns the turn."""
+        started = time.perf_counter()
+        seed = settings.seed if settings.seed is not None else random.randint(0, MAX_SEED)
+        fitted = fit()
+        evaluated = self._runtime.evaluate_prompt(fitted.tokens, cancel,
+                                                  reuse_cache=settings.seed is None)
+        prompt_done = time.perf_counter()
+        turn = _Turn(started, prompt_done, fitted, max(evaluated, 0), seed,
+                     (*self._stop_texts, *settings.stop), reply_prefix)
+        if evaluated < 0:
+            turn.finish_reason = "cancelled"
+        else:
+            yield from self._decode_loop(turn, settings, cancel, on_token)
+        return turn
 
     def _decode_loop(self, turn: _Turn, settings: GenerationSettings, cancel: CancelToken | None,
                      on_token: Callable[[TokenChunk], None] | None) -> Iterator[TokenChunk]:
@@ -484,25 +468,13 @@ class ChatEngine:
         """The tokens of ``REASONING_CLOSE``, spelled as model text (no special tokens)."""
         return self._runtime.tokenize(REASONING_CLOSE, add_bos=False, parse_special=False)
 
-    def close(self) -> None:
-        """Free the model; the engine cannot be used afterwards. Raises ``EngineBusyError`` while
-        a reply is generating (cancel it and let its stream end first); safe to call twice."""
-        if not self._busy.acquire(blocking=False):
-            raise EngineBusyError("a reply is still being generated; stop it before closing")
-        try:
-            with self._vocabulary_lock:
-                self._closed = True
-                self._runtime.close()
-                if self._speculation is not None:
-                    self._speculation.close()
-        finally:
-            self._busy.release()
-
-    def __enter__(self) -> ChatEngine:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    def _release(self) -> None:
+        """Free the model (``close``: ``TurnEngine.close``), waiting for a token count."""
+        with self._vocabulary_lock:
+            self._closed = True
+            self._runtime.close()
+            if self._speculation is not None:
+                self._speculation.close()
 
 
 class _Turn:

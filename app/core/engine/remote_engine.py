@@ -40,7 +40,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,8 @@ import httpx2
 
 from app.core.engine.config import MAX_SEED, GenerationSettings
 from app.core.engine.context_window import fit_prompt
-from app.core.engine.local_engine import ChatStream, EngineBusyError, TokenChunk, TurnResult
+from app.core.engine.engine_base import TurnEngine
+from app.core.engine.local_engine import ChatStream, TokenChunk, TurnResult
 from app.core.engine.server_connection import ServerConnection, sampling_request
 from app.core.engine.turn_metrics import FinishReason, SectionCounter, TurnMetrics
 from app.core.errors import (
@@ -97,7 +98,7 @@ class RemoteEngineInfo:
         return ServerProvenance(self.url, self.model_id)
 
 
-class RemoteEngine:
+class RemoteEngine(TurnEngine):
     """A model on an OpenAI-compatible server, used like a loaded ``ChatEngine``; close it (or
     use ``with``) to free its connections.
 
@@ -107,7 +108,10 @@ class RemoteEngine:
     ``ServerTimeoutError`` or ``ServerResponseError`` (not an OpenAI-compatible server).
     """
 
+    reopen_advice = "connect to the server again"
+
     def __init__(self, connection: ServerConnection) -> None:
+        super().__init__()
         self.connection = connection
         self._client = httpx2.Client(
             headers=connection.headers(),
@@ -121,8 +125,6 @@ class RemoteEngine:
             self._client.close()
             raise
         self.info = RemoteEngineInfo(connection.base_url, model_id, served or ())
-        self._busy = threading.Lock()
-        self._closed = False
 
     def _served_models(self) -> tuple[str, ...] | None:
         """The ids of the models the server lists; None when it has no list (HTTP 404)."""
@@ -154,43 +156,27 @@ class RemoteEngine:
         ``RemoteEngineError`` subclasses for the server's failures."""
         chosen = settings or GenerationSettings()
         messages = tuple(conversation)
-        return ChatStream(lambda stream: self._generate(stream, messages, chosen, cancel, on_token,
-                                                        reply_prefix))
+        return ChatStream(lambda stream: self._stream_turn(
+            stream, on_token,
+            lambda: self._generate(messages, chosen, cancel, on_token, reply_prefix)))
 
-    def chat(self, conversation: Sequence[ChatMessage],
-             settings: GenerationSettings | None = None,
-             cancel: CancelToken | None = None) -> TurnResult:
-        """``stream_chat`` consumed to the end."""
-        return self.stream_chat(conversation, settings, cancel).run()
-
-    def _generate(self, stream: ChatStream, conversation: Sequence[ChatMessage],
-                  settings: GenerationSettings, cancel: CancelToken | None,
-                  on_token: Callable[[TokenChunk], None] | None,
-                  reply_prefix: str) -> Iterator[TokenChunk]:
-        if not self._busy.acquire(blocking=False):
-            raise EngineBusyError("the engine is already generating a reply; stop it first")
-        try:
-            if self._closed:
-                raise RuntimeError("this engine was closed; connect to the server again")
-            seed = settings.seed if settings.seed is not None else random.randint(0, MAX_SEED)
-            # The server fits its own context: measured as empty here, no earlier turn is left
-            # out; fit_prompt still checks the conversation and drops the earlier replies'
-            # reasoning, as for the local engine.
-            messages = fit_prompt(settings.system_prompt, conversation, lambda _messages: [],
-                                  settings.max_new_tokens, settings.max_new_tokens).messages
-            turn = _RemoteTurn(time.perf_counter(), messages, seed, reply_prefix)
-            if cancel is not None and cancel.cancelled:
-                turn.finish_reason = "cancelled"
-            else:
-                body = self._request_body(messages, settings, seed, reply_prefix)
-                yield from self._stream_reply(turn, body, cancel, on_token)
-            final = turn.final_chunk()
-            if on_token is not None:
-                on_token(final)
-            yield final
-            stream._finish(turn.result(time.perf_counter()))
-        finally:
-            self._busy.release()
+    def _generate(self, conversation: Sequence[ChatMessage], settings: GenerationSettings,
+                  cancel: CancelToken | None, on_token: Callable[[TokenChunk], None] | None,
+                  reply_prefix: str) -> Generator[TokenChunk, None, _RemoteTurn]:
+        """The text chunks of one turn (run by ``_stream_turn``, engine held); returns the turn."""
+        seed = settings.seed if settings.seed is not None else random.randint(0, MAX_SEED)
+        # The server fits its own context: measured as empty here, no earlier turn is left
+        # out; fit_prompt still checks the conversation and drops the earlier replies'
+        # reasoning, as for the local engine.
+        messages = fit_prompt(settings.system_prompt, conversation, lambda _messages: [],
+                              settings.max_new_tokens, settings.max_new_tokens).messages
+        turn = _RemoteTurn(time.perf_counter(), messages, seed, reply_prefix)
+        if cancel is not None and cancel.cancelled:
+            turn.finish_reason = "cancelled"
+        else:
+            body = self._request_body(messages, settings, seed, reply_prefix)
+            yield from self._stream_reply(turn, body, cancel, on_token)
+        return turn
 
     def _request_body(self, messages: Sequence[ChatMessage], settings: GenerationSettings,
                       seed: int, reply_prefix: str) -> dict[str, Any]:
@@ -236,22 +222,10 @@ class RemoteEngine:
             raise _transport_error(error, self.connection, turn.partial_text()) from error
         turn.finish_reason = _finish_reason(turn, self.connection)
 
-    def close(self) -> None:
-        """Free the connections; the engine cannot be used afterwards. Raises
-        ``EngineBusyError`` while a reply is streaming; safe to call twice."""
-        if not self._busy.acquire(blocking=False):
-            raise EngineBusyError("a reply is still being generated; stop it before closing")
-        try:
-            self._closed = True
-            self._client.close()
-        finally:
-            self._busy.release()
-
-    def __enter__(self) -> RemoteEngine:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    def _release(self) -> None:
+        """Free the connections (``close``: ``TurnEngine.close``)."""
+        self._closed = True
+        self._client.close()
 
 
 @dataclass(frozen=True)

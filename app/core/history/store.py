@@ -27,11 +27,12 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from app.core.engine.turn_metrics import STATUS_OF_FINISH
 from app.core.errors import EmptyTitleError, HistoryError, UnknownConversationError
 from app.core.installation.paths import app_paths
+from foundation.closing import Closing
 from foundation.processes import process_alive
 from foundation.sqlite_db import immediate_transaction, insert_row, open_shared
 
@@ -39,7 +40,6 @@ BUSY_TIMEOUT_S = 10.0
 # 2: the batch tables (``batch_runs``, ``batch_rows``: app.core.batch.store) were added
 SCHEMA_VERSION = 2
 TITLE_LENGTH = 80
-_Store = TypeVar("_Store", bound="HistoryStore")
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS conversations (
@@ -196,7 +196,7 @@ def title_from(text: str) -> str:
     return line if len(line) <= TITLE_LENGTH else line[:TITLE_LENGTH - 1].rstrip() + "…"
 
 
-class HistoryStore:
+class HistoryStore(Closing):
     """The history database at ``path`` (created with its folder when missing).
 
     Raises ``HistoryError`` when the file cannot be opened as the history (damaged, not a
@@ -223,12 +223,6 @@ class HistoryStore:
     def close(self) -> None:
         with self._lock:
             self._connection.close()
-
-    def __enter__(self: _Store) -> _Store:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     # -- writing --------------------------------------------------------------------------------
 

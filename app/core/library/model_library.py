@@ -43,6 +43,7 @@ from app.core.library.file_digest import copy_with_sha256, sha256_file
 from app.core.library.manifest import Manifest, ManifestRow
 from app.core.library.model_facts import ModelFacts, checkpoint_facts, gguf_facts
 from foundation.atomic import atomic_output
+from foundation.closing import Closing
 from foundation.disk_space import require_free_space
 from foundation.jobs import CancelToken, Progress, ProgressCallback, ignore_progress
 from quant.formats import QuantType, quant_type
@@ -165,7 +166,7 @@ def folder_digest(files: list[LibraryFile] | tuple[LibraryFile, ...]) -> str:
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
-class Library:
+class Library(Closing):
     """The library rooted at ``root`` (created when missing and ``create``; its missing parent
     folders too when ``create_parents``).
 
@@ -187,12 +188,6 @@ class Library:
 
     def close(self) -> None:
         self._manifest.close()
-
-    def __enter__(self) -> Library:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     @property
     def read_only(self) -> bool:

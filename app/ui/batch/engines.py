@@ -33,6 +33,7 @@ from app.core.engine.model_summary import switcher_choices
 from app.core.engine.turn_queue import EngineQueue, QueueFullError
 from app.core.errors import BatchError, BatchResumeError
 from app.core.history.provenance import ModelProvenance, identify_model
+from foundation.closing import Closing
 from foundation.errors import FinR1Error
 from foundation.jobs import CancelToken, JobCancelled
 
@@ -235,7 +236,7 @@ def _server_choice(connection: ServerConnection) -> EngineChoice:
 # -- the window's engine, one turn at a time -------------------------------------------------------
 
 
-class QueuedEngine:
+class QueuedEngine(Closing):
     """The window's engine as a batch's ``Engine``: each ``stream_chat`` waits its turn in
     ``queue`` (first come, first served with the chat and the local server) and holds the
     engine for that one reply. ``is_current()`` says whether the queue is still the window's:
@@ -283,12 +284,6 @@ class QueuedEngine:
 
     def close(self) -> None:
         """Nothing to free: the engine stays the window's."""
-
-    def __enter__(self) -> QueuedEngine:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
 
 class _QueuedTurn:
