@@ -4,12 +4,14 @@
 #   dist/fin-r1-studio_<version>_amd64.deb                       (installs under /opt)
 #   dist/fin-r1-studio-<version>-linux-x86_64-portable.tar.gz    (runs from any folder)
 #
-#   bash packaging/build_linux.sh [--cuda|--vulkan]
+#   bash packaging/build_linux.sh [--cuda]
 #
+# Both carry llama.cpp's CPU variants and its Vulkan back-end (any GPU with a Vulkan driver: AMD,
+# Intel, NVIDIA); the Vulkan loader (libvulkan1) is not bundled but recommended by the .deb, and
+# without it, or without a Vulkan driver, the app runs on the CPU. Building needs glslc and
+# spirv-headers (Debian/Ubuntu packages of those names) and Vulkan headers >= 1.3.261.
 # --cuda builds the CUDA variant instead (needs the CUDA toolkit): fin-r1-studio-cuda_<version>_amd64.deb
 # and …-linux-x86_64-cuda-portable.tar.gz, with llama.cpp's CUDA back-end beside the CPU ones.
-# --vulkan likewise builds fin-r1-studio-vulkan_… with the Vulkan back-end (any Vulkan GPU; the
-# .deb recommends libvulkan1; needs glslc and spirv-headers to build).
 #
 # Steps: a fresh venv in build/linux/venv; llama-cpp-python compiled for any x86-64 CPU
 # (packaging/build_llama_cpp.sh: ~30 min on 2 cores the first time, then cached in
@@ -20,19 +22,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-variant=cpu
+variant=vulkan
 case "${1:-}" in
     "") ;;
     --cuda) variant=cuda ;;
-    --vulkan) variant=vulkan ;;
-    *) echo "usage: $0 [--cuda|--vulkan]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--cuda]" >&2; exit 2 ;;
 esac
 
 version="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' app/__init__.py)"
 work=build/linux
 venv="$work/venv"
 app_dir="$work/pyinstaller-dist/finr1-studio"
-suffix=""; [ "$variant" != cpu ] && suffix="-$variant"
+suffix=""; [ "$variant" = cuda ] && suffix="-cuda"
 deb="dist/fin-r1-studio${suffix}_${version}_amd64.deb"
 tarball="dist/fin-r1-studio-$version-linux-x86_64${suffix}-portable.tar.gz"
 started=$SECONDS

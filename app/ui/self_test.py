@@ -85,7 +85,10 @@ class SelfTestRun(QObject):
 
     def _model_loaded(self) -> None:
         summary = self._window.host.summary
-        self._record("model load", None, summary.line if summary else "")
+        # where llama.cpp put the layers, and the app's warnings (e.g. a GPU asked for but none
+        # usable, so the CPU runs it): what an installer check reads from this line
+        parts = [summary.line, *(f"warning: {text}" for text in summary.warnings)] if summary else []
+        self._record("model load", None, "; ".join(parts))
         controller = self._window.controller
         assert controller is not None
         controller.turn_finished.connect(self._reply_finished)

@@ -9,8 +9,9 @@
 # the desktop database and icon cache are refreshed by dpkg triggers of desktop-file-utils and
 # hicolor-icon-theme, and everything the package installs is removed by dpkg -r (the app writes
 # its data under the user's home, never under /opt).
-# VARIANT cpu makes package fin-r1-studio; cuda makes fin-r1-studio-cuda and vulkan
-# fin-r1-studio-vulkan (recommending libvulkan1), each of which replaces it.
+# VARIANT vulkan (the default build: CPU variants + the Vulkan back-end) makes package
+# fin-r1-studio, recommending the Vulkan loader and a Vulkan driver; cuda makes
+# fin-r1-studio-cuda, which replaces it.
 set -euo pipefail
 app_dir="$1"; version="$2"; variant="$3"; out="$4"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,12 +20,18 @@ repo="$(cd "$here/../.." && pwd)"
 package=fin-r1-studio
 conflicts=""
 recommends_gpu=""
-if [ "$variant" = vulkan ]; then
-    # the Vulkan loader and Mesa's drivers; without them the app runs on the CPU
-    recommends_gpu=", libvulkan1, mesa-vulkan-drivers"
-fi
-if [ "$variant" = cuda ] || [ "$variant" = vulkan ]; then
-    package=fin-r1-studio-$variant
+gpu_description=""
+case "$variant" in
+    vulkan)
+        # Recommends, not Depends: without the loader or a driver ggml skips its Vulkan module and
+        # the app runs on the CPU (vulkan-icd: any driver package, Mesa's or NVIDIA's)
+        recommends_gpu=", libvulkan1, mesa-vulkan-drivers | vulkan-icd"
+        gpu_description="; Vulkan for GPUs with a Vulkan driver" ;;
+    cuda) gpu_description="; CUDA for NVIDIA GPUs" ;;
+    *) echo "make_deb.sh: unknown variant '$variant' (vulkan or cuda)" >&2; exit 2 ;;
+esac
+if [ "$variant" = cuda ]; then
+    package=fin-r1-studio-cuda
     conflicts="Conflicts: fin-r1-studio
 Replaces: fin-r1-studio
 Provides: fin-r1-studio"
@@ -77,7 +84,7 @@ Description: run the Fin-R1 finance reasoning model on this computer
  calculations and code, with the model's reasoning shown beside its answer.
  Needs no network to start, chat or build smaller quantized models.
  .
- Build: $variant (llama.cpp CPU code chosen at start-up for the CPU it runs on$([ "$variant" = cuda ] && echo "; CUDA for NVIDIA GPUs"))
+ Build: $variant (llama.cpp CPU code chosen at start-up for the CPU it runs on$gpu_description)
 CONTROL
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z \
     | xargs -0 md5sum > DEBIAN/md5sums)
