@@ -35,7 +35,9 @@ import argparse
 import importlib
 import json
 import shlex
+import statistics
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -253,3 +255,15 @@ def run_child(argv: Sequence[str] | None = None) -> int:
     Path(result_path).write_text(json.dumps(result.to_dict(), ensure_ascii=False, default=str),
                                  encoding="utf-8")
     return result.exit_status
+
+
+def median_seconds(action: Callable[[], object], repeats: int) -> float:
+    """The median wall time of ``repeats`` calls of ``action``, after one untimed call that warms
+    the page cache and the imports."""
+    action()
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)

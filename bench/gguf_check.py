@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ import gguf
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli, median_seconds
 from quant.gguf_check import validate_gguf
 
 BASELINE_BYTES = 1 << 20
@@ -96,15 +94,6 @@ def write_fin_r1_shaped(path: Path) -> Path:
         file.truncate(data_start + data_bytes)
     return path
 
-
-def median_seconds(action: Callable[[], object], repeats: int) -> float:
-    action()  # warm the page cache and imports
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def read_first_mebibyte(path: Path) -> bytes:

@@ -12,10 +12,8 @@ Run: ``.venv/bin/python bench/load_probe.py [--repeats N] [--threads N]``
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,7 +25,7 @@ from app.core.engine.load_probe import (
     ensure_loads_safely,
     probe_load,
 )
-from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli
+from bench.contract import RATIO, BenchResult, BenchRun, Figure, cli, median_seconds
 from bench.models import smollm2_q4_1
 
 QUICK_ARGS = ("--repeats", "3")
@@ -45,15 +43,6 @@ def load_in_process(path: Path, threads: int) -> None:
     finally:
         runtime.close()
 
-
-def median_seconds(action: Callable[[], object], repeats: int) -> float:
-    action()  # warm the page cache
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def _parser() -> argparse.ArgumentParser:
