@@ -6,6 +6,12 @@ So the prediction is
 
     tokens/s ≈ effective bandwidth ÷ bytes read per token
 
+unless the arithmetic is slower still: each weight is also unpacked and multiplied, and on a few
+cores that sets the pace of the denser packings (K-quants, and IQ3 above all). The CPU
+prediction is therefore the lower of that rate and the compute ceiling
+(``compute_tokens_per_s``: the weights a token multiplies ÷ what ``threads`` threads multiply a
+second, per packing).
+
 - **Bytes read per token** (``decode_bytes_per_token``): the model's weights except the token
   embedding matrix (one row of it is looked up, the rest is not read; a model whose output reuses
   the embedding reads it whole as its output layer), plus the KV cache of the tokens already in
@@ -62,6 +68,15 @@ PROBE_BUDGET_S = 0.4
 # 0.62). A model of tiny layers spends its time on per-operation overhead instead (SmolLM2-135M:
 # 0.23 to 0.30): a measured decode of it (``with_measured_decode``) shows that, the probe cannot.
 CPU_DECODE_EFFICIENCY = 0.68
+# Weights one thread unpacks and multiplies a second while decoding (llama.cpp 0.3.36, AMX weight
+# buffers off as foundation.llama_model_params keeps them), measured with bench/finr1_shape.py on
+# the full Fin-R1 shape on this project's 2-core AVX-512 Xeon: Q4_K_M/Q4_K_S decode 1.51 tok/s at
+# one thread and 2.93-2.95 at two (7.07 G weights a token: 10.4-10.7 G a thread a second, at half
+# the probe's bandwidth, so compute-bound); Q6_K 1.54 (10.9 G); IQ3_XS 0.92 and 1.79 (6.3-6.5 G,
+# a quarter of the bandwidth). Other CPUs differ (AVX2 is slower per core, more cores add up): a
+# measured decode of the loaded model (``with_measured_decode``) is this machine's own figure.
+CPU_WEIGHTS_PER_S_PER_THREAD = 10.5e9
+CPU_IQ_WEIGHTS_PER_S_PER_THREAD = 6.4e9  # IQ types: a grid lookup per few weights
 # Not measured here (no GPU), taken from llama.cpp's published CUDA figures: a Tesla P40
 # (347 GB/s) decodes llama 7B Q4_0 (3.83 GB) at 56.8 tok/s, 63 % of its bandwidth (llama.cpp
 # pull request 4766); 7-8B models on recent cards land between 60 and 75 %.
@@ -174,6 +189,46 @@ def gguf_decode_bytes(info: GGUFInfo, kv_types: KvCacheTypes = F16_CACHE,
                                   context)
 
 
+# -- the compute ceiling ------------------------------------------------------------------------
+
+def weights_per_s_per_thread(ggml_type: str) -> float:
+    """What one thread unpacks and multiplies a second of weights stored as ``ggml_type`` (a
+    ggml type name such as "Q4_K" or "IQ3_XXS", or a quant table name such as "iq3_xs")."""
+    if ggml_type.upper().startswith("IQ"):
+        return CPU_IQ_WEIGHTS_PER_S_PER_THREAD
+    return CPU_WEIGHTS_PER_S_PER_THREAD
+
+
+def compute_tokens_per_s(token_weights: Mapping[str, int], threads: int) -> float:
+    """The decode rate the arithmetic allows on ``threads`` CPU threads, for a token that
+    multiplies ``token_weights`` weights (a count by ggml type). ``ValueError`` for no weights
+    or threads."""
+    if threads < 1 or sum(token_weights.values()) <= 0:
+        raise ValueError(f"no weights ({dict(token_weights)}) or threads ({threads})")
+    seconds = sum(count / weights_per_s_per_thread(kind) for kind, count in token_weights.items())
+    return threads / seconds
+
+
+def quant_token_weights(quant: QuantType, dims: ModelDims = FIN_R1_DIMS) -> dict[str, int]:
+    """The weights one token multiplies in a model of ``dims`` packed as ``quant``: all but the
+    token embedding (looked up, not multiplied), counted as the quant's own packing."""
+    return {quant.name: dims.parameter_count - dims.vocab_size * dims.embedding_length}
+
+
+def gguf_token_weights(info: GGUFInfo) -> dict[str, int]:
+    """The weights one token multiplies in the GGUF ``info``, by tensor type: every matrix but
+    the token embedding where the file has a separate output layer (norms and biases, a few
+    thousand values, are left out)."""
+    names = {tensor.name for tensor in info.tensors}
+    counts: dict[str, int] = {}
+    for tensor in info.tensors:
+        if len(tensor.shape) < 2 or (tensor.name == "token_embd.weight"
+                                     and "output.weight" in names):
+            continue
+        counts[tensor.ggml_type] = counts.get(tensor.ggml_type, 0) + tensor.element_count
+    return counts
+
+
 # -- predictions --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -185,14 +240,18 @@ class SpeedPrediction:
 
 
 def predict(bytes_per_token: int, bytes_per_s: float,
-            answer_tokens: int = TYPICAL_ANSWER_TOKENS) -> SpeedPrediction:
-    """The rate at which ``bytes_per_s`` reads ``bytes_per_token`` a token, and how long
-    ``answer_tokens`` take at it. Raises ``ValueError`` for a size or bandwidth that is not
+            answer_tokens: int = TYPICAL_ANSWER_TOKENS,
+            compute_ceiling: float | None = None) -> SpeedPrediction:
+    """The rate at which ``bytes_per_s`` reads ``bytes_per_token`` a token, or
+    ``compute_ceiling`` tokens a second where that is lower (``compute_tokens_per_s``), and how
+    long ``answer_tokens`` take at it. Raises ``ValueError`` for a size or bandwidth that is not
     positive."""
     if bytes_per_token <= 0 or not bytes_per_s > 0:
         raise ValueError(f"bytes per token ({bytes_per_token}) and bandwidth ({bytes_per_s}) "
                          "must be positive")
     tokens_per_s = bytes_per_s / bytes_per_token
+    if compute_ceiling is not None:
+        tokens_per_s = min(tokens_per_s, compute_ceiling)
     return SpeedPrediction(tokens_per_s, answer_tokens / tokens_per_s)
 
 
@@ -291,9 +350,9 @@ def predict_quant_speeds(advice: FitAdvice, basis: SpeedBasis, dims: ModelDims =
                 note = GPU_TOO_SMALL
             else:
                 gpu = predict(per_token, basis.gpu_bytes_per_s)
-        speeds[row.quant_type.name] = QuantSpeed(row.quant_type, per_token,
-                                                 predict(per_token, basis.cpu_bytes_per_s), gpu,
-                                                 note)
+        ceiling = compute_tokens_per_s(quant_token_weights(row.quant_type, dims), basis.threads)
+        cpu = predict(per_token, basis.cpu_bytes_per_s, compute_ceiling=ceiling)
+        speeds[row.quant_type.name] = QuantSpeed(row.quant_type, per_token, cpu, gpu, note)
     return speeds
 
 

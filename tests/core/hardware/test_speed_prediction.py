@@ -13,10 +13,12 @@ import pytest
 
 from app.cli import main as cli_main
 from app.core.engine.config import F16_CACHE, KvCacheTypes
-from app.core.hardware.fit import advise, kv_cache_bytes_per_token, table_weights_bytes
+from app.core.hardware.fit import FIN_R1_DIMS, advise, kv_cache_bytes_per_token, table_weights_bytes
 from app.core.hardware.llama_memory import ModelDims
 from app.core.hardware.machine import GpuInfo, MachineInfo, memory_bandwidth
 from app.core.hardware.speed_prediction import (
+    CPU_IQ_WEIGHTS_PER_S_PER_THREAD,
+    CPU_WEIGHTS_PER_S_PER_THREAD,
     GPU_BANDWIDTH_UNKNOWN,
     GPU_DECODE_EFFICIENCY,
     GPU_TOO_SMALL,
@@ -25,8 +27,10 @@ from app.core.hardware.speed_prediction import (
     BandwidthProbe,
     SpeedBasis,
     average_context_tokens,
+    compute_tokens_per_s,
     describe,
     gguf_decode_bytes,
+    gguf_token_weights,
     measured_decode,
     predict,
     predict_quant_speeds,
@@ -81,6 +85,38 @@ def test_smaller_quants_and_caches_are_predicted_faster() -> None:
     q8_cache = predict_quant_speeds(advice, SpeedBasis.from_probe(PROBED, machine_with(64)),
                                     kv_types=KvCacheTypes("q8_0", "q8_0"))
     assert q8_cache["q4_k_m"].bytes_per_token < speeds["q4_k_m"].bytes_per_token
+
+
+def test_on_few_threads_the_arithmetic_caps_the_denser_packings() -> None:
+    # memory so fast that only the arithmetic limits: the compute ceiling decides
+    weights = FIN_R1_DIMS.parameter_count - FIN_R1_DIMS.vocab_size * FIN_R1_DIMS.embedding_length
+    rates = {}
+    for threads in (1, 2):
+        probe = BandwidthProbe(bytes_per_s=500 * GB, threads=threads, seconds=0.4)
+        speeds = predict_quant_speeds(advise(machine_with(64)),
+                                      SpeedBasis.from_probe(probe, machine_with(64)))
+        rates[threads] = {name: speeds[name].cpu.tokens_per_s for name in ("q4_k_m", "iq3_xs")}
+    assert rates[1]["q4_k_m"] == pytest.approx(CPU_WEIGHTS_PER_S_PER_THREAD / weights)
+    assert rates[1]["iq3_xs"] == pytest.approx(CPU_IQ_WEIGHTS_PER_S_PER_THREAD / weights)
+    # IQ3 reads fewer bytes but unpacks slower: on a CPU it is the slower of the two
+    assert rates[1]["iq3_xs"] < rates[1]["q4_k_m"]
+    assert rates[2]["iq3_xs"] == pytest.approx(2 * rates[1]["iq3_xs"])
+    # where memory is slow, the bandwidth still decides
+    slow = BandwidthProbe(bytes_per_s=2 * GB, threads=8, seconds=0.4)
+    speeds = predict_quant_speeds(advise(machine_with(64)),
+                                  SpeedBasis.from_probe(slow, machine_with(64)))
+    assert speeds["iq3_xs"].cpu.tokens_per_s > speeds["q4_k_m"].cpu.tokens_per_s
+
+
+def test_a_ggufs_token_weights_are_its_matrices_but_a_separate_embedding(
+        tiny_gguf_factory: Callable[..., Path]) -> None:
+    info = validate_gguf(tiny_gguf_factory("q8_0"))
+    counts = gguf_token_weights(info)
+    matrices = [t for t in info.tensors if len(t.shape) >= 2 and t.name != "token_embd.weight"]
+    assert sum(counts.values()) == sum(t.element_count for t in matrices)
+    assert compute_tokens_per_s(counts, 2) == pytest.approx(2 * compute_tokens_per_s(counts, 1))
+    with pytest.raises(ValueError):
+        compute_tokens_per_s(counts, 0)
 
 
 @pytest.mark.parametrize("tied", [False, True])
