@@ -390,9 +390,11 @@ class SpeculativeDecoder:
 
     def _propose(self, max_draft: int) -> list[int]:
         """A draft to check after the token being advanced, timed for the governor."""
+        if self._drafter is None or max_draft < 1:
+            return []  # the plain loop: no governor arithmetic on every token
         limit = min(max_draft, self._governor.draft_length(),
                     self._runtime.n_ctx - self._runtime.n_cached - 1)
-        if self._drafter is None or limit < 1:
+        if limit < 1:
             return []
         started = time.perf_counter()
         draft = self._drafter.propose(self._history, limit)[:limit]
